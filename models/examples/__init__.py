@@ -1,0 +1,1 @@
+"""Tiny hand-built example graphs (bundled so `snnc inspect` has something to show)."""

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up everything snnc needs on a fresh Debian/Ubuntu machine, idempotently:
+# system toolchains (when run as root with apt), a virtualenv in .venv with snnc and its
+# test + training extras. Safe to re-run; quick when nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS="gcc g++ make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm qemu-user"
+need_apt=0
+for tool in cmake arm-none-eabi-gcc aarch64-linux-gnu-gcc qemu-system-arm qemu-aarch64; do
+  command -v "$tool" >/dev/null 2>&1 || need_apt=1
+done
+if [ "$need_apt" = 1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing toolchains with apt: $APT_PKGS" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_PKGS >/dev/null
+  else
+    echo "setup: cross toolchains/emulators missing and apt unavailable; the host target is used, cross tests are skipped" >&2
+  fi
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $PY" >&2
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.snnc-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing snnc and its dependencies into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip
+  # The CPU build of torch (training extra) first, so the range in pyproject takes it.
+  .venv/bin/python -m pip install -q "torch==2.13.0" || echo "setup: torch unavailable; training and torch-agreement tests will skip" >&2
+  .venv/bin/python -m pip install -q -e ".[test,train]" || .venv/bin/python -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
