@@ -77,33 +77,44 @@ def inspect(model: str, as_json: bool) -> None:
 @main.command()
 @click.argument("src", type=click.Path(dir_okay=False))
 @click.argument("dst", type=click.Path(dir_okay=False))
-@click.option("--dt", type=float, default=None, help="Time step (s) for NIR import.")
+@click.option("--dt", type=float, default=None,
+              help="Time step (s); overrides what the model records (NIR: its framework default).")
 @click.option("--discretization", type=click.Choice(["exact", "euler", "bitshift"]),
               default=None, help="How NIR's continuous time constants become decays.")
-def convert(src: str, dst: str, dt: float | None, discretization: str | None) -> None:
-    """Convert between NIR (.nir) and snnc (.snn) files."""
-    from compiler.errors import FormatError
+@click.option("--reset", type=click.Choice(["zero", "subtract"]), default=None,
+              help="NIR import only: reset mode of spiking neurons (default: NIR's 'zero').")
+def convert(src: str, dst: str, dt: float | None, discretization: str | None,
+            reset: str | None) -> None:
+    """Convert between NIR (.nir) and snnc (.snn) files (either direction)."""
+    from compiler.errors import FormatError, SnncError
     from compiler.ir import save, verify
 
     s, d = Path(src), Path(dst)
+    nir_ext = (".nir", ".h5", ".hdf5")
+    if d.suffix not in nir_ext + (".snn",):
+        raise FormatError(f"unknown output format '{d.suffix}' (expected .snn or .nir)", d)
     if not s.exists():
         raise FormatError("no such file", s)
-    if s.suffix in (".nir", ".h5", ".hdf5"):
+    if s.suffix in nir_ext:
         from compiler.frontend.nir import import_nir
 
-        kw = {k: v for k, v in (("dt", dt), ("discretization", discretization)) if v}
-        g = import_nir(s, **kw)
+        g = import_nir(s, dt=dt, discretization=discretization, reset=reset)
     else:
+        if reset is not None:
+            raise SnncError("--reset applies to NIR input only")
         g = load_model(s)
+        # The IR keeps continuous time constants, so a new dt/discretization is a
+        # re-discretization of the same model, as on NIR import.
+        if dt is not None or discretization is not None:
+            g = g.replace(dt=g.dt if dt is None else dt,
+                          discretization=discretization or g.discretization)
     verify(g)
     if d.suffix == ".snn":
         save(g, d)
-    elif d.suffix in (".nir", ".h5", ".hdf5"):
+    else:
         from compiler.frontend.nir import write_nir
 
         write_nir(g, d)
-    else:
-        raise FormatError(f"unknown output format '{d.suffix}' (expected .snn or .nir)", d)
     log.info("wrote %s", d)
     click.echo(str(d))
 
@@ -138,6 +149,110 @@ def simulate(model: str, input_path: str, out_path: str | None) -> None:
             pred = np.argmax(y[:, -1].reshape(y.shape[0], -1), axis=1)
             click.echo(json.dumps({"output": name, "shape": list(y.shape),
                                    "argmax_last_step": pred.tolist()}))
+
+
+from compiler.cli_compile import compile_cmd  # noqa: E402  (snnc compile)
+
+main.add_command(compile_cmd)
+
+
+# ------------------------------------------------------------ device targets (flash, bench)
+
+
+def _device_options(f: Any) -> Any:
+    """Options shared by `snnc flash` and `snnc bench`."""
+    opts = [
+        click.option("--device", default="qemu", show_default=True,
+                     help="qemu | probe | probe:pyocd (smartwatch) | ssh://user@host[:port] (rpi)."),
+        click.option("--target", "target", type=click.Choice(["smartwatch", "rpi"]), default=None,
+                     help="Device target (default: the build's manifest, else smartwatch)."),
+        click.option("--profile", default=None,
+                     help="Board preset: nrf52840 | apollo3 | stm32l4r9 (smartwatch), "
+                          "pi3b+ | pi4 | pi5 (rpi)."),
+        click.option("--model", "model", type=click.Path(dir_okay=False), default=None,
+                     help="The .snn the build came from (default: the build's own .snn)."),
+        click.option("--inputs", "inputs", type=click.Path(dir_okay=False), default=None,
+                     help="Device inputs .npy [samples, steps, ...] (default: the model's test data)."),
+        click.option("--samples", type=int, default=8, show_default=True,
+                     help="Test samples to run."),
+        click.option("--known-hosts", type=click.Path(dir_okay=False), default=None,
+                     help="ssh devices: known_hosts file to check the board's host key against."),
+        click.option("--identity", type=click.Path(dir_okay=False), default=None,
+                     help="ssh devices: private key file."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return click.argument("build", type=click.Path())(f)
+
+
+def _device_run(build: str, device: str, target: str | None, profile: str | None,
+                model: str | None, inputs: str | None, samples: int,
+                known_hosts: str | None, identity: str | None) -> tuple[Any, Any]:
+    from targets.benchmark import build_target, ensure_build, prepare
+    from targets.flash import run_on_device
+
+    tgt = build_target(build, target, device)
+    build = str(ensure_build(build, tgt))
+    prep = prepare(build, model=model, inputs=inputs, samples=samples)
+    run = run_on_device(tgt, build, prep.x_dev, device=device, profile=profile,
+                        known_hosts=known_hosts, identity=identity)
+    return prep, run
+
+
+@main.command()
+@_device_options
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the device outputs [samples, steps, n_outputs] to this .npz.")
+def flash(build: str, device: str, target: str | None, profile: str | None, model: str | None,
+          inputs: str | None, samples: int, known_hosts: str | None, identity: str | None,
+          out_path: str | None) -> None:
+    """Build BUILD for a device target, flash it to DEVICE and run the test inputs.
+
+    BUILD is a build directory (model.h, model.c, model.snn) or a compiled graph (.snn
+    from `snnc compile`), whose C code is then generated into STEM_build/.
+    """
+    from compiler.ir.serialize import atomic_write
+
+    _, run = _device_run(build, device, target, profile, model, inputs, samples,
+                         known_hosts, identity)
+    log.warning("ran %d samples x %d steps on %s (%s, %s)", run.n_samples, run.n_steps,
+                run.device, run.target, run.profile)
+    if out_path:
+        atomic_write(out_path, lambda f: np.savez(f, outputs=run.outputs))
+        click.echo(out_path)
+        return
+    pred = np.argmax(run.outputs[:, -1], axis=1)
+    rec = {"target": run.target, "profile": run.profile, "device": run.device,
+           "binary": str(run.binary), "shape": list(run.outputs.shape),
+           "argmax_last_step": pred.tolist()}
+    if run.step_instructions is not None:
+        rec["instructions_per_step_median"] = float(np.median(run.step_instructions))
+    click.echo(json.dumps(rec))
+
+
+@main.command()
+@_device_options
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the JSON report here.")
+@click.option("--md", "md_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the Markdown report here.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
+              show_default=True, help="What to print on stdout.")
+def bench(build: str, device: str, target: str | None, profile: str | None, model: str | None,
+          inputs: str | None, samples: int, known_hosts: str | None, identity: str | None,
+          json_path: str | None, md_path: str | None, fmt: str) -> None:
+    """Benchmark BUILD on DEVICE: latency, RAM/flash, SynOps, agreement and accuracy.
+
+    BUILD is a build directory or a compiled .snn (see `snnc flash`). Emulated devices
+    count exact instructions (not cycles); boards report wall time.
+    """
+    from targets.benchmark import _jsonable, bench_run, to_markdown, write_report
+
+    prep, run = _device_run(build, device, target, profile, model, inputs, samples,
+                            known_hosts, identity)
+    rep = bench_run(run, prep.graph, prep.data, prep.x_dev, prep.float_graph)
+    write_report(rep, json_path, md_path)
+    click.echo(json.dumps(rep, indent=2, default=_jsonable) if fmt == "json" else to_markdown(rep))
 
 
 if __name__ == "__main__":
