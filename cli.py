@@ -163,8 +163,9 @@ def _device_options(f: Any) -> Any:
     """Options shared by `snnc flash` and `snnc bench`."""
     opts = [
         click.option("--device", default="qemu", show_default=True,
-                     help="qemu | probe | probe:pyocd (smartwatch) | ssh://user@host[:port] (rpi)."),
-        click.option("--target", "target", type=click.Choice(["smartwatch", "rpi"]), default=None,
+                     help="qemu | probe | probe:pyocd (smartwatch) | ssh://user@host[:port] (rpi) | "
+                          "sim (rram: the simulated crossbar chip)."),
+        click.option("--target", "target", type=click.Choice(["smartwatch", "rpi", "rram"]), default=None,
                      help="Device target (default: the build's manifest, else smartwatch)."),
         click.option("--profile", default=None,
                      help="Board preset: nrf52840 | apollo3 | stm32l4r9 (smartwatch), "
@@ -203,14 +204,21 @@ def _device_run(build: str, device: str, target: str | None, profile: str | None
 @_device_options
 @click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Write the device outputs [samples, steps, n_outputs] to this .npz.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="--device sim (rram): chip seed (bench: the first of --chips seeds).")
 def flash(build: str, device: str, target: str | None, profile: str | None, model: str | None,
           inputs: str | None, samples: int, known_hosts: str | None, identity: str | None,
-          out_path: str | None) -> None:
+          out_path: str | None, seed: int = 0) -> None:
     """Build BUILD for a device target, flash it to DEVICE and run the test inputs.
 
     BUILD is a build directory (model.h, model.c, model.snn) or a compiled graph (.snn
     from `snnc compile`), whose C code is then generated into STEM_build/.
     """
+    from targets.rram.commands import flash_cli, is_rram
+
+    if is_rram(device, target, build):  # rram: program the simulated chip, save its conductances
+        click.echo(flash_cli(build, profile, seed, out_path))
+        return
     from compiler.ir.serialize import atomic_write
 
     _, run = _device_run(build, device, target, profile, model, inputs, samples,
@@ -232,20 +240,48 @@ def flash(build: str, device: str, target: str | None, profile: str | None, mode
 
 @main.command()
 @_device_options
+@click.option("--compare", is_flag=True,
+              help="BUILD is a MODEL.snn: compare snnc C with onnxruntime, TVM, LiteRT and "
+                   "the NumPy reference on this host (bench/compare.py).")
+@click.option("--repeats", type=int, default=3, show_default=True,
+              help="--compare: interleaved repeats over the samples.")
+@click.option("--backends", default=None,
+              help="--compare: comma-separated subset of snnc-c, snnc-c-loop, snnc-c-event, "
+                   "onnxruntime, onnxruntime-scan, tvm, litert, numpy-reference.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the JSON report here.")
 @click.option("--md", "md_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the Markdown report here.")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
               show_default=True, help="What to print on stdout.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="--device sim (rram): first chip seed.")
+@click.option("--chips", type=int, default=5, show_default=True,
+              help="--device sim (rram): chips (seeds) to average over; --samples 0 = the "
+                   "whole test split.")
 def bench(build: str, device: str, target: str | None, profile: str | None, model: str | None,
           inputs: str | None, samples: int, known_hosts: str | None, identity: str | None,
-          json_path: str | None, md_path: str | None, fmt: str) -> None:
+          json_path: str | None, md_path: str | None, fmt: str, compare: bool = False,
+          repeats: int = 3, backends: str | None = None, seed: int = 0, chips: int = 5) -> None:
     """Benchmark BUILD on DEVICE: latency, RAM/flash, SynOps, agreement and accuracy.
+
+    With --compare, BUILD is a model (.snn) run side by side on this host through snnc C,
+    onnxruntime, TVM, LiteRT and the NumPy reference (--device is not used).
 
     BUILD is a build directory or a compiled .snn (see `snnc flash`). Emulated devices
     count exact instructions (not cycles); boards report wall time.
     """
+    if compare:
+        from bench.compare import run_cli
+
+        click.echo(run_cli(build, samples=samples, repeats=repeats, backends=backends,
+                           json_path=json_path, md_path=md_path, fmt=fmt))
+        return
+    from targets.rram.commands import bench_cli, is_rram
+
+    if is_rram(device, target, build):  # rram: accuracy over chips, energy/latency estimate
+        click.echo(bench_cli(build, profile, seed, chips, samples, json_path, md_path, fmt))
+        return
     from targets.benchmark import _jsonable, bench_run, to_markdown, write_report
 
     prep, run = _device_run(build, device, target, profile, model, inputs, samples,

@@ -5,11 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="gcc g++ make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm qemu-user"
+APT_PKGS="gcc g++ make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm qemu-user openssh-client libwrap0"
 need_apt=0
-for tool in cmake arm-none-eabi-gcc aarch64-linux-gnu-gcc qemu-system-arm qemu-aarch64; do
+for tool in cmake arm-none-eabi-gcc aarch64-linux-gnu-gcc qemu-system-arm qemu-aarch64 ssh scp; do
   command -v "$tool" >/dev/null 2>&1 || need_apt=1
 done
+# libwrap0: the unpacked sshd below links it.
+/sbin/ldconfig -p 2>/dev/null | grep -q "libwrap.so.0 " || need_apt=1
 if [ "$need_apt" = 1 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing toolchains with apt: $APT_PKGS" >&2
@@ -18,6 +20,25 @@ if [ "$need_apt" = 1 ]; then
   else
     echo "setup: cross toolchains/emulators missing and apt unavailable; the host target is used, cross tests are skipped" >&2
   fi
+fi
+
+# An SSH "device" for tests/targets/test_ssh.py: Debian's sshd unpacked into .venv/openssh
+# (installing the package would start a system sshd on port 22) and its privilege-
+# separation user. Without them the SSH tests skip with a reason.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ ! -x .venv/openssh/usr/sbin/sshd ]; then
+    tmp=$(mktemp -d)
+    if (cd "$tmp" && { apt-get download -qq openssh-server openssh-sftp-server 2>/dev/null \
+          || { apt-get update -qq && apt-get download -qq openssh-server openssh-sftp-server; }; }) >/dev/null 2>&1; then
+      mkdir -p .venv/openssh
+      for deb in "$tmp"/*.deb; do dpkg -x "$deb" .venv/openssh; done
+    else
+      echo "setup: could not fetch openssh-server; SSH device tests will skip" >&2
+    fi
+    rm -rf "$tmp"
+  fi
+  getent passwd sshd >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /run/sshd \
+    --shell /usr/sbin/nologin sshd 2>/dev/null || true
 fi
 
 PY=${PYTHON:-python3.11}

@@ -6,6 +6,7 @@ from compiler.ir.nodes import (
     IF, LI, LIF, NODE_KINDS, Affine, Conv1d, Conv2d, CubaLIF, DelayedLinear, Flatten,
     Input, Linear, MembraneArgmax, Node, Output, Scale, SpikeCountArgmax, Threshold,
 )
+from compiler.ir import qnodes as _qnodes  # noqa: F401  (registers the integer kinds)
 from compiler.ir.serialize import load, save
 from compiler.ir.verify import verify
 

@@ -21,7 +21,7 @@ def _n_params(node: Node) -> int:
 
 
 def _n_synapses(node: Node) -> int:
-    if isinstance(node, SYNAPSE_KINDS):
+    if isinstance(node, SYNAPSE_KINDS) or hasattr(node, "weight"):  # also integer kinds
         return int(np.count_nonzero(node.weight))
     return 0
 

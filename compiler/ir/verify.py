@@ -119,6 +119,10 @@ def _check_params(name: str, node: Node) -> None:
             raise GraphError(f"bias has {np.asarray(b).size} entries, expected {w.shape[0]}", name)
     if hasattr(node, "storage") and node.storage not in ("dense", "csr", "csc"):
         raise GraphError(f"storage must be dense|csr|csc, got '{node.storage}'", name)
+    # Node kinds with their own invariants (the quantized kinds) check them here.
+    check = getattr(node, "check", None)
+    if callable(check):
+        check(name)
 
 
 def _check_cycles(graph: Graph) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks that produce JSON + Markdown (``python -m bench.compare``)."""

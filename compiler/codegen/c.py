@@ -1,0 +1,812 @@
+"""C code generator: a graph -> ``model.h`` + ``model.c`` calling the snnc C runtime.
+
+The generated-code contract (targets build against it; keep the names):
+
+- ``model.h``: a header comment (snnc version, model name and content hash, shapes,
+  arithmetic, flash/RAM bytes), ``SNNC_MODEL_NAME``, ``SNNC_N_INPUTS`` and
+  ``SNNC_N_OUTPUTS`` (values per step, all inputs/outputs concatenated in graph order),
+  ``snnc_input_t`` (``uint8_t`` for spike inputs, ``int16_t`` for quantized real inputs,
+  ``float`` for float graphs), ``snnc_output_t`` (``int32_t`` or ``float``), the state
+  struct ``snnc_<model>_state_t`` and ``snnc_<model>_init/reset/step`` (status codes),
+  plus the macros ``SNNC_MODEL_STATE_T``, ``SNNC_MODEL_INIT``, ``SNNC_MODEL_RESET`` and
+  ``SNNC_MODEL_STEP``. Quantized graphs with real inputs also get
+  ``snnc_<model>_encode`` (``SNNC_MODEL_ENCODE``).
+- ``model.c``: weights and parameters as named ``static const`` tables, and the step
+  function: one runtime call per node, in the graph's schedule order.
+
+Two arithmetics: quantized graphs (the integer kinds of :mod:`compiler.ir.qnodes`)
+lower to the integer kernels and match :mod:`compiler.ir.interpret_int` bit for bit;
+float graphs lower to the float kernels (``snnc_real_t``: float on devices, double with
+``-DSNNC_REAL_DOUBLE``) and follow :mod:`compiler.ir.interpret` operation by operation.
+Output is deterministic: schedule order, sorted names, exact literals, no timestamps.
+
+Adding a node kind: one ``_lower_*`` function below registered in ``_INT_RULES`` or
+``_FLOAT_RULES``, the kernel in ``runtime/``, and a test.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import jinja2
+import numpy as np
+
+from compiler import __version__
+from compiler.codegen import cgen
+from compiler.errors import GraphError, SnncError, UnsupportedError
+from compiler.ir.graph import Graph
+from compiler.ir.nodes import (
+    IF,
+    LI,
+    LIF,
+    REAL,
+    SPIKE,
+    Affine,
+    CubaLIF,
+    DelayedLinear,
+    Flatten,
+    Input,
+    Linear,
+    MembraneArgmax,
+    Node,
+    Output,
+    Scale,
+    SpikeCountArgmax,
+    Threshold,
+)
+from compiler.ir.qnodes import (
+    QIF,
+    QLI,
+    QLIF,
+    QCubaLIF,
+    QDelayedLinear,
+    QInput,
+    QLinear,
+    QThreshold,
+    is_quantized,
+    srange,
+)
+from compiler.ir.serialize import atomic_write, graph_hash
+from compiler.ir.verify import verify
+
+TEMPLATES = Path(__file__).parent / "templates"
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
+REDUCE = {"sum": "SNNC_REDUCE_SUM", "max": "SNNC_REDUCE_MAX", "last": "SNNC_REDUCE_LAST"}
+RESET = {"subtract": "SNNC_RESET_SUBTRACT", "zero": "SNNC_RESET_ZERO"}
+_CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "snnc_spike_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4,
+                "int64_t": 8, "float": 4, "snnc_real_t": 4}
+
+
+def runtime_dir() -> Path:
+    """The C runtime's folder (``include/`` and ``src/``)."""
+    return RUNTIME_DIR
+
+
+@dataclass
+class CModel:
+    """Generated sources plus what a target needs to know about them."""
+
+    name: str            # graph name
+    c_name: str          # C identifier fragment: snnc_<c_name>_step
+    header: str          # model.h
+    source: str          # model.c
+    quantized: bool
+    n_inputs: int
+    n_outputs: int
+    input_ctype: str
+    output_ctype: str
+    flash_bytes: int     # const tables
+    ram_bytes: int       # state struct (sum of members, before padding)
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``model.h`` and ``model.c`` into ``out_dir`` (atomically, each file)."""
+        d = Path(out_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        atomic_write(d / "model.h", lambda f: f.write(self.header), mode="w")
+        atomic_write(d / "model.c", lambda f: f.write(self.source), mode="w")
+        return d
+
+
+@dataclass
+class _Buf:
+    """An activation buffer: placed in the shared arena unless it must persist."""
+
+    name: str       # y_<node> or x_<node>
+    node: str
+    ctype: str
+    n: int
+    comment: str
+    scratch: bool   # a summed input, live only during its node's step
+    state: bool     # the node's state doubles as its output (LI membrane, readouts)
+
+
+@dataclass
+class _Ctx:
+    graph: Graph
+    quantized: bool
+    ids: dict[str, str]                      # node -> C fragment
+    preds: dict[str, list[str]]
+    act: str                                 # activation C type
+    tables: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    flash: int = 0
+    ram: int = 0
+    need_i: bool = False
+    in_off: dict[str, int] = field(default_factory=dict)
+    out_off: dict[str, int] = field(default_factory=dict)
+    bound: dict[str, int] = field(default_factory=dict)   # max |output| (integer graphs)
+    names: set[str] = field(default_factory=set)          # tables emitted so far
+    bufs: dict[str, "_Buf"] = field(default_factory=dict)  # activation buffers by name
+    btype: dict[str, str] = field(default_factory=dict)   # C type of each node's output
+
+    # -- emitters
+    def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
+        vals = np.asarray(values).ravel()
+        if name in self.names:
+            raise SnncError(f"internal: table '{name}' emitted twice")
+        self.names.add(name)
+        self.tables.append(cgen.array(ctype, name, vals, comment=comment))
+        self.flash += max(vals.size, 1) * _CTYPE_BYTES[ctype]
+        return name
+
+    def member(self, ctype: str, name: str, n: int | None = None, comment: str = "") -> str:
+        cgen.identifier(name)
+        decl = f"{ctype} {name}" + (f"[{n}]" if n is not None else "") + ";"
+        if comment:
+            decl += f" /* {comment} */"
+        self.fields.append(decl)
+        self.ram += (n or 1) * _CTYPE_BYTES[ctype]
+        return f"s->{name}"
+
+    def struct(self, text: str, size: int = 32) -> None:
+        self.tables.append(text)
+        self.flash += size
+
+    def buffer(self, node: str, n: int, comment: str, *, state: bool = False,
+               scratch: bool = False) -> str:
+        """Register node's output (or input-sum scratch) buffer; returns its token."""
+        name = f"{'x' if scratch else 'y'}_{self.ids[node]}"
+        cgen.identifier(name)
+        ctype = self.act if scratch else self.btype[node]
+        self.bufs[name] = _Buf(name, node, ctype, n, comment, scratch, state)
+        return f"@{name}@"
+
+    def y(self, node: str) -> str:
+        return f"@y_{self.ids[node]}@"
+
+    def inputs(self, node: str) -> list[str]:
+        ps = self.preds[node]
+        if not ps:
+            raise GraphError("has no incoming edge", node)
+        return [self.y(p) for p in ps]
+
+    def in_type(self, node: str) -> str:
+        """C type of :meth:`one_input`'s vector (a single source keeps its own type)."""
+        ps = self.preds[node]
+        return self.btype[ps[0]] if len(ps) == 1 else self.act
+
+    def one_input(self, node: str, n: int, lines: list[str]) -> str:
+        """Pointer to the node's input vector: its single source, or a summed scratch."""
+        xs = self.inputs(node)
+        if len(xs) == 1:
+            return xs[0]
+        return self._sum_scratch(node, n, lines)
+
+    def _sum_scratch(self, node: str, n: int, lines: list[str]) -> str:
+        xs = self.inputs(node)
+        dst = self.buffer(node, n, "sum of incoming edges", scratch=True)
+        if all(self.btype[p] == self.act for p in self.preds[node]):
+            kern = "snnc_sum_f" if self.act == "snnc_real_t" else "snnc_sum_i32"
+            lines.append(f"    {{\n        const {self.act} *const src[{len(xs)}] = {{"
+                         f"{', '.join(xs)}}};\n"
+                         f"        SNNC_TRY({kern}(src, {len(xs)}, {n}, {dst}));\n    }}")
+        else:  # spikes mixed with int32 values: exact sum, clamped once (as snnc_sum_i32)
+            self.need_i = True
+            terms = " + ".join(f"(int64_t){x}[i]" for x in xs)
+            lines.append(f"    for (i = 0; i < {n}; ++i) {dst}[i] = snnc_sat({terms}, 32);")
+        return dst
+
+    def xs_list(self, node: str, lines: list[str]) -> tuple[str, int]:
+        """A local array of the incoming edges (kernels sum them exactly); spike sources
+        are first summed into an int32 scratch, since the kernels read int32 vectors."""
+        xs = self.inputs(node)
+        if any(self.btype[p] != self.act for p in self.preds[node]):
+            n = _size(tuple(self.graph.nodes[node].shape_in()))
+            xs = [self._sum_scratch(node, n, lines)]
+        name = f"xs_{self.ids[node]}"
+        lines.append(f"    const {self.act} *const {name}[{len(xs)}] = {{{', '.join(xs)}}};")
+        return name, len(xs)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape)) if len(shape) else 1
+
+
+def _param(ctx: _Ctx, node: str, field_: str, value: np.ndarray, n: int, shape: tuple,
+           ctype: str) -> str:
+    """Emit a parameter table; returns the C view initializer ``{table, per}``."""
+    a = np.asarray(value)
+    try:
+        full = np.broadcast_to(a, shape)
+    except ValueError:
+        raise GraphError(f"parameter '{field_}' of shape {a.shape} does not broadcast to "
+                         f"{shape}", node) from None
+    flat = np.ravel(full)
+    if flat.size and np.all(flat == flat[0]) and a.size == 1:
+        vals, per = flat[:1], 0
+    else:
+        vals, per = flat, 1
+    if ctype != "snnc_real_t":
+        lo, hi = srange(32)
+        if vals.size and (int(vals.min()) < lo or int(vals.max()) > hi):
+            raise GraphError(f"parameter '{field_}' does not fit int32", node)
+    name = ctx.table(ctype, f"{ctx.ids[node]}_{field_}", vals)
+    assert len(vals) in (1, n)
+    return f"{{{name}, {per}}}"
+
+
+def _csc(w: np.ndarray, delay: np.ndarray | None = None
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Column-compressed non-zeros of ``w`` [out, in]: col_ptr, row, values, delays."""
+    nz_cols, nz_rows = np.nonzero(w.T)  # column-major order, rows ascending in a column
+    col_ptr = np.zeros(w.shape[1] + 1, dtype=np.int64)
+    np.add.at(col_ptr, nz_cols + 1, 1)
+    col_ptr = np.cumsum(col_ptr)
+    vals = w[nz_rows, nz_cols]
+    d = None if delay is None else np.asarray(delay)[nz_rows, nz_cols]
+    return col_ptr, nz_rows, vals, d
+
+
+# ------------------------------------------------------------------ integer lowering
+
+
+def _wtype(node: QLinear) -> tuple[str, str]:
+    return ("int8_t", "i8") if int(node.weight_bits) <= 8 else ("int16_t", "i16")
+
+
+def _in_bound(ctx: _Ctx, node: str) -> int:
+    return sum(ctx.bound[p] for p in ctx.preds[node])
+
+
+def _lower_qinput(ctx: _Ctx, name: str, node: QInput, lines: list[str]) -> None:
+    n = _size(node.shape)
+    nid = ctx.ids[name]
+    y = ctx.buffer(name, n, f"{name}: x_q - zero_point")
+    off = ctx.in_off[name]
+    zp = np.ravel(np.broadcast_to(np.asarray(node.zero_point), tuple(node.shape)))
+    ctx.need_i = True
+    if node.dtype == SPIKE or not np.any(zp):
+        lines.append(f"    for (i = 0; i < {n}; ++i) {y}[i] = ({ctx.btype[name]})in[{off} + i];")
+    else:
+        t = ctx.table("int32_t", f"{nid}_zero_point", zp)
+        lines.append(f"    for (i = 0; i < {n}; ++i) {y}[i] = (int32_t)in[{off} + i] - {t}[i];")
+
+
+def _qsyn_struct(ctx: _Ctx, name: str, node: QLinear) -> str:
+    nid = ctx.ids[name]
+    n_out, n_in = np.asarray(node.weight).shape
+    bias = np.asarray(node.bias)
+    b = ctx.table("int32_t", f"{nid}_bias", bias) if bias.size else "NULL"
+    m = _param(ctx, name, "mult", node.mult, n_out, (n_out,), "int32_t")
+    sh = _param(ctx, name, "shift", node.shift, n_out, (n_out,), "int32_t")
+    ctx.struct(f"static const snnc_qsyn_t {nid}_p = {{{n_out}, {n_in}, {int(node.out_bits)}, "
+               f"{b}, {m}, {sh}}};\n")
+    return f"&{nid}_p"
+
+
+def _acc_bound(ctx: _Ctx, name: str, node: QLinear) -> int:
+    w = np.abs(np.asarray(node.weight, dtype=np.int64))
+    xb = _in_bound(ctx, name)
+    b = np.abs(np.asarray(node.bias, dtype=np.int64))
+    tot = w.sum(axis=1) * xb + (b if b.size else 0)
+    return int(tot.max()) if tot.size else 0
+
+
+def _lower_qlinear(ctx: _Ctx, name: str, node: QLinear, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    w = np.asarray(node.weight)
+    n_out, n_in = w.shape
+    wt, suf = _wtype(node)
+    p = _qsyn_struct(ctx, name, node)
+    x = ctx.one_input(name, n_in, lines)
+    y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")
+    if n_out > 65535:
+        raise UnsupportedError(f"node '{name}': {n_out} outputs exceed the runtime's "
+                               "uint16 row index")
+    if ctx.in_type(name) == "snnc_spike_t":
+        suf += "_s"  # spike inputs: one byte each, events skipped in CSC
+    if node.storage == "dense":
+        t = ctx.table(wt, f"{nid}_w", w, f"{name}: weights [{n_out}][{n_in}] row-major")
+        lines.append(f"    SNNC_TRY(snnc_qdense_{suf}({p}, {t}, {x}, {y}));")
+        return
+    col_ptr, row, vals, _ = _csc(w)
+    cp = ctx.table("int32_t", f"{nid}_col_ptr", col_ptr,
+                   f"{name}: CSC by presynaptic neuron, {vals.size} non-zeros of "
+                   f"{n_out}x{n_in}")
+    r = ctx.table("uint16_t", f"{nid}_row", row)
+    v = ctx.table(wt, f"{nid}_w", vals)
+    wide = "NULL"
+    if _acc_bound(ctx, name, node) >= 1 << 31:
+        wide = ctx.member("int64_t", f"wide_{nid}", n_out, "int64 accumulators")
+    lines.append(f"    SNNC_TRY(snnc_qcsc_{suf}({p}, {cp}, {r}, {v}, {x}, {wide}, {y}));")
+
+
+def _lower_qdelayed(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    w = np.asarray(node.weight)
+    n_out, n_in = w.shape
+    wt, suf = _wtype(node)
+    dmax = node.max_delay
+    if dmax > 65535 or n_out > 65535:
+        raise UnsupportedError(f"node '{name}': delays > 65535 steps or > 65535 outputs "
+                               "exceed the runtime's uint16 tables")
+    p = _qsyn_struct(ctx, name, node)
+    x = ctx.one_input(name, n_in, lines)
+    col_ptr, row, vals, d = _csc(w, node.delay)
+    cp = ctx.table("int32_t", f"{nid}_col_ptr", col_ptr,
+                   f"{name}: CSC with delays, {vals.size} synapses, max delay {dmax}")
+    r = ctx.table("uint16_t", f"{nid}_row", row)
+    v = ctx.table(wt, f"{nid}_w", vals)
+    dl = ctx.table("uint16_t", f"{nid}_delay", d)
+    rt, rs = ("int32_t", "r32") if _acc_bound(ctx, name, node) < 1 << 31 else ("int64_t", "r64")
+    ring = ctx.member(rt, f"ring_{nid}", (dmax + 1) * n_out, f"{dmax + 1} slots x {n_out}")
+    head = ctx.member("int32_t", f"head_{nid}")
+    y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")
+    sp = "_s" if ctx.in_type(name) == "snnc_spike_t" else ""
+    lines.append(f"    SNNC_TRY(snnc_qdelay_{suf}_{rs}{sp}({p}, {cp}, {r}, {v}, {dl}, {dmax}, "
+                 f"{x}, {ring}, &{head}, {y}));")
+
+
+def _lower_qlif(ctx: _Ctx, name: str, node: QLIF | QLI | QIF, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    n, shape = node.size, tuple(node.shape)
+    views = {}
+    for f in ("beta_q", "leak_q", "thr_q", "reset_q"):
+        views[f] = (_param(ctx, name, f, getattr(node, f), n, shape, "int32_t")
+                    if hasattr(node, f) else "{NULL, 0}")
+    reset = RESET[getattr(node, "reset", "subtract")]
+    ctx.struct(f"static const snnc_lif_q_t {nid}_p = {{{n}, {int(node.state_bits)}, {reset}, "
+               f"{views['beta_q']}, {views['leak_q']}, {views['thr_q']}, "
+               f"{views['reset_q']}}};\n")
+    xs, k = ctx.xs_list(name, lines)
+    if isinstance(node, QLI):
+        y = ctx.buffer(name, n, f"{name}: membrane v (state and output)", state=True)
+        lines.append(f"    SNNC_TRY(snnc_li_q(&{nid}_p, {y}, {xs}, {k}, {y}));")
+        return
+    # 16-bit states live in int16_t arrays (half the RAM; same arithmetic).
+    w16 = int(node.state_bits) <= 16
+    v = ctx.member("int16_t" if w16 else "int32_t", f"v_{nid}", n, f"{name}: membrane")
+    y = ctx.buffer(name, n, f"{name}: spikes")
+    kern = ("snnc_if_q" if isinstance(node, QIF) else "snnc_lif_q") + ("16" if w16 else "")
+    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {v}, {xs}, {k}, {y}));")
+
+
+def _lower_qcubalif(ctx: _Ctx, name: str, node: QCubaLIF, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    n, shape = node.size, tuple(node.shape)
+    views = [_param(ctx, name, f, getattr(node, f), n, shape, "int32_t")
+             for f in ("alpha_q", "beta_q", "mult_v", "shift_v", "leak_q", "thr_q", "reset_q")]
+    ctx.struct(f"static const snnc_cubalif_q_t {nid}_p = {{{n}, {int(node.cur_bits)}, "
+               f"{int(node.state_bits)}, {RESET[node.reset]}, {', '.join(views)}}};\n")
+    xs, k = ctx.xs_list(name, lines)
+    w16 = int(node.state_bits) <= 16 and int(node.cur_bits) <= 16
+    st = "int16_t" if w16 else "int32_t"
+    i = ctx.member(st, f"i_{nid}", n, f"{name}: synaptic current")
+    v = ctx.member(st, f"v_{nid}", n, f"{name}: membrane")
+    y = ctx.buffer(name, n, f"{name}: spikes")
+    kern = "snnc_cubalif_q16" if w16 else "snnc_cubalif_q"
+    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {i}, {v}, {xs}, {k}, {y}));")
+
+
+def _lower_qthreshold(ctx: _Ctx, name: str, node: QThreshold, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    n, shape = _size(tuple(node.shape)), tuple(node.shape)
+    view = _param(ctx, name, "thr_q", node.thr_q, n, shape, "int32_t")
+    ctx.struct(f"static const snnc_pi32_t {nid}_p = {view};\n", 8)
+    xs, k = ctx.xs_list(name, lines)
+    y = ctx.buffer(name, n, f"{name}: spikes")
+    lines.append(f"    SNNC_TRY(snnc_threshold_q({n}, &{nid}_p, {xs}, {k}, {y}));")
+
+
+def _lower_readout(ctx: _Ctx, name: str, node: Node, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    n = _size(tuple(node.shape_out()))
+    q = "q" if ctx.quantized else "f"
+    xs, k = ctx.xs_list(name, lines)
+    y = ctx.buffer(name, n, f"{name}: readout accumulator (state and output)", state=True)
+    if isinstance(node, SpikeCountArgmax):
+        lines.append(f"    SNNC_TRY(snnc_count_{q}({n}, {y}, {xs}, {k}, {y}));")
+    else:
+        if node.reduce not in REDUCE:
+            raise GraphError(f"unknown reduce '{node.reduce}'", name)
+        st = ctx.member("int32_t", f"started_{nid}")
+        lines.append(f"    SNNC_TRY(snnc_membrane_{q}({n}, {REDUCE[node.reduce]}, {y}, &{st}, "
+                     f"{xs}, {k}, {y}));")
+
+
+def _lower_flatten(ctx: _Ctx, name: str, node: Flatten, lines: list[str]) -> None:
+    n = _size(tuple(node.shape_out()))
+    x = ctx.one_input(name, n, lines)
+    y = ctx.buffer(name, n, f"{name}: flattened")
+    ctx.need_i = True
+    lines.append(f"    for (i = 0; i < {n}; ++i) {y}[i] = {x}[i];")
+
+
+def _lower_output(ctx: _Ctx, name: str, node: Output, lines: list[str]) -> None:
+    n = _size(tuple(node.shape))
+    x = ctx.one_input(name, n, lines)
+    ctx.need_i = True
+    lines.append(f"    for (i = 0; i < {n}; ++i) out[{ctx.out_off[name]} + i] = "
+                 f"(snnc_output_t){x}[i];")
+
+
+# ------------------------------------------------------------------ float lowering
+
+
+def _lower_input_f(ctx: _Ctx, name: str, node: Input, lines: list[str]) -> None:
+    n = _size(tuple(node.shape))
+    y = ctx.buffer(name, n, f"{name}: input ({node.dtype})")
+    ctx.need_i = True
+    lines.append(f"    for (i = 0; i < {n}; ++i) {y}[i] = (snnc_real_t)in[{ctx.in_off[name]} + i];")
+
+
+def _lower_linear_f(ctx: _Ctx, name: str, node: Linear | Affine, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    w = np.asarray(node.weight, dtype=np.float64)
+    n_out, n_in = w.shape
+    x = ctx.one_input(name, n_in, lines)
+    y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")
+    b = "NULL"
+    if isinstance(node, Affine) and np.asarray(node.bias).size:
+        b = ctx.table("snnc_real_t", f"{nid}_bias", np.asarray(node.bias, np.float64))
+    if node.storage == "dense":
+        t = ctx.table("snnc_real_t", f"{nid}_w", w, f"{name}: weights [{n_out}][{n_in}]")
+        lines.append(f"    SNNC_TRY(snnc_dense_f({t}, {b}, {n_out}, {n_in}, {x}, {y}));")
+        return
+    if n_out > 65535:
+        raise UnsupportedError(f"node '{name}': {n_out} outputs exceed the uint16 row index")
+    col_ptr, row, vals, _ = _csc(w)
+    cp = ctx.table("int32_t", f"{nid}_col_ptr", col_ptr, f"{name}: CSC, {vals.size} non-zeros")
+    r = ctx.table("uint16_t", f"{nid}_row", row)
+    v = ctx.table("snnc_real_t", f"{nid}_w", vals)
+    lines.append(f"    SNNC_TRY(snnc_csc_f({cp}, {r}, {v}, {b}, {n_out}, {n_in}, {x}, {y}));")
+
+
+def _lower_delayed_f(ctx: _Ctx, name: str, node: DelayedLinear, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    w = np.asarray(node.weight, dtype=np.float64)
+    n_out, n_in = w.shape
+    dmax = node.max_delay
+    if dmax > 65535 or n_out > 65535:
+        raise UnsupportedError(f"node '{name}': delays or outputs exceed uint16 tables")
+    x = ctx.one_input(name, n_in, lines)
+    col_ptr, row, vals, d = _csc(w, np.asarray(node.delay).astype(np.int64))
+    cp = ctx.table("int32_t", f"{nid}_col_ptr", col_ptr,
+                   f"{name}: CSC with delays, {vals.size} synapses, max delay {dmax}")
+    r = ctx.table("uint16_t", f"{nid}_row", row)
+    v = ctx.table("snnc_real_t", f"{nid}_w", vals)
+    dl = ctx.table("uint16_t", f"{nid}_delay", d)
+    ring = ctx.member("snnc_real_t", f"ring_{nid}", (dmax + 1) * n_out)
+    head = ctx.member("int32_t", f"head_{nid}")
+    y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")
+    lines.append(f"    SNNC_TRY(snnc_delay_f({cp}, {r}, {v}, {dl}, {dmax}, {n_out}, {n_in}, "
+                 f"{x}, {ring}, &{head}, {y}));")
+
+
+def _lower_lif_f(ctx: _Ctx, name: str, node: LIF | LI | IF, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    n, shape = node.size, tuple(node.shape)
+    g = ctx.graph
+    vals = {
+        "beta": g.decay(node.tau) if hasattr(node, "tau") else np.array(1.0),
+        "r": node.r,
+        "v_leak": getattr(node, "v_leak", np.array(0.0)),
+        "thr": getattr(node, "v_threshold", np.array(1.0)),
+        "v_reset": getattr(node, "v_reset", np.array(0.0)),
+    }
+    views = {k: _param(ctx, name, k, np.asarray(v, np.float64), n, shape, "snnc_real_t")
+             for k, v in vals.items()}
+    reset = RESET[getattr(node, "reset", "subtract")]
+    ctx.struct(f"static const snnc_lif_f_t {nid}_p = {{{n}, {reset}, {views['beta']}, "
+               f"{views['r']}, {views['v_leak']}, {views['thr']}, {views['v_reset']}}};\n")
+    xs, k = ctx.xs_list(name, lines)
+    if isinstance(node, LI):
+        y = ctx.buffer(name, n, f"{name}: membrane v (state and output)", state=True)
+        lines.append(f"    SNNC_TRY(snnc_li_f(&{nid}_p, {y}, {xs}, {k}, {y}));")
+        return
+    v = ctx.member("snnc_real_t", f"v_{nid}", n, f"{name}: membrane")
+    y = ctx.buffer(name, n, f"{name}: spikes")
+    kern = "snnc_if_f" if isinstance(node, IF) else "snnc_lif_f"
+    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {v}, {xs}, {k}, {y}));")
+
+
+def _lower_cubalif_f(ctx: _Ctx, name: str, node: CubaLIF, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    n, shape = node.size, tuple(node.shape)
+    g = ctx.graph
+    vals = {"alpha": g.decay(node.tau_syn), "beta": g.decay(node.tau_mem), "r": node.r,
+            "w_in": node.w_in, "v_leak": node.v_leak, "thr": node.v_threshold,
+            "v_reset": node.v_reset}
+    views = [_param(ctx, name, k, np.asarray(v, np.float64), n, shape, "snnc_real_t")
+             for k, v in vals.items()]
+    ctx.struct(f"static const snnc_cubalif_f_t {nid}_p = {{{n}, {RESET[node.reset]}, "
+               f"{', '.join(views)}}};\n")
+    xs, k = ctx.xs_list(name, lines)
+    i = ctx.member("snnc_real_t", f"i_{nid}", n, f"{name}: synaptic current")
+    v = ctx.member("snnc_real_t", f"v_{nid}", n, f"{name}: membrane")
+    y = ctx.buffer(name, n, f"{name}: spikes")
+    lines.append(f"    SNNC_TRY(snnc_cubalif_f(&{nid}_p, {i}, {v}, {xs}, {k}, {y}));")
+
+
+def _lower_elementwise_f(ctx: _Ctx, name: str, node: Scale | Threshold,
+                         lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    n, shape = _size(tuple(node.shape)), tuple(node.shape)
+    field_, kern = ("scale", "snnc_scale_f") if isinstance(node, Scale) else (
+        "threshold", "snnc_threshold_f")
+    view = _param(ctx, name, field_, np.asarray(getattr(node, field_), np.float64), n, shape,
+                  "snnc_real_t")
+    ctx.struct(f"static const snnc_preal_t {nid}_p = {view};\n", 8)
+    x = ctx.one_input(name, n, lines)
+    y = ctx.buffer(name, n, f"{name}: {node.kind} out")
+    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {n}, {x}, {y}));")
+
+
+Rule = Callable[[_Ctx, str, Node, list[str]], None]
+
+# Exact node classes (not isinstance: the integer kinds subclass the float ones).
+_INT_RULES: dict[type, Rule] = {
+    QInput: _lower_qinput, QLinear: _lower_qlinear, QDelayedLinear: _lower_qdelayed,
+    QLIF: _lower_qlif, QLI: _lower_qlif, QIF: _lower_qlif, QCubaLIF: _lower_qcubalif,
+    QThreshold: _lower_qthreshold,
+    SpikeCountArgmax: _lower_readout, MembraneArgmax: _lower_readout,
+    Flatten: _lower_flatten, Output: _lower_output,
+}
+_FLOAT_RULES: dict[type, Rule] = {
+    Input: _lower_input_f, Linear: _lower_linear_f, Affine: _lower_linear_f,
+    DelayedLinear: _lower_delayed_f, LIF: _lower_lif_f, LI: _lower_lif_f, IF: _lower_lif_f,
+    CubaLIF: _lower_cubalif_f, Scale: _lower_elementwise_f, Threshold: _lower_elementwise_f,
+    SpikeCountArgmax: _lower_readout, MembraneArgmax: _lower_readout,
+    Flatten: _lower_flatten, Output: _lower_output,
+}
+
+
+_SPIKING = (QLIF, QCubaLIF, QIF, QThreshold)
+
+
+def _value_bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
+    """An upper bound of |value| of every node's output in an integer graph, from the
+    node kinds alone (so recurrent sources need not be lowered first). Used to prove that
+    a synapse's accumulator fits int32."""
+    out: dict[str, int] = {}
+
+    def bound(n: str, seen: frozenset[str] = frozenset()) -> int:
+        if n in out:
+            return out[n]
+        v = graph.nodes[n]
+        if isinstance(v, QInput):
+            b = 1 if v.dtype == SPIKE else 1 << int(v.bits)
+        elif isinstance(v, (QLinear, QDelayedLinear)):
+            b = 1 << (int(v.out_bits) - 1)
+        elif isinstance(v, _SPIKING):
+            b = 1
+        elif isinstance(v, QLI):
+            b = 1 << (int(v.state_bits) - 1)
+        elif isinstance(v, Flatten) and n not in seen:
+            b = sum(bound(p, seen | {n}) for p in preds[n])
+        else:  # readouts, outputs: int32
+            b = 1 << 31
+        out[n] = b
+        return b
+
+    for n in graph.nodes:
+        bound(n)
+    return out
+
+
+def _buffer_types(graph: Graph, preds: dict[str, list[str]], act: str) -> dict[str, str]:
+    """C type of each node's output buffer: one byte per spike in integer graphs
+    (spiking populations, thresholds, spike inputs, and Flattens of those), else ``act``."""
+    types: dict[str, str] = {}
+    for n, v in graph.items():
+        spike = act == "int32_t" and (isinstance(v, _SPIKING) or (
+            isinstance(v, QInput) and v.dtype == SPIKE))
+        types[n] = "snnc_spike_t" if spike else act
+    changed = True
+    while changed:  # a Flatten keeps its single source's type (chains resolve in turn)
+        changed = False
+        for n, v in graph.items():
+            if isinstance(v, Flatten) and len(preds[n]) == 1 and types[preds[n][0]] != types[n]:
+                types[n] = types[preds[n][0]]
+                changed = True
+    return types
+
+
+def _place_buffers(ctx: _Ctx, order: list[str], back: set[tuple[str, str]]) -> None:
+    """Give every activation buffer its storage and replace the ``@name@`` tokens.
+
+    A buffer persists as its own state member when it must survive the step: a state
+    that doubles as output (LI membrane, readout accumulators) or a source read through a
+    recurrent edge at step t+1. Every other buffer lives from its producer's position in
+    the schedule to its last reader's (inclusive; an input-sum scratch only during its
+    node) and shares the ``arena`` member with buffers whose lifetimes do not overlap:
+    largest first, lowest free offset, ties by name (deterministic).
+    """
+    pos = {n: k for k, n in enumerate(order)}
+    succ: dict[str, list[str]] = {n: [] for n in ctx.graph.nodes}
+    for a, b in ctx.graph.edges:
+        succ[a].append(b)
+    where: dict[str, str] = {}
+    live: list[tuple[_Buf, int, int]] = []
+    for b in ctx.bufs.values():
+        if b.scratch:
+            live.append((b, pos[b.node], pos[b.node]))
+            continue
+        readers = succ[b.node]
+        if b.state or any((b.node, r) in back for r in readers):
+            where[b.name] = ctx.member(b.ctype, b.name, b.n, b.comment)
+            continue
+        last = max([pos[r] for r in readers] + [pos[b.node]])
+        live.append((b, pos[b.node], last))
+    # One arena per element type: 'arena' (int32_t / snnc_real_t), 'arena_s' (spikes).
+    for ctype in sorted({b.ctype for b, _, _ in live}):
+        arena = "arena_s" if ctype == "snnc_spike_t" else "arena"
+        placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
+        layout = []
+        mine = [t for t in live if t[0].ctype == ctype]
+        for b, first, last in sorted(mine, key=lambda t: (-t[0].n, t[0].name)):
+            off = 0
+            for o, n, _, _ in sorted(p for p in placed if not (p[3] < first or p[2] > last)):
+                if off + b.n <= o:
+                    break
+                off = max(off, o + n)
+            placed.append((off, b.n, first, last))
+            where[b.name] = f"(s->{arena} + {off})"
+            layout.append((off, b))
+        size = max(o + n for o, n, _, _ in placed)
+        ctx.member(ctype, arena, size,
+                   "activations of non-overlapping lifetimes, see the layout in model.c")
+        width = max(len(x.name) for _, x in layout)
+        lines = [f"{b.name:<{width}}  [{off}, {off + b.n})  {b.comment}"
+                 for off, b in sorted(layout, key=lambda t: (t[0], t[1].name))]
+        ctx.tables.append(f"/* Layout of {arena} ({ctype} elements):\n *   "
+                          + "\n *   ".join(lines) + "\n */\n")
+    for k, text in enumerate(ctx.steps):
+        ctx.steps[k] = _TOKEN.sub(lambda m: where[m.group(1)], text)
+
+
+_TOKEN = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)@")
+
+
+def supported_ops(quantized: bool) -> list[str]:
+    """Node kinds the C backend lowers, for integer or float graphs."""
+    return sorted(c.kind for c in (_INT_RULES if quantized else _FLOAT_RULES))
+
+
+def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
+    """Generate ``model.h``/``model.c`` for ``graph`` (quantized -> integer, else float).
+
+    ``memory`` (optional, e.g. from a memory planner) overrides the flash/RAM figures in
+    the header comment with ``{"flash_bytes": ..., "ram_bytes": ...}``.
+    Raises UnsupportedError naming the node and op the backend cannot lower.
+    """
+    verify(graph)
+    quantized = is_quantized(graph)
+    rules = _INT_RULES if quantized else _FLOAT_RULES
+    for name, node in graph.items():
+        if type(node) not in rules:
+            what = "quantized" if quantized else "float"
+            raise UnsupportedError(
+                f"node '{name}': the C backend cannot lower op '{node.kind}' in a {what} "
+                f"graph (supported: {', '.join(supported_ops(quantized))})")
+    c_name = cgen.identifier(cgen.mangle(graph.name).lower())
+    order, back = graph.schedule()
+    preds = {n: [a for a, b in graph.edges if b == n] for n in graph.nodes}
+    ctx = _Ctx(graph=graph, quantized=quantized, ids=cgen.unique_names(graph.nodes),
+               preds=preds, act="int32_t" if quantized else "snnc_real_t")
+    ctx.btype = _buffer_types(graph, preds, ctx.act)
+    if quantized:
+        ctx.bound = _value_bounds(graph, preds)
+    off = 0
+    for n in graph.inputs:
+        ctx.in_off[n] = off
+        off += _size(tuple(graph.nodes[n].shape_out()))
+    n_inputs = off
+    off = 0
+    for n in graph.outputs:
+        ctx.out_off[n] = off
+        off += _size(tuple(graph.nodes[n].shape_out()))
+    n_outputs = off
+    for name in order:
+        node = graph.nodes[name]
+        lines = [f"    /* {name}: {node.kind} {list(node.shape_in())} -> "
+                 f"{list(node.shape_out())}"
+                 + ("".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
+                 + " */"]
+        rules[type(node)](ctx, name, node, lines)
+        # Locals (xs arrays) need their own scope so declarations stay at block start.
+        if any(line.lstrip().startswith("const ") for line in lines[1:]):
+            body = "\n".join("    " + line for line in lines[1:])
+            ctx.steps.append(f"{lines[0]}\n    {{\n{body}\n    }}")
+        else:
+            ctx.steps.append("\n".join(lines))
+    _place_buffers(ctx, order, back)
+    if quantized:
+        ins = [graph.nodes[n] for n in graph.inputs]
+        input_ctype = "uint8_t" if all(i.dtype == SPIKE for i in ins) else "int16_t"
+        output_ctype = "int32_t"
+        bits = sorted({int(getattr(v, "weight_bits", 0)) for v in graph.nodes.values()} - {0})
+        sbits = sorted({int(getattr(v, "state_bits", 0)) for v in graph.nodes.values()} - {0})
+        arithmetic = (f"integer (docs/fixed_point.md): weights int{'/int'.join(map(str, bits))}"
+                      f", state int{'/int'.join(map(str, sbits))}, accumulators int32")
+    else:
+        input_ctype, output_ctype = "float", "float"
+        arithmetic = (f"float (snnc_real_t; double with -DSNNC_REAL_DOUBLE), dt "
+                      f"{graph.dt!r} s, {graph.discretization} discretization")
+    encoder = []
+    if quantized and input_ctype == "int16_t" and all(
+            graph.nodes[n].dtype == REAL for n in graph.inputs):
+        for n in graph.inputs:
+            node = graph.nodes[n]
+            shape = tuple(node.shape)
+            sc = np.ravel(np.broadcast_to(np.asarray(node.scale, np.float32), shape))
+            zp = np.ravel(np.broadcast_to(np.asarray(node.zero_point), shape))
+            lo, hi = srange(int(node.bits))
+            nid = ctx.ids[n]
+            encoder.append(dict(
+                n=_size(shape), off=ctx.in_off[n], qmin=lo, qmax=hi,
+                scale=ctx.table("float", f"{nid}_scale", sc,
+                                f"{n}: input scale per channel (float32)"),
+                scale_per=1,
+                zp=(f"{nid}_zero_point" if f"{nid}_zero_point" in ctx.names
+                    else ctx.table("int32_t", f"{nid}_zero_point", zp)),
+                zp_per=1))
+    shape_lines = []
+    for n in graph.inputs:
+        nd = graph.nodes[n]
+        extra = ""
+        if quantized and nd.dtype == REAL:
+            extra = f", int{int(nd.bits)} with per-channel scale and zero point"
+        shape_lines.append(f"input  {n}: {list(nd.shape)} {nd.dtype}{extra}, "
+                           f"in[{ctx.in_off[n]}..]")
+    for n in graph.outputs:
+        shape_lines.append(f"output {n}: {list(graph.nodes[n].shape)}, out[{ctx.out_off[n]}..]")
+    flash, ram = ctx.flash, ctx.ram
+    note = ""
+    if memory:
+        note = (f"\n * Memory plan (compiler/passes/plan.py, its own buffer layout): flash "
+                f"{int(memory.get('flash_bytes', 0))} B, RAM {int(memory.get('ram_bytes', 0))} B")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True,
+                             autoescape=False)
+    common = dict(version=__version__, model_name=cgen.c_string(graph.name),
+                  model_hash=graph_hash(graph), c_name=c_name, encoder=encoder)
+    header = env.get_template("model.h.j2").render(
+        **common, arithmetic=arithmetic, shape_lines=shape_lines, flash_bytes=flash,
+        ram_bytes=ram, memory_note=note, n_inputs=n_inputs, n_outputs=n_outputs,
+        input_ctype=input_ctype, output_ctype=output_ctype,
+        input_note=("quantized input x_q per value" if quantized and input_ctype == "int16_t"
+                    else "spike 0/1 per value" if quantized else "input value"),
+        output_note="integer output per value" if quantized else "output value",
+        fields=ctx.fields or ["int32_t unused; /* stateless model */"])
+    source = env.get_template("model.c.j2").render(
+        **common, tables=ctx.tables, steps=ctx.steps, need_i=ctx.need_i)
+    return CModel(name=graph.name, c_name=c_name, header=header, source=source,
+                  quantized=quantized, n_inputs=n_inputs, n_outputs=n_outputs,
+                  input_ctype=input_ctype, output_ctype=output_ctype, flash_bytes=flash,
+                  ram_bytes=ram)
+
+
+def write_c(graph: Graph, out_dir: str | Path, **kw: object) -> CModel:
+    """Generate and write ``<out_dir>/model.h`` and ``model.c``; returns the CModel."""
+    try:
+        model = emit_c(graph, **kw)  # type: ignore[arg-type]
+    except SnncError:
+        raise
+    model.write(out_dir)
+    return model

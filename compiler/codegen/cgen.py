@@ -1,0 +1,163 @@
+"""Tiny helpers for emitting C: identifiers, exact literals and const arrays.
+
+Everything here is deterministic (same input -> same text), so generated files can be
+snapshot-tested. Floats are written with the shortest decimal that reads back to the
+same binary value, integers as plain decimals (``INT32_MIN`` as ``(-2147483647 - 1)``,
+because ``-2147483648`` is a negated ``long`` in C).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import numpy as np
+
+from compiler.errors import SnncError
+
+# C99 keywords, C11 additions, and names the generated code or libc reserve.
+C_RESERVED = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if
+inline int long register restrict return short signed sizeof static struct switch typedef
+union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof _Atomic
+_Generic _Noreturn _Static_assert _Thread_local bool true false NULL main errno assert
+""".split())
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def identifier(name: str) -> str:
+    """``name`` if it is a usable C identifier, else SnncError saying why.
+
+    Rejects C keywords and reserved names (``int``, ``static``, ``main``, ...), names
+    starting with ``__`` or ``_`` + uppercase (reserved to the implementation) and
+    anything that is not ``[A-Za-z_][A-Za-z0-9_]*``.
+    """
+    if not isinstance(name, str) or not _IDENT.match(name):
+        raise SnncError(f"'{name}' is not a valid C identifier")
+    if name in C_RESERVED:
+        raise SnncError(f"'{name}' is a reserved word in C")
+    if name.startswith("__") or (len(name) > 1 and name[0] == "_" and name[1].isupper()):
+        raise SnncError(f"'{name}' is reserved to the C implementation")
+    return name
+
+
+def mangle(name: str) -> str:
+    """A C-safe fragment for an arbitrary node or model name (``'fc.1'`` -> ``'fc_1'``).
+
+    Characters outside ``[A-Za-z0-9_]`` become ``_``; a leading digit or underscore gets
+    an ``n`` prefix (so does a name starting with the runtime's ``snnc`` prefix); a
+    reserved word gets a trailing ``_``. Callers make the results
+    unique (see :func:`unique_names`).
+    """
+    s = re.sub(r"[^A-Za-z0-9_]", "_", str(name))
+    # Digits and '_' cannot lead; 'snnc' is the runtime's prefix, kept clear of node names.
+    if not s or s[0].isdigit() or s[0] == "_" or s.lower().startswith("snnc"):
+        s = "n" + s
+    if s in C_RESERVED:
+        s += "_"
+    return s
+
+
+def unique_names(names: Iterable[str]) -> dict[str, str]:
+    """Map each name to a distinct mangled identifier fragment, deterministically.
+
+    Collisions after mangling (``'a.b'`` and ``'a_b'``) are resolved by suffixing
+    ``_2``, ``_3``, ... in sorted order of the original names.
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for n in sorted(names):
+        base = mangle(n)
+        cand, k = base, 2
+        while cand in used:
+            cand, k = f"{base}_{k}", k + 1
+        used.add(cand)
+        out[n] = cand
+    return out
+
+
+def int_literal(v: int | np.integer) -> str:
+    """Exact C literal of an integer in the int64 range."""
+    v = int(v)
+    if v == -(1 << 31):
+        return "(-2147483647 - 1)"
+    if v == -(1 << 63):
+        return "(-9223372036854775807LL - 1)"
+    if not -(1 << 63) <= v < (1 << 63):
+        raise SnncError(f"integer {v} does not fit in 64 bits")
+    if v > (1 << 31) - 1 or v < -(1 << 31):
+        return f"{v}LL"
+    return str(v)
+
+
+def real_literal(v: float | np.floating) -> str:
+    """Exact C literal of a double (shortest round-trip decimal); rejects inf/nan.
+
+    Used for ``snnc_real_t`` tables: a double build reads back the same binary value,
+    a float build rounds it once to the nearest float, as the compiler must.
+    """
+    f = float(v)
+    if not np.isfinite(f):
+        raise SnncError(f"cannot emit the non-finite value {f} as a C constant")
+    s = repr(f)
+    if "e" not in s and "." not in s:
+        s += ".0"
+    return s
+
+
+def float32_literal(v: float | np.floating) -> str:
+    """Exact C ``float`` literal (shortest decimal that round-trips in float32)."""
+    f = np.float32(v)
+    if not np.isfinite(f):
+        raise SnncError(f"cannot emit the non-finite value {f} as a C constant")
+    if f == 0 or 1e-4 <= abs(f) < 1e7:
+        s = np.format_float_positional(f, unique=True, trim="0")
+        return s + "f" if "." in s else s + ".0f"
+    s = np.format_float_scientific(f, unique=True, trim="-")
+    mant, _, exp = s.partition("e")
+    e = int(exp) if exp else 0
+    if "." not in mant:
+        mant += ".0"
+    return f"{mant}e{e}f" if e else f"{mant}f"
+
+
+def literal(v: object, ctype: str) -> str:
+    """The literal of ``v`` for C type ``ctype``."""
+    if ctype == "float":
+        return float32_literal(v)  # type: ignore[arg-type]
+    if ctype in ("double", "snnc_real_t"):
+        return real_literal(v)  # type: ignore[arg-type]
+    return int_literal(v)  # type: ignore[arg-type]
+
+
+def array(ctype: str, name: str, values: np.ndarray | Iterable[object], *,
+          per_line: int = 12, comment: str = "") -> str:
+    """``static const <ctype> <name>[N] = {...};`` with fixed wrapping.
+
+    An empty array becomes a one-element ``{0}`` (C has no zero-length arrays); the
+    comment (if any) goes on the line above.
+    """
+    identifier(name)
+    vals = [literal(v, ctype) for v in np.asarray(list(values) if not isinstance(
+        values, np.ndarray) else values).ravel()]
+    head = f"/* {comment} */\n" if comment else ""
+    if not vals:
+        return f"{head}static const {ctype} {name}[1] = {{0}}; /* empty */\n"
+    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+    body = ",\n    ".join(lines)
+    return f"{head}static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};\n"
+
+
+def c_string(text: str) -> str:
+    """``text`` as the body of a C string literal or comment: printable ASCII only, with
+    quotes and backslashes escaped and ``*/`` broken up (``* /``)."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= ord(ch) < 127:
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out).replace("*/", "* /")

@@ -1,0 +1,1 @@
+"""Zero-shot liquid state machine on RRAM (random reservoir from device switching)."""

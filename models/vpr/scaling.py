@@ -1,0 +1,157 @@
+"""Scaling of the modular ensemble with route length: ``python -m models.vpr.scaling``.
+
+For routes made of the first 99, 198 and 396 places of the cached route (4, 8 and 16
+modules of 25 places), trains the ensemble (no hyperactive removal, so every size is
+treated alike), and measures in the reference simulator:
+
+* Recall@1 on the query traversal (within the tolerance);
+* per-query cost: synaptic operations per query (every non-zero synapse once per step,
+  T steps), synaptic events actually processed (spikes times fan-out, plus the input
+  currents into every module), and the simulator's CPU time per query (32 queries,
+  median of 5 rounds that visit every size in turn, so all sizes see the same machine
+  load; absolute times on a shared machine are noise, ratios are the point);
+* compile cost: building and verifying the IR graph, and writing it as ``.snn``.
+
+Modules only see their own region, so the work per query is one module's work times the
+number of modules: linear in the route length. Writes ``scaling.json`` and the scaling
+table of README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from compiler.ir import Affine, Linear, save, verify
+from compiler.ir.interpret import simulate
+from compiler.ir.serialize import atomic_write
+from models.vpr.data import ROUTE_FILE, encode, load_route
+from models.vpr.evaluate import write_readme_block
+from models.vpr.export import (
+    DeployConfig,
+    as_current,
+    build_graph,
+    predict_places,
+    recall_at_1,
+)
+from models.vpr.model import TrainConfig, train_ensemble
+from models.vpr.train import TOLERANCE
+
+HERE = Path(__file__).parent
+
+
+def synapse_ops(graph, steps: int) -> int:
+    """Synaptic operations per query if every non-zero synapse is used every step (the
+    dense work of a backend that skips absent synapses, e.g. the one-hot place map)."""
+    return steps * sum(int(np.count_nonzero(n.weight)) for _, n in graph.items()
+                       if isinstance(n, (Affine, Linear)))
+
+
+def event_ops(graph, x: np.ndarray) -> float:
+    """Mean synaptic events per query: input currents into every module's Affine each
+    step, plus every spike times its non-zero fan-out (inhibition and place map)."""
+    steps = int(graph.metadata["vpr"]["steps"])
+    res = simulate(graph, as_current(x, steps), record=True)
+    total = 0.0
+    for name, node in graph.items():
+        if isinstance(node, Affine):
+            total += steps * np.asarray(node.weight).size
+        elif isinstance(node, Linear):
+            src = graph.predecessors(name)[0]
+            fan = (np.asarray(node.weight) != 0).sum(axis=0)  # per presynaptic neuron
+            total += float((res.traces[src].sum(axis=1) * fan).sum(axis=1).mean())
+    return total
+
+
+def measure(n_places: int, route, cfg: TrainConfig, dep: DeployConfig,
+            timing_queries: int = 32) -> dict:
+    """One row of the scaling table."""
+    sub = route.subset(n_places)
+    truth = np.arange(n_places)
+    t0 = time.time()
+    mods = train_ensemble(sub.frames["reference"], cfg, progress=False)
+    train_s = time.time() - t0
+    t0 = time.time()
+    g = verify(build_graph(mods, n_places, dep))
+    with tempfile.TemporaryDirectory() as d:
+        save(g, Path(d) / "m.snn")
+        size = (Path(d) / "m.snn").stat().st_size
+    compile_s = time.time() - t0
+    recall = recall_at_1(predict_places(g, sub.frames["query"]), truth, TOLERANCE)
+    x = encode(sub.frames["query"][:timing_queries])
+    return {
+        "places": n_places, "modules": len(mods),
+        "neurons": int(sum(len(m.weight) for m in mods)),
+        "recall_at_1": recall, "train_s": round(train_s, 1),
+        "compile_s": round(compile_s, 2), "snn_bytes": size,
+        "synapse_ops_per_query": synapse_ops(g, dep.steps),
+        "event_ops_per_query": round(event_ops(g, x), 0),
+        "graph": g, "x": x,
+    }
+
+
+def time_interleaved(rows: list[dict], steps: int, rounds: int = 5) -> None:
+    """Simulator wall time per query for every size, measured round-robin so that all
+    sizes see the same machine load; the median of ``rounds`` goes in each row."""
+    times: list[list[float]] = [[] for _ in rows]
+    for _ in range(rounds):
+        for i, r in enumerate(rows):
+            # CPU time of this process: on a shared machine wall time mostly measures the
+            # other jobs.
+            t0 = time.process_time()
+            simulate(r["graph"], as_current(r["x"], steps), check=False)
+            times[i].append((time.process_time() - t0) / len(r["x"]))
+    for r, t in zip(rows, times):
+        r["sim_ms_per_query"] = round(1000 * float(np.median(t)), 2)
+        del r["graph"], r["x"]
+
+
+def table(rows: list[dict]) -> str:
+    """The README scaling table for measured ``rows``."""
+    base = rows[0]
+    lines = ["| places | modules | neurons | Recall@1 (query) | synaptic ops / query "
+             "| synaptic events / query | sim CPU ms / query (ratio) | compile s | .snn bytes |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(
+            f"| {r['places']} | {r['modules']} | {r['neurons']} | {r['recall_at_1']:.3f} "
+            f"| {r['synapse_ops_per_query']:,} | {r['event_ops_per_query']:,.0f} "
+            f"| {r['sim_ms_per_query']} ({r['sim_ms_per_query'] / base['sim_ms_per_query']:.2f}x) "
+            f"| {r['compile_s']} | {r['snn_bytes']:,} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="99,198,396", help="route lengths (places)")
+    ap.add_argument("--route", default=str(ROUTE_FILE))
+    ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--readme-from-json", action="store_true",
+                    help="only rewrite the README table from scaling.json")
+    a = ap.parse_args(argv)
+    out = HERE / "scaling.json"
+    if a.readme_from_json:
+        write_readme_block("scaling", table(json.loads(out.read_text())))
+        return
+    route = load_route(a.route)
+    cfg, dep = TrainConfig(), DeployConfig()
+    rows = []
+    for n in (int(s) for s in a.sizes.split(",")):
+        rows.append(measure(n, route, cfg, dep))
+        print(f"vpr: scaling: {n} places measured", file=sys.stderr)
+    time_interleaved(rows, dep.steps)
+    atomic_write(out, lambda f: f.write(json.dumps(rows, indent=1) + "\n"), mode="w")
+    print(json.dumps(rows, indent=1))
+    if not a.no_readme:
+        write_readme_block("scaling", table(rows))
+
+
+if __name__ == "__main__":
+    main()

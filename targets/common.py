@@ -1,0 +1,269 @@
+"""Pieces every device target shares: the generated-code contract, test-input files, the
+harness output protocol and tool lookup.
+
+The generated-code contract (emitted by :mod:`compiler.codegen` into a build directory):
+``model.h`` defines ``SNNC_MODEL_NAME``, ``SNNC_N_INPUTS``, ``SNNC_N_OUTPUTS``, the
+typedefs ``snnc_input_t`` / ``snnc_output_t`` and the macros ``SNNC_MODEL_STATE_T``,
+``SNNC_MODEL_INIT``, ``SNNC_MODEL_RESET`` and ``SNNC_MODEL_STEP``; ``model.c`` holds the
+tables and glue; the algorithms live in ``runtime/src/*.c`` (headers ``runtime/include``).
+
+The harness protocol (both the MCU firmware and the Linux harness print it)::
+
+    snnc-harness v1 model=NAME samples=S steps=T inputs=I outputs=O out_bytes=B
+    o HEX [CYC]    (S*T lines: the raw bytes of snnc_output_t[O] after each step; the MCU
+                   firmware adds the step's SysTick cycles)
+    [t NS NS ...]  (Linux harness only: wall-clock nanoseconds per step)
+    snnc-done rc=RC
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from compiler.errors import FormatError, SnncError
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNTIME_DIR = ROOT / "runtime"
+
+# C scalar types the contract may use for snnc_input_t / snnc_output_t.
+C_TYPES: dict[str, np.dtype] = {
+    "int8_t": np.dtype("<i1"), "uint8_t": np.dtype("<u1"),
+    "int16_t": np.dtype("<i2"), "uint16_t": np.dtype("<u2"),
+    "int32_t": np.dtype("<i4"), "uint32_t": np.dtype("<u4"),
+    "int64_t": np.dtype("<i8"), "float": np.dtype("<f4"), "double": np.dtype("<f8"),
+    "snnc_real_t": np.dtype("<f4"),
+}
+
+
+class ToolMissing(SnncError):
+    """A required external tool (compiler, emulator, ssh) is not installed."""
+
+
+def require_tool(name: str, hint: str = "") -> str:
+    """Absolute path of executable ``name``, or :class:`ToolMissing` naming it."""
+    path = shutil.which(name)
+    if path is None:
+        raise ToolMissing(f"'{name}' not found on PATH" + (f" ({hint})" if hint else ""))
+    return path
+
+
+@dataclass(frozen=True)
+class ModelInterface:
+    """What a build directory's ``model.h`` declares about the step function."""
+
+    name: str
+    n_inputs: int
+    n_outputs: int
+    input_ctype: str
+    output_ctype: str
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return C_TYPES[self.input_ctype]
+
+    @property
+    def output_dtype(self) -> np.dtype:
+        return C_TYPES[self.output_ctype]
+
+
+_MACROS = ("SNNC_MODEL_STATE_T", "SNNC_MODEL_INIT", "SNNC_MODEL_RESET", "SNNC_MODEL_STEP")
+
+
+def read_interface(build_dir: str | Path) -> ModelInterface:
+    """Parse ``model.h`` in ``build_dir`` (the generated-code contract) or raise FormatError."""
+    h = Path(build_dir) / "model.h"
+    if not (h.exists() and (Path(build_dir) / "model.c").exists()):
+        raise FormatError("not a build directory: model.h and model.c expected "
+                          "(run `snnc compile MODEL -o DIR` first)", Path(build_dir))
+    text = h.read_text()
+
+    def define(name: str) -> str:
+        m = re.search(rf"^\s*#\s*define\s+{name}\s+(.+?)\s*(?://.*|/\*.*)?$", text, re.M)
+        if m is None:
+            raise FormatError(f"model.h does not define {name}", h)
+        return m.group(1).strip()
+
+    def typedef(name: str) -> str:
+        m = re.search(rf"typedef\s+([A-Za-z_][A-Za-z0-9_ ]*?)\s+{name}\s*;", text)
+        if m is None or m.group(1) not in C_TYPES:
+            raise FormatError(f"model.h: typedef of {name} missing or not one of "
+                              f"{sorted(C_TYPES)}", h)
+        return m.group(1)
+
+    for mac in _MACROS:
+        define(mac)
+
+    def int_define(name: str) -> int:
+        v = define(name).strip("()").rstrip("uUlL")
+        try:
+            return int(v, 0)
+        except ValueError:
+            raise FormatError(f"model.h: {name} is not an integer literal ({v!r})", h) from None
+
+    name = define("SNNC_MODEL_NAME").strip('"')
+    return ModelInterface(name=name, n_inputs=int_define("SNNC_N_INPUTS"),
+                          n_outputs=int_define("SNNC_N_OUTPUTS"),
+                          input_ctype=typedef("snnc_input_t"),
+                          output_ctype=typedef("snnc_output_t"))
+
+
+def runtime_sources() -> list[Path]:
+    """The C runtime's sources (sorted, so builds are deterministic)."""
+    return sorted((RUNTIME_DIR / "src").glob("*.c"))
+
+
+def check_inputs(x: np.ndarray, iface: ModelInterface) -> np.ndarray:
+    """Validate test inputs ``[samples, steps, n_inputs]`` (extra axes are flattened)."""
+    x = np.asarray(x)
+    if x.ndim < 2:
+        raise SnncError(f"test inputs must be [samples, steps, ...], got shape {x.shape}")
+    x = x.reshape(x.shape[0], x.shape[1], -1)
+    if x.shape[2] != iface.n_inputs:
+        raise SnncError(f"test inputs have {x.shape[2]} values per step but model "
+                        f"'{iface.name}' takes SNNC_N_INPUTS = {iface.n_inputs}")
+    dt = iface.input_dtype
+    if dt.kind in "iu":
+        if x.dtype.kind == "f" and not np.all(np.equal(np.round(x), x)):
+            raise SnncError(f"model '{iface.name}' takes integer inputs ({iface.input_ctype});"
+                            " quantize the test inputs first")
+        info = np.iinfo(dt)
+        if x.size and (x.min() < info.min or x.max() > info.max):
+            raise SnncError(f"test inputs range [{x.min()}, {x.max()}] does not fit "
+                            f"{iface.input_ctype}")
+    return x.astype(dt)
+
+
+def c_literal(v: np.generic) -> str:
+    """Exact C99 literal of a scalar (hex floats for float types)."""
+    if isinstance(v, np.floating):
+        if v.dtype == np.float32:
+            return float(v).hex() + "f"
+        return float(v).hex()
+    return str(int(v))
+
+
+def inputs_header(x: np.ndarray, iface: ModelInterface) -> str:
+    """C header embedding test inputs ``[S, T, I]`` for the firmware harness."""
+    x = check_inputs(x, iface)
+    s, t, n = x.shape
+    rows = []
+    for si in range(s):
+        steps = []
+        for ti in range(t):
+            steps.append("    {" + ", ".join(c_literal(v) for v in x[si, ti]) + "}")
+        rows.append("  {\n" + ",\n".join(steps) + "\n  }")
+    return (
+        "/* Generated by snnc: test inputs embedded in the firmware. Do not edit. */\n"
+        "#ifndef SNNC_TEST_INPUTS_H\n#define SNNC_TEST_INPUTS_H\n"
+        f"#define SNNC_TEST_N_SAMPLES {s}\n#define SNNC_TEST_N_STEPS {t}\n"
+        f"static const snnc_input_t snnc_test_inputs[{s}][{t}][{n}] = {{\n"
+        + ",\n".join(rows) + "\n};\n#endif\n"
+    )
+
+
+INPUT_MAGIC = b"SNNI"
+INPUT_VERSION = 1
+
+
+def inputs_blob(x: np.ndarray, iface: ModelInterface) -> bytes:
+    """Binary test-input file for the Linux harness.
+
+    Layout (little endian): magic ``SNNI``, u32 version, u32 samples, u32 steps,
+    u32 inputs, u32 element bytes, then the raw ``snnc_input_t`` values [S][T][I].
+    """
+    x = check_inputs(x, iface)
+    s, t, n = x.shape
+    head = INPUT_MAGIC + struct.pack("<5I", INPUT_VERSION, s, t, n, x.dtype.itemsize)
+    return head + np.ascontiguousarray(x).tobytes()
+
+
+@dataclass
+class HarnessOutput:
+    """Decoded harness output: per-step outputs ``[S, T, O]`` plus timings if any."""
+
+    outputs: np.ndarray
+    model: str
+    rc: int
+    step_ns: np.ndarray | None = None
+    step_cycles: np.ndarray | None = None  # SysTick cycles (meaningful on real MCUs only)
+    log: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def parse_harness(text: str, iface: ModelInterface) -> HarnessOutput:
+    """Decode the harness protocol (see the module docstring); SnncError if malformed."""
+    head = None
+    rows: list[bytes] = []
+    cycles: list[int] = []
+    times: list[int] = []
+    rc = None
+    for line in text.splitlines():
+        if line.startswith("snnc-harness "):
+            head = dict(kv.split("=", 1) for kv in line.split()[2:] if "=" in kv)
+        elif line.startswith("o "):
+            parts = line.split()
+            rows.append(bytes.fromhex(parts[1]) if len(parts) > 1 else b"")
+            if len(parts) > 2:
+                cycles.append(int(parts[2]))
+        elif line.startswith("t "):
+            times.extend(int(v) for v in line.split()[1:])
+        elif line.startswith("snnc-error"):
+            raise SnncError(f"model step failed on the device: {line}")
+        elif line.startswith("snnc-done"):
+            rc = int(line.split("rc=")[1])
+    if head is None or rc is None:
+        tail = "\n".join(text.splitlines()[-5:])
+        raise SnncError(f"harness output incomplete (no header or no end marker); last lines:\n"
+                        f"{tail}")
+    s, t = int(head["samples"]), int(head["steps"])
+    ob = int(head["out_bytes"])
+    if ob != iface.n_outputs * iface.output_dtype.itemsize:
+        raise SnncError(f"harness reports {ob} output bytes per step, model.h implies "
+                        f"{iface.n_outputs} x {iface.output_ctype}")
+    if len(rows) != s * t or any(len(r) != ob for r in rows):
+        raise SnncError(f"harness printed {len(rows)} output rows, expected {s * t}")
+    y = np.frombuffer(b"".join(rows), dtype=iface.output_dtype).reshape(s, t, iface.n_outputs)
+    ns = np.asarray(times, dtype=np.int64) if times else None
+    cyc = np.asarray(cycles, dtype=np.int64) if len(cycles) == len(rows) and cycles else None
+    return HarnessOutput(outputs=y.copy(), model=head.get("model", ""), rc=rc, step_ns=ns,
+                         step_cycles=cyc, log=text)
+
+
+# ------------------------------------------------------------------ object cache
+
+_OBJ_CACHE: dict[tuple[str, ...], Path] = {}
+_OBJ_DIR: list[Path] = []
+
+
+def cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...] = ()) -> Path:
+    """Compile ``src`` once per process for each compiler + flags + content of ``src`` and
+    of ``deps`` (the headers it includes that may change, e.g. a build's model.h; the
+    runtime's own headers are taken as fixed); later builds reuse the object."""
+    import atexit
+    import hashlib
+    import subprocess
+    import tempfile
+
+    key = (cc, *flags, str(src),
+           *(hashlib.sha256(f.read_bytes()).hexdigest() for f in (src, *deps)))
+    o = _OBJ_CACHE.get(key)
+    if o is not None and o.exists():
+        return o
+    if not _OBJ_DIR:
+        d = Path(tempfile.mkdtemp(prefix="snnc-obj-"))
+        atexit.register(shutil.rmtree, d, True)  # removed when the process exits
+        _OBJ_DIR.append(d)
+    o = _OBJ_DIR[0] / f"{hashlib.sha256(repr(key).encode()).hexdigest()[:24]}.o"
+    r = subprocess.run([cc, *flags, "-c", str(src), "-o", str(o)], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        o.unlink(missing_ok=True)
+        raise SnncError(f"compiling {src.name} failed:\n{r.stderr.strip()[-3000:]}")
+    _OBJ_CACHE[key] = o
+    return o

@@ -1,0 +1,16 @@
+"""The Raspberry Pi target: aarch64 Linux boards (Pi 3B+ A53, Pi 4 A72, Pi 5 A76), NEON.
+
+Pieces: :mod:`.profile` (presets), :mod:`.build` (static cross build), :mod:`.run`
+(qemu-aarch64 user mode and ssh:// boards), ``harness.c``. It compiles with the generic
+pass pipeline (the cores have fast multipliers and plenty of memory, so no
+target-specific pass is needed).
+"""
+
+from __future__ import annotations
+
+from targets.rpi.profile import DEFAULT_PRESET, PRESETS, RpiProfile, get_profile
+
+NAME = "rpi"
+DEVICES = ("qemu", "ssh://user@host[:port]")
+
+__all__ = ["NAME", "DEVICES", "PRESETS", "RpiProfile", "get_profile", "DEFAULT_PRESET"]

@@ -1,0 +1,49 @@
+"""The smartwatch target: a Cortex-M4F microcontroller (nRF52840-class) under a profile.
+
+Pieces: :mod:`.profile` (presets), :mod:`.build` (firmware + size check), :mod:`.run`
+(QEMU MPS2 AN386 and debug probes), ``startup.c``, ``harness.c``, ``link.ld.j2``.
+
+Importing this package registers the ``smartwatch_fit`` pass; :data:`PIPELINE` (what
+:mod:`targets.registry` registers for the target) is the generic passes followed by it.
+The pass emits the C code and links it into the default profile's memory map, so a model
+that does not fit fails at compile time with the bytes needed vs available (from ELF
+sections) and the passes that would shrink it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from compiler.passes.pipeline import PIPELINES, PassContext, register_pass
+from targets.smartwatch.profile import DEFAULT_PRESET, PRESETS, McuProfile, get_profile
+
+NAME = "smartwatch"
+DEVICES = ("qemu", "probe", "probe:openocd", "probe:pyocd")
+
+
+def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
+    """Check pass: link the generated code for the default profile; never changes the graph.
+
+    Skipped (with a note) when the ARM toolchain is missing.
+    """
+    import shutil
+
+    from compiler.codegen.c import write_c
+    from targets.smartwatch.build import check_fit
+
+    if shutil.which("arm-none-eabi-gcc") is None:
+        ctx.progress("smartwatch_fit: arm-none-eabi-gcc missing, size check skipped")
+        return None
+    prof = get_profile(DEFAULT_PRESET)
+    with tempfile.TemporaryDirectory(prefix="snnc-fit-") as td:
+        write_c(graph, td)
+        mem = check_fit(td, prof)
+    ctx.progress(f"smartwatch_fit: model + runtime need flash {mem.flash_bytes} B of "
+                 f"{prof.flash_bytes}, RAM {mem.ram_bytes} B of {prof.ram_bytes} ({prof.name})")
+    return None
+
+
+register_pass("smartwatch_fit", fit_pass)
+PIPELINE: tuple[str, ...] = (*PIPELINES["generic"], "smartwatch_fit")
+
+__all__ = ["NAME", "DEVICES", "PIPELINE", "PRESETS", "McuProfile", "get_profile", "fit_pass"]

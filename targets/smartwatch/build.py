@@ -1,0 +1,264 @@
+"""Build smartwatch firmware from a build directory and check that the model fits.
+
+Flow: compile ``model.c``, the C runtime, the startup code and a harness with
+arm-none-eabi-gcc for the profile's core; link with a linker script generated from the
+profile (``link.ld.j2``); read the ELF section sizes with arm-none-eabi-size.
+
+The size check links two probes (``probe.c``: with and without the model) so the figure
+it reports is what the model and runtime add, separately from the harness and newlib.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from compiler.errors import SnncError
+from targets.common import (
+    RUNTIME_DIR,
+    ModelInterface,
+    cached_object,
+    inputs_header,
+    read_interface,
+    require_tool,
+    runtime_sources,
+)
+from targets.smartwatch.profile import McuProfile, get_profile
+
+HERE = Path(__file__).resolve().parent
+CC = "arm-none-eabi-gcc"
+SIZE = "arm-none-eabi-size"
+NM = "arm-none-eabi-nm"
+TOOL_HINT = "install gcc-arm-none-eabi and libnewlib-arm-none-eabi (scripts/setup.sh)"
+
+# ELF sections that occupy flash (load image) and RAM (run time).
+FLASH_SECTIONS = (".isr_vector", ".text", ".ARM.extab", ".ARM.exidx", ".data")
+RAM_SECTIONS = (".data", ".bss", ".heap", ".stack")
+# For measuring a model that does not fit: memory so large any model links.
+_MEASURE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class MemoryUse:
+    """Flash and RAM bytes from ELF sections, against what the profile has."""
+
+    flash_bytes: int
+    ram_bytes: int
+    flash_avail: int
+    ram_avail: int
+    sections: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fits(self) -> bool:
+        return self.flash_bytes <= self.flash_avail and self.ram_bytes <= self.ram_avail
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Firmware:
+    """A linked firmware image plus what it was built from."""
+
+    elf: Path
+    profile: McuProfile
+    iface: ModelInterface
+    n_samples: int
+    n_steps: int
+    memory: MemoryUse           # whole firmware (harness, newlib, embedded inputs included)
+    model_memory: MemoryUse     # model + runtime only (probe difference)
+
+
+def render_linker_script(profile: McuProfile, measure: bool = False) -> str:
+    """The linker script for ``profile`` (``measure``: huge regions, for sizing only)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    tpl = env.get_template("link.ld.j2")
+    return tpl.render(profile=profile, flash_origin=profile.flash_origin,
+                      ram_origin=profile.ram_origin,
+                      flash_bytes=_MEASURE_BYTES if measure else profile.flash_bytes,
+                      ram_bytes=_MEASURE_BYTES if measure else profile.ram_bytes)
+
+
+def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SnncError(f"{what} failed ({Path(cmd[0]).name} exit {r.returncode}):\n"
+                        f"{(r.stderr or r.stdout).strip()[-3000:]}")
+    return r
+
+
+def section_sizes(elf: Path) -> dict[str, int]:
+    """Section name -> bytes, from ``arm-none-eabi-size -A``."""
+    r = _run([require_tool(SIZE, TOOL_HINT), "-A", "-d", str(elf)], "arm-none-eabi-size")
+    out: dict[str, int] = {}
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].startswith(".") and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def memory_use(sections: dict[str, int], profile: McuProfile) -> MemoryUse:
+    """Flash = load image (vectors, code, const tables, .data initializers); RAM =
+    .data + .bss + the heap and stack the linker script reserves."""
+    flash = sum(sections.get(s, 0) for s in FLASH_SECTIONS)
+    ram = sum(sections.get(s, 0) for s in RAM_SECTIONS)
+    return MemoryUse(flash_bytes=flash, ram_bytes=ram, flash_avail=profile.flash_bytes,
+                     ram_avail=profile.ram_bytes,
+                     sections={k: v for k, v in sections.items()
+                               if k in FLASH_SECTIONS or k in RAM_SECTIONS})
+
+
+class _Builder:
+    """Compiles the objects once per output directory and links firmware variants."""
+
+    def __init__(self, build_dir: Path, out_dir: Path, profile: McuProfile):
+        self.cc = require_tool(CC, TOOL_HINT)
+        self.build_dir, self.out_dir, self.profile = build_dir, out_dir, profile
+        self.obj_dir = out_dir / "obj"
+        self.obj_dir.mkdir(parents=True, exist_ok=True)
+        # Flags without include paths (shared by cached objects) and the full set.
+        self.base_flags = [*profile.cflags(), profile.opt, "-std=c99", "-Wall", "-Wextra",
+                           "-ffunction-sections", "-fdata-sections",
+                           f"-I{RUNTIME_DIR / 'include'}"]
+        self.cflags = [*self.base_flags, f"-I{build_dir}", f"-I{out_dir}"]
+        self._objs: dict[str, Path] = {}
+
+    def obj(self, src: Path, key: str, extra: tuple[str, ...] = ()) -> Path:
+        if key not in self._objs:
+            o = self.obj_dir / f"{key}.o"
+            _run([self.cc, *self.cflags, *extra, "-c", str(src), "-o", str(o)],
+                 f"compiling {src.name} for {self.profile.cpu}")
+            self._objs[key] = o
+        return self._objs[key]
+
+    def runtime_obj(self, src: Path) -> Path:
+        """Runtime objects do not depend on the model: compiled once per process."""
+        return cached_object(self.cc, self.base_flags, src)
+
+    def model_objs(self) -> list[Path]:
+        # The generated code only includes model.h and the runtime's headers.
+        bd = self.build_dir
+        objs = [cached_object(self.cc, [*self.base_flags, f"-I{bd}"], bd / "model.c",
+                              (bd / "model.h",))]
+        objs += [self.runtime_obj(s) for s in runtime_sources()]
+        return objs
+
+    def link(self, objs: list[Path], elf: Path, measure: bool = False) -> subprocess.CompletedProcess:
+        ld = self.out_dir / ("link_measure.ld" if measure else "link.ld")
+        ld.write_text(render_linker_script(self.profile, measure=measure))
+        cmd = [self.cc, *self.profile.cflags(), "--specs=rdimon.specs", "-nostartfiles",
+               "-Wl,--gc-sections", f"-T{ld}", *map(str, objs),
+               self.obj(HERE / "startup.c", "startup"), "-lm", "-o", str(elf)]
+        return subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+
+
+_SHRINK_HINT = ("Passes that shrink it: quantize (int8 weights are 4x smaller than float32, "
+                "int4 8x; 16-bit state halves RAM) and prune (magnitude pruning with sparse "
+                "CSR storage stores only the non-zero weights); or pick a larger profile.")
+
+
+def _overflow_error(b: _Builder, objs: list[Path], what: str, stderr: str,
+                    hint: str = _SHRINK_HINT) -> SnncError:
+    """Re-link with huge regions to measure, then explain the overflow with numbers."""
+    probe = b.out_dir / "measure.elf"
+    r = b.link(objs, probe, measure=True)
+    if r.returncode != 0:
+        return SnncError(f"linking {what} failed:\n{stderr.strip()[-2000:]}")
+    mu = memory_use(section_sizes(probe), b.profile)
+    probe.unlink(missing_ok=True)
+    p = b.profile
+    parts = []
+    if mu.flash_bytes > p.flash_bytes:
+        parts.append(f"flash {mu.flash_bytes} B needed > {p.flash_bytes} B available")
+    if mu.ram_bytes > p.ram_bytes:
+        parts.append(f"RAM {mu.ram_bytes} B needed > {p.ram_bytes} B available "
+                     f"(incl. {p.stack_bytes} B stack, {p.heap_bytes} B heap)")
+    return SnncError(f"{what} does not fit the {p.name} profile ({p.part}): "
+                     f"{'; '.join(parts)}. {hint}")
+
+
+def _link_checked(b: _Builder, objs: list[Path], elf: Path, what: str,
+                  hint: str = _SHRINK_HINT) -> MemoryUse:
+    r = b.link(objs, elf)
+    if r.returncode != 0:
+        if "overflow" in r.stderr:
+            raise _overflow_error(b, objs, what, r.stderr, hint)
+        raise SnncError(f"linking {what} failed:\n{r.stderr.strip()[-3000:]}")
+    return memory_use(section_sizes(elf), b.profile)
+
+
+_EMPTY_PROBE: dict[tuple[str, McuProfile], MemoryUse] = {}
+
+
+def _model_memory(b: _Builder, iface: ModelInterface) -> MemoryUse:
+    """Model + runtime footprint: probe with the model minus probe without it."""
+    with_model = _link_checked(
+        b, [b.obj(HERE / "probe.c", "probe_model", ("-DSNNC_PROBE_MODEL",)), *b.model_objs()],
+        b.out_dir / "probe_model.elf", f"model '{iface.name}'")
+    key = (b.cc, b.profile)
+    empty = _EMPTY_PROBE.get(key)
+    if empty is None:  # the same for every model: link it once per process and profile
+        empty = _link_checked(b, [b.obj(HERE / "probe.c", "probe_empty")],
+                              b.out_dir / "probe_empty.elf", "the empty firmware")
+        _EMPTY_PROBE[key] = empty
+    secs = {k: with_model.sections.get(k, 0) - empty.sections.get(k, 0)
+            for k in sorted(set(with_model.sections) | set(empty.sections))
+            if k in FLASH_SECTIONS or k in RAM_SECTIONS}
+    secs = {k: v for k, v in secs.items() if v}
+    return MemoryUse(flash_bytes=with_model.flash_bytes - empty.flash_bytes,
+                     ram_bytes=with_model.ram_bytes - empty.ram_bytes,
+                     flash_avail=b.profile.flash_bytes, ram_avail=b.profile.ram_bytes,
+                     sections=secs)
+
+
+def check_fit(build_dir: str | Path, profile: McuProfile | str | None = None,
+              out_dir: str | Path | None = None) -> MemoryUse:
+    """Size check at compile time: link the model into the profile's memory map.
+
+    Returns the model + runtime footprint; raises SnncError with the bytes needed vs
+    available (from ELF sections) and the passes that would shrink it if it does not fit.
+    """
+    prof = profile if isinstance(profile, McuProfile) else get_profile(profile)
+    build_dir = Path(build_dir)
+    iface = read_interface(build_dir)
+    out = Path(out_dir) if out_dir else build_dir / "smartwatch"
+    return _model_memory(_Builder(build_dir, out, prof), iface)
+
+
+def build_firmware(build_dir: str | Path, inputs: np.ndarray,
+                   profile: McuProfile | str | None = None,
+                   out_dir: str | Path | None = None) -> Firmware:
+    """Firmware running ``inputs`` [samples, steps, n_inputs] through the model.
+
+    Writes ``inputs.h``, ``link.ld`` and ``fw.elf`` into ``out_dir`` (default
+    ``BUILD/smartwatch``). Raises SnncError if the model or the firmware does not fit.
+    """
+    prof = profile if isinstance(profile, McuProfile) else get_profile(profile)
+    build_dir = Path(build_dir)
+    iface = read_interface(build_dir)
+    out = Path(out_dir) if out_dir else build_dir / "smartwatch"
+    out.mkdir(parents=True, exist_ok=True)
+    b = _Builder(build_dir, out, prof)
+    print(f"snnc: building {prof.name} firmware for '{iface.name}'", file=sys.stderr)
+    model_mem = _model_memory(b, iface)
+    x = np.asarray(inputs)
+    (out / "inputs.h").write_text(inputs_header(x, iface))
+    elf = out / "fw.elf"
+    tmp_elf = out / "fw.elf.tmp"
+    objs = [b.obj(HERE / "harness.c", "harness"), *b.model_objs()]
+    x_bytes = int(x.size) * iface.input_dtype.itemsize
+    mem = _link_checked(b, objs, tmp_elf,
+                        f"the firmware with {x.shape[0]} embedded test samples",
+                        f"The model itself fits ({model_mem.flash_bytes} B flash, "
+                        f"{model_mem.ram_bytes} B RAM); the embedded test inputs take "
+                        f"{x_bytes} B of flash: run fewer samples (--samples).")
+    tmp_elf.replace(elf)  # never leave a half-linked fw.elf behind
+    return Firmware(elf=elf, profile=prof, iface=iface, n_samples=int(x.shape[0]),
+                    n_steps=int(x.shape[1]), memory=mem, model_memory=model_mem)
