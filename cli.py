@@ -64,7 +64,7 @@ def load_model(path: str | Path) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def inspect(model: str, as_json: bool) -> None:
     """Show the nodes, shapes, parameter/synapse counts and a memory estimate of MODEL."""
-    from compiler.ir.summary import summarize, format_summary
+    from compiler.ir.summary import format_summary, summarize
 
     g = load_model(model)
     from compiler.ir import verify

@@ -1,12 +1,28 @@
 """The snnc IR: node kinds, the graph, its verifier, the reference simulator, .snn files."""
 
+from compiler.ir import qnodes as _qnodes  # noqa: F401  (registers the integer kinds)
 from compiler.ir.graph import Graph, decay, graphs_equal, nodes_equal
 from compiler.ir.interpret import SimResult, predict, simulate
 from compiler.ir.nodes import (
-    IF, LI, LIF, NODE_KINDS, Affine, Conv1d, Conv2d, CubaLIF, DelayedLinear, Flatten,
-    Input, Linear, MembraneArgmax, Node, Output, Scale, SpikeCountArgmax, Threshold,
+    IF,
+    LI,
+    LIF,
+    NODE_KINDS,
+    Affine,
+    Conv1d,
+    Conv2d,
+    CubaLIF,
+    DelayedLinear,
+    Flatten,
+    Input,
+    Linear,
+    MembraneArgmax,
+    Node,
+    Output,
+    Scale,
+    SpikeCountArgmax,
+    Threshold,
 )
-from compiler.ir import qnodes as _qnodes  # noqa: F401  (registers the integer kinds)
 from compiler.ir.serialize import load, save
 from compiler.ir.verify import verify
 

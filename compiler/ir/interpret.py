@@ -17,8 +17,24 @@ import numpy as np
 from compiler.errors import GraphError, SnncError
 from compiler.ir.graph import Graph
 from compiler.ir.nodes import (
-    IF, LI, LIF, READOUTS, Affine, Conv1d, Conv2d, CubaLIF, DelayedLinear, Flatten, Input,
-    Linear, MembraneArgmax, Node, Output, Scale, SpikeCountArgmax, Threshold,
+    IF,
+    LI,
+    LIF,
+    READOUTS,
+    Affine,
+    Conv1d,
+    Conv2d,
+    CubaLIF,
+    DelayedLinear,
+    Flatten,
+    Input,
+    Linear,
+    MembraneArgmax,
+    Node,
+    Output,
+    Scale,
+    SpikeCountArgmax,
+    Threshold,
 )
 from compiler.ir.verify import verify
 

@@ -12,7 +12,11 @@ import numpy as np
 
 from compiler.ir.graph import Graph
 from compiler.ir.nodes import (
-    SYNAPSE_KINDS, CubaLIF, DelayedLinear, Node, _Population,
+    SYNAPSE_KINDS,
+    CubaLIF,
+    DelayedLinear,
+    Node,
+    _Population,
 )
 
 

@@ -13,8 +13,20 @@ import numpy as np
 from compiler.errors import GraphError
 from compiler.ir.graph import DISCRETIZATIONS, Graph
 from compiler.ir.nodes import (
-    CubaLIF, DelayedLinear, Input, LI, LIF, IF, MembraneArgmax, Node, Output,
-    RESET_MODES, SPIKE, REAL, SpikeCountArgmax, _Population,
+    IF,
+    LI,
+    LIF,
+    REAL,
+    RESET_MODES,
+    SPIKE,
+    CubaLIF,
+    DelayedLinear,
+    Input,
+    MembraneArgmax,
+    Node,
+    Output,
+    SpikeCountArgmax,
+    _Population,
 )
 
 _TAUS = {LIF: ("tau",), LI: ("tau",), CubaLIF: ("tau_syn", "tau_mem")}

@@ -11,8 +11,22 @@ import pytest
 
 from compiler.errors import GraphError, SnncError
 from compiler.ir import (
-    IF, LI, LIF, CubaLIF, DelayedLinear, Graph, Input, Linear, MembraneArgmax, Output,
-    Scale, SpikeCountArgmax, Threshold, decay, predict, simulate,
+    IF,
+    LI,
+    LIF,
+    CubaLIF,
+    DelayedLinear,
+    Graph,
+    Input,
+    Linear,
+    MembraneArgmax,
+    Output,
+    Scale,
+    SpikeCountArgmax,
+    Threshold,
+    decay,
+    predict,
+    simulate,
 )
 
 DT = 1e-3

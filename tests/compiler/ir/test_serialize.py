@@ -13,8 +13,23 @@ from hypothesis.extra import numpy as hnp
 
 from compiler.errors import FormatError
 from compiler.ir import (
-    IF, LI, LIF, Affine, CubaLIF, DelayedLinear, Graph, Input, Linear, MembraneArgmax,
-    Output, Scale, SpikeCountArgmax, Threshold, graphs_equal, load, save,
+    IF,
+    LI,
+    LIF,
+    Affine,
+    CubaLIF,
+    DelayedLinear,
+    Graph,
+    Input,
+    Linear,
+    MembraneArgmax,
+    Output,
+    Scale,
+    SpikeCountArgmax,
+    Threshold,
+    graphs_equal,
+    load,
+    save,
 )
 from compiler.ir.serialize import graph_hash
 

@@ -7,7 +7,15 @@ import pytest
 
 from compiler.errors import GraphError
 from compiler.ir import (
-    LIF, DelayedLinear, Graph, Input, Linear, Output, Scale, SpikeCountArgmax, verify,
+    LIF,
+    DelayedLinear,
+    Graph,
+    Input,
+    Linear,
+    Output,
+    Scale,
+    SpikeCountArgmax,
+    verify,
 )
 
 
