@@ -39,6 +39,10 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None],
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
+        # mkstemp creates 0600; give the artifact the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
