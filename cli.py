@@ -163,13 +163,15 @@ def _device_options(f: Any) -> Any:
     """Options shared by `snnc flash` and `snnc bench`."""
     opts = [
         click.option("--device", default="qemu", show_default=True,
-                     help="qemu | probe | probe:pyocd (smartwatch) | ssh://user@host[:port] (rpi) | "
-                          "sim (rram: the simulated crossbar chip)."),
-        click.option("--target", "target", type=click.Choice(["smartwatch", "rpi", "rram"]), default=None,
+                     help="qemu | probe | probe:pyocd (smartwatch) | ssh://user@host[:port] (rpi, "
+                          "mpsoc) | csim (mpsoc: HLS C simulation) | sim (rram: the simulated "
+                          "crossbar chip)."),
+        click.option("--target", "target", type=click.Choice(["smartwatch", "rpi", "mpsoc", "rram"]),
+                     default=None,
                      help="Device target (default: the build's manifest, else smartwatch)."),
         click.option("--profile", default=None,
                      help="Board preset: nrf52840 | apollo3 | stm32l4r9 (smartwatch), "
-                          "pi3b+ | pi4 | pi5 (rpi)."),
+                          "pi3b+ | pi4 | pi5 (rpi); mpsoc: the board comes from the build."),
         click.option("--model", "model", type=click.Path(dir_okay=False), default=None,
                      help="The .snn the build came from (default: the build's own .snn)."),
         click.option("--inputs", "inputs", type=click.Path(dir_okay=False), default=None,

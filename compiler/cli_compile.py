@@ -157,10 +157,16 @@ def report_markdown(r: dict[str, Any]) -> str:
               help="Write the graph after each pass (NN_<pass>.snn + .txt) here.")
 @click.option("--target", default="generic", show_default=True,
               help="Pipeline to run (targets register their own).")
+@click.option("--profile", default=None,
+              help="Device preset the target's fit check uses: nrf52840 | apollo3 | "
+                   "stm32l4r9 (smartwatch), zcu102 | zcu104 | kv260 | ultra96 (mpsoc).")
+@click.option("--reuse", type=int, default=None,
+              help="mpsoc: reuse factor of every synapse layer (default: the smallest "
+                   "that fits the board).")
 def compile_cmd(model: str, out: str, quantize: str, state_bits: str, granularity: str,
                 pow2: bool, input_bits: str, prune: float, prune_scope: str,
                 calib: str | None, calib_samples: int, dump_ir: str | None,
-                target: str) -> None:
+                target: str, profile: str | None = None, reuse: int | None = None) -> None:
     """Optimize MODEL (prune, quantize, sparsify, fuse, plan memory) and write OUT.snn."""
     from compiler.ir.serialize import atomic_write, save
     from compiler.passes.pipeline import CompileOptions
@@ -169,7 +175,7 @@ def compile_cmd(model: str, out: str, quantize: str, state_bits: str, granularit
     opt = CompileOptions(quantize=quantize, state_bits=int(state_bits),
                          granularity=granularity, pow2=pow2, input_bits=int(input_bits),
                          prune=prune, prune_scope=prune_scope, calib_samples=calib_samples,
-                         target=target)
+                         target=target, profile=profile, reuse=reuse)
     outp = Path(out)
     build_dir = target in registry.TARGETS and outp.suffix != ".snn"
     if not build_dir and outp.suffix != ".snn":

@@ -161,7 +161,8 @@ def reference_outputs(graph: Graph, x_dev: np.ndarray) -> tuple[np.ndarray, str]
         from compiler.ir.interpret import simulate
 
         res, kind = simulate(graph, x.astype(np.float64)), "float simulator"
-    outs = [v.reshape(v.shape[0], v.shape[1], -1) for _, v in sorted(res.outputs.items())]
+    # Concatenated in graph order, as the generated code's SNNC_N_OUTPUTS contract says.
+    outs = [res.outputs[n].reshape(x.shape[0], x.shape[1], -1) for n in graph.outputs]
     return np.concatenate(outs, axis=2), kind
 
 
@@ -290,6 +291,18 @@ def to_markdown(r: dict[str, Any]) -> str:
                          f"{m['ram_bytes']} B (of {m['flash_avail']} / {m['ram_avail']}) |")
     if "binary_file_bytes" in mem:
         lines.append(f"| static binary | {mem['binary_file_bytes']} B |")
+    if "csim" in mem:
+        c = mem["csim"]
+        lines.append(f"| csim testbench self-check (golden.bin) | {c['compared']:,} values, "
+                     f"{c['mismatches']} mismatches |")
+    pl = mem.get("pl_estimate")
+    if pl:
+        u = pl["utilization"]
+        lines.append(f"| PL kernel on {pl['board']}, reuse {pl['reuse']} (analytical estimate) | "
+                     f"{pl['cycles_per_step']:,} cycles/step = {pl['latency_us_per_step']:.2f} "
+                     f"us/step; LUT {pl['lut']:,} ({100 * u['lut']:.1f}%), FF {pl['ff']:,} "
+                     f"({100 * u['ff']:.1f}%), BRAM18 {pl['bram18']:,} ({100 * u['bram18']:.1f}%), "
+                     f"DSP {pl['dsp']:,} ({100 * u['dsp']:.1f}%) |")
     so = r.get("synops_per_sample")
     if so and "mean" in so:
         lines.append(f"| SynOps per sample | {so['mean']:.0f} (dense MACs {so['dense_macs']:.0f}) |")
@@ -335,22 +348,20 @@ def _jsonable(v: Any) -> Any:
 
 
 def build_target(build_dir: str | Path, target: str | None, device: str = "qemu") -> str:
-    """The device target: ``target`` if given, else implied by the device (ssh:// -> rpi,
-    probe -> smartwatch), else the build's manifest, else smartwatch."""
+    """The device target: ``target`` if given, else the build's manifest, else implied by
+    the device (ssh:// -> rpi, probe -> smartwatch), else smartwatch."""
     if target:
         return target
-    if device.startswith("ssh://"):
-        return "rpi"
-    if device.startswith("probe"):
-        return "smartwatch"
     man = Path(build_dir) / "manifest.json"
     if man.exists():
         try:
             t = json.loads(man.read_text()).get("target")
         except (ValueError, AttributeError):
             t = None
-        if t in ("smartwatch", "rpi"):
+        if t in ("smartwatch", "rpi", "mpsoc"):
             return str(t)
+    if device.startswith("ssh://"):
+        return "rpi"
     return "smartwatch"
 
 

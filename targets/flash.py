@@ -11,6 +11,10 @@ smartwatch
 rpi
 ``qemu``           qemu-aarch64 user mode, exact instruction counts
 ``ssh://u@h[:p]``  scp + run on the board; wall time per step
+mpsoc
+``qemu``           the A53 host program (kernel linked in software) under qemu-aarch64
+``csim``           the HLS C-simulation testbench built with g++ on this machine
+``ssh://u@h[:p]``  scp + run the host program on the board; wall time per step
 =================  ============================================================
 """
 
@@ -24,7 +28,7 @@ import numpy as np
 
 from compiler.errors import SnncError
 
-DEVICE_TARGETS = ("smartwatch", "rpi")
+DEVICE_TARGETS = ("smartwatch", "rpi", "mpsoc")
 
 
 @dataclass
@@ -66,9 +70,12 @@ def parse_device(target: str, device: str) -> tuple[str, str]:
             raise SnncError(f"unknown probe tool '{tool}' in --device {device} "
                             "(expected probe, probe:openocd or probe:pyocd)")
         return "probe", tool
-    if target == "rpi" and device.startswith("ssh://"):
+    if target in ("rpi", "mpsoc") and device.startswith("ssh://"):
         return "ssh", device
-    allowed = "qemu, probe, probe:pyocd" if target == "smartwatch" else "qemu, ssh://user@host[:port]"
+    if target == "mpsoc" and device == "csim":
+        return "csim", ""
+    allowed = {"smartwatch": "qemu, probe, probe:pyocd", "rpi": "qemu, ssh://user@host[:port]",
+               "mpsoc": "qemu, csim, ssh://user@host[:port]"}[target]
     raise SnncError(f"unknown device '{device}' for target '{target}' (expected {allowed})")
 
 
@@ -101,6 +108,9 @@ def run_on_device(target: str, build_dir: str | Path, inputs: np.ndarray,
                          binary=fw.elf, command=r.command, memory=mem,
                          clock_hz=fw.profile.clock_hz,
                          burst_clock_hz=fw.profile.burst_clock_hz)
+    if target == "mpsoc":
+        return _run_mpsoc(kind, detail, build_dir, inputs, device, known_hosts, identity,
+                          out_dir, timeout)
     from targets.rpi.build import build_binary
     from targets.rpi.run import run_qemu_user, run_ssh
     from targets.ssh import SshDevice
@@ -118,4 +128,36 @@ def run_on_device(target: str, build_dir: str | Path, inputs: np.ndarray,
                      binary=b.path, command=r2.command,
                      memory={"binary_file_bytes": b.file_bytes},
                      # No time estimate from instructions: these cores are superscalar.
+                     clock_hz=None)
+
+
+def _run_mpsoc(kind: str, detail: str, build_dir: str | Path, inputs: np.ndarray, device: str,
+               known_hosts: str | Path | None, identity: str | Path | None,
+               out_dir: str | Path | None, timeout: float) -> DeviceRun:
+    """mpsoc: csim testbench, host program under qemu-aarch64, or on a board over ssh."""
+    from targets.mpsoc.build import build_csim, build_host, build_info
+    from targets.mpsoc.run import run_csim, run_qemu, run_ssh
+
+    info = build_info(build_dir)
+    extra: dict[str, Any] = {}
+    if kind == "csim":
+        from compiler.ir import load
+        from targets.benchmark import reference_outputs
+
+        # The testbench checks itself against the integer simulator (golden.bin), and the
+        # files stay beside run_hls.tcl for Vitis HLS's own csim/cosim.
+        golden, _ = reference_outputs(load(Path(build_dir) / "model.snn"), inputs)
+        b = build_csim(build_dir, out_dir)
+        r = run_csim(b, build_dir, inputs, golden=golden, timeout=timeout)
+        extra["csim"] = {"compared": int(golden.size), "mismatches": r.mismatches}
+    else:
+        b = build_host(build_dir, out_dir)
+        r = (run_qemu(b, inputs, timeout=timeout) if kind == "qemu" else
+             run_ssh(b, inputs, detail, known_hosts, identity, timeout=timeout))
+    return DeviceRun(target="mpsoc", profile=info["board"], device=device,
+                     outputs=r.harness.outputs, step_instructions=None,
+                     step_ns=r.harness.step_ns if kind == "ssh" else None,
+                     binary=b.path, command=r.command,
+                     memory={"binary_file_bytes": b.file_bytes, "pl_estimate": info["estimate"],
+                             **extra},
                      clock_hz=None)

@@ -143,6 +143,31 @@ register_target(Target(
                 "build; qemu-aarch64 or ssh://"))
 
 
+def _mpsoc_profile() -> Any:
+    from targets.mpsoc.profile import get_board
+
+    return get_board()
+
+
+def _mpsoc_pipeline() -> tuple[str, ...]:
+    import targets.mpsoc  # registers its mpsoc_fit pass
+
+    return targets.mpsoc.PIPELINE
+
+
+def _mpsoc_emit(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None) -> Any:
+    from targets.mpsoc.build import emit_build
+
+    return emit_build(graph, out_dir, memory)
+
+
+register_target(Target(
+    name="mpsoc", module="targets.mpsoc", profile=_mpsoc_profile,
+    pipeline=_mpsoc_pipeline(), emit=_mpsoc_emit,
+    description="Zynq UltraScale+ MPSoC (ZCU102 / ZCU104 / KV260 / Ultra96): Vitis-HLS C++ "
+                "kernel + A53 host; csim with g++, host under qemu-aarch64 or ssh://"))
+
+
 def _rram_profile() -> Any:
     from targets.rram.device import get_device
 

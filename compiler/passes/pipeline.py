@@ -49,6 +49,8 @@ class CompileOptions:
     storage_threshold: float | None = None  # None: pick the smaller layout in bytes
     calib_samples: int = 64           # calibration samples used (first N)
     target: str = "generic"
+    profile: str | None = None        # the target's board/MCU preset (None: its default)
+    reuse: int | None = None          # mpsoc: reuse factor (None: smallest that fits)
 
     def check(self) -> "CompileOptions":
         """Raise SnncError naming the bad option."""
@@ -62,6 +64,8 @@ class CompileOptions:
                             f"got {self.target!r}")
         if not (0.0 <= float(self.prune) < 1.0):
             raise SnncError(f"option 'prune' must be in [0, 1), got {self.prune!r}")
+        if self.reuse is not None and not (isinstance(self.reuse, int) and self.reuse >= 1):
+            raise SnncError(f"option 'reuse' must be a positive integer, got {self.reuse!r}")
         if not (isinstance(self.calib_samples, int) and self.calib_samples >= 1):
             raise SnncError(f"option 'calib_samples' must be a positive integer, "
                             f"got {self.calib_samples!r}")

@@ -40,7 +40,7 @@ def fit_pass(graph: Graph, ctx: PassContext) -> Graph | None:
     reuse = getattr(ctx.options, "reuse", None)
     est = estimate(graph, board, reuse=int(reuse)) if reuse else choose_reuse(graph, board)
     check_fit(est)
-    t = est.totals
+    t = est.totals()
     ctx.progress(f"mpsoc_fit: {board.board} reuse {est.reuse}: LUT {t['lut']:,}, FF {t['ff']:,}, "
                  f"BRAM18 {t['bram18']:,}, DSP {t['dsp']:,}; {est.cycles_per_step:,} cycles/step "
                  f"({est.latency_us_per_step:.2f} us at {board.pl_clock_hz / 1e6:.0f} MHz)")
@@ -53,7 +53,7 @@ def fit_pass(graph: Graph, ctx: PassContext) -> Graph | None:
 def summary(est: Any) -> dict[str, Any]:
     """The headline figures of an estimate (what the build manifest and bench report)."""
     return {"board": est.board.name, "reuse": int(est.reuse), **{k: int(v) for k, v in
-            est.totals.items()}, "utilization": {k: round(float(v), 4)
+            est.totals().items()}, "utilization": {k: round(float(v), 4)
                                                  for k, v in est.utilization.items()},
             "cycles_per_step": int(est.cycles_per_step),
             "latency_us_per_step": float(est.latency_us_per_step), "fits": bool(est.fits)}

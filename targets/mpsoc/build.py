@@ -134,7 +134,8 @@ def build_host(build_dir: str | Path, out_dir: str | Path | None = None,
 
 _TCL_STUBS = "\n".join(
     f"proc {c} {{args}} {{ puts \"SNNC-TCL {c} $args\" }}" for c in VITIS_COMMANDS
-) + "\nrename exit snnc_real_exit\nproc exit {args} { puts \"SNNC-TCL exit\" }\n"
+) + ("\nif {[info commands exit] ne \"\"} { rename exit snnc_real_exit }\n"
+     "proc exit {args} { puts \"SNNC-TCL exit\" }\n")
 
 
 def check_tcl(build_dir: str | Path, steps: tuple[str, ...] = ()) -> list[list[str]]:
@@ -148,7 +149,15 @@ def check_tcl(build_dir: str | Path, steps: tuple[str, ...] = ()) -> list[list[s
             f"cd {{{script.parent}}}\nsource {{{script.name}}}\n")
     tclsh = shutil.which("tclsh")
     if tclsh:
-        r = subprocess.run([tclsh], input=prog, capture_output=True, text=True)
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".tcl", prefix="snnc-check-",
+                                         delete=False) as f:
+            f.write(prog + "snnc_real_exit 0\n")
+        try:  # a script file (not stdin): any Tcl error aborts with a non-zero exit
+            r = subprocess.run([tclsh, f.name], capture_output=True, text=True)
+        finally:
+            Path(f.name).unlink(missing_ok=True)
         if r.returncode != 0:
             raise SnncError(f"{script}: Tcl error: {r.stderr.strip()[-1000:]}")
         out = r.stdout

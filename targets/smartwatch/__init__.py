@@ -5,7 +5,7 @@ Pieces: :mod:`.profile` (presets), :mod:`.build` (firmware + size check), :mod:`
 
 Importing this package registers the ``smartwatch_fit`` pass; :data:`PIPELINE` (what
 :mod:`targets.registry` registers for the target) is the generic passes followed by it.
-The pass emits the C code and links it into the default profile's memory map, so a model
+The pass emits the C code and links it into the chosen profile's memory map, so a model
 that does not fit fails at compile time with the bytes needed vs available (from ELF
 sections) and the passes that would shrink it.
 """
@@ -22,7 +22,8 @@ DEVICES = ("qemu", "probe", "probe:openocd", "probe:pyocd")
 
 
 def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
-    """Check pass: link the generated code for the default profile; never changes the graph.
+    """Check pass: link the generated code for the ``--profile`` MCU (default nRF52840);
+    never changes the graph.
 
     Skipped (with a note) when the ARM toolchain is missing.
     """
@@ -34,7 +35,7 @@ def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
     if shutil.which("arm-none-eabi-gcc") is None:
         ctx.progress("smartwatch_fit: arm-none-eabi-gcc missing, size check skipped")
         return None
-    prof = get_profile(DEFAULT_PRESET)
+    prof = get_profile(getattr(ctx.options, "profile", None) or DEFAULT_PRESET)
     with tempfile.TemporaryDirectory(prefix="snnc-fit-") as td:
         write_c(graph, td)
         mem = check_fit(td, prof)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,8 +129,10 @@ class ZooCase:
     """One zoo model compiled (int8) into a build dir, with its device inputs and the
     integer simulator's outputs on them."""
 
-    def __init__(self, path: Path, build_dir: Path, x_dev: np.ndarray, ref: np.ndarray):
+    def __init__(self, path: Path, build_dir: Path, x_dev: np.ndarray, ref: np.ndarray,
+                 graph: Any = None):
         self.path, self.build_dir, self.x_dev, self.ref = path, build_dir, x_dev, ref
+        self.graph = graph  # the quantized graph the build came from
 
 
 @pytest.fixture(scope="session")
@@ -153,10 +156,10 @@ def zoo_case(tmp_path_factory):
             x = device_inputs(gq, data.x[:2, :40])
             node = gq.nodes[gq.inputs[0]]
             res = simulate_int(gq, x.reshape(*x.shape[:2], *node.shape_out()).astype(np.int64))
-            ref = np.concatenate([v.reshape(*v.shape[:2], -1)
-                                  for _, v in sorted(res.outputs.items())], axis=2)
+            ref = np.concatenate([res.outputs[n].reshape(*x.shape[:2], -1)
+                                  for n in gq.outputs], axis=2)
             bd = write_build("smartwatch", gq, tmp_path_factory.mktemp(g.name))
-            cache[path] = ZooCase(path, bd, x, ref)
+            cache[path] = ZooCase(path, bd, x, ref, gq)
         return cache[path]
 
     return get
