@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="gcc g++ make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm qemu-user openssh-client libwrap0"
+APT_PKGS="gcc g++ make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-system-arm qemu-user openssh-client libwrap0 tcl"
 need_apt=0
-for tool in cmake arm-none-eabi-gcc aarch64-linux-gnu-gcc qemu-system-arm qemu-aarch64 ssh scp; do
+for tool in cmake arm-none-eabi-gcc aarch64-linux-gnu-gcc qemu-system-arm qemu-aarch64 ssh scp tclsh; do
   command -v "$tool" >/dev/null 2>&1 || need_apt=1
 done
 # libwrap0: the unpacked sshd below links it.
