@@ -30,6 +30,7 @@ simulators. ``reset`` clears every state and buffer.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,13 +71,17 @@ _BYTES = {"uint8_t": 1, "int8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, 
 
 
 def layer_units(n_in: int, n_out: int, reuse: int) -> int:
-    """MAC units of an ``n_out x n_in`` synapse layer at reuse factor ``reuse``.
-
-    ``ceil(n_in * n_out / reuse)``, clipped to ``[1, n_in * n_out]``: each unit is used
-    ``reuse`` times per kernel call (the last round may be partial).
+    """MAC units of an ``n_out x n_in`` synapse layer at reuse factor ``reuse``:
+    ``clip(ceil(n_in * n_out / reuse), 1, n_in * n_out)``; each unit is used ``reuse``
+    times per kernel call (the last round may be partial). The estimator
+    (targets/mpsoc/estimate.py) sizes the hardware with this same function.
     """
-    n = max(int(n_in) * int(n_out), 1)
-    return int(min(max(math.ceil(n / max(int(reuse), 1)), 1), n))
+    if isinstance(reuse, bool) or not isinstance(reuse, (int, np.integer)) or reuse < 1:
+        raise SnncError(f"option 'reuse' must be a positive integer, got {reuse!r}")
+    n = int(n_in) * int(n_out)
+    if n < 1:
+        return 1
+    return max(1, min(n, -(-n // int(reuse))))
 
 
 def _size(shape: tuple[int, ...]) -> int:
@@ -84,7 +89,9 @@ def _size(shape: tuple[int, ...]) -> int:
 
 
 def _bits_type(bits: int) -> str:
-    return {8: "int8_t", 16: "int16_t", 32: "int32_t"}.get(int(bits), "int32_t")
+    """The smallest standard signed type holding ``bits`` (int4 weights live in int8)."""
+    return next(t for b, t in ((8, "int8_t"), (16, "int16_t"), (32, "int32_t"), (64, "int64_t"))
+                if int(bits) <= b)
 
 
 @dataclass
@@ -127,6 +134,7 @@ class _Ctx:
     pragmas: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     units: dict[str, int] = field(default_factory=dict)
+    partition: dict[tuple[str, int], int] = field(default_factory=dict)  # (array, dim) -> factor
     rom: int = 0
     ram: int = 0
 
@@ -162,6 +170,13 @@ class _Ctx:
     def y(self, node: str) -> str:
         return f"y_{self.ids[node]}"
 
+    def banks(self, array: str, factor: int, dim: int = 1) -> None:
+        """Ask for ``array`` to be split into ``factor`` cyclic banks along ``dim`` so that
+        ``factor`` MAC units can read it in one cycle (the largest request wins)."""
+        if factor > 1:
+            key = (array, dim)
+            self.partition[key] = max(self.partition.get(key, 1), int(factor))
+
     def input_of(self, node: str, n: int, lines: list[str]) -> tuple[str, str]:
         """(array, C type) holding the node's input: its single source's buffer, or the
         exact int64 sum of its sources in a local array."""
@@ -173,6 +188,7 @@ class _Ctx:
         x = f"x_{self.ids[node]}"
         terms = " + ".join(f"(snnc::acc_t){self.y(p)}[i]" for p in ps)
         lines.append(f"    snnc::acc_t {x}[{n}];")
+        lines.append(f"@PARTITION {x}@")  # resolved once every consumer has asked
         lines.append(f"SUM_{self.ids[node]}:\n    for (int i = 0; i < {n}; i++) {{\n"
                      f"#pragma HLS PIPELINE II=1\n        {x}[i] = {terms};\n    }}")
         return x, "snnc::acc_t"
@@ -225,7 +241,8 @@ def _lower_linear(ctx: _Ctx, name: str, node: QLinear, lines: list[str]) -> None
     w, b, m, s, n_in, n_out = _synapse_tables(ctx, name, node)
     u = ctx.units[name] = layer_units(n_in, n_out, ctx.reuse)
     x, _ = ctx.input_of(name, n_in, lines)
-    ctx.pragmas.append(f"#pragma HLS ARRAY_PARTITION variable={w} cyclic factor={u}")
+    ctx.banks(w, u)
+    ctx.banks(x, min(n_in, u))
     lines.append(f"    snnc::dense<{n_in}, {n_out}, {u}>({x}, {w}, {b}, {m}, {s}, "
                  f"{int(node.out_bits)}, {ctx.y(name)});")
 
@@ -243,8 +260,9 @@ def _lower_delayed(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str])
     hist = ctx.static(ht, f"{i}_history", (dmax + 1, n_in),
                       f"{name}: inputs of the last {dmax + 1} steps (ring)")
     ptr = ctx.static("int32_t", f"{i}_ptr", (), f"{name}: ring slot of this step")
-    ctx.pragmas.append(f"#pragma HLS ARRAY_PARTITION variable={w} cyclic factor={u}")
-    ctx.pragmas.append(f"#pragma HLS ARRAY_PARTITION variable={d} cyclic factor={u}")
+    ctx.banks(w, u)
+    ctx.banks(d, u)
+    ctx.banks(hist, min(n_in, u), dim=2)
     lines.append(f"    snnc::delayed<{n_in}, {n_out}, {u}, {dmax + 1}>({x}, {hist}, {ptr}, {w}, "
                  f"{d}, {b}, {m}, {s}, {int(node.out_bits)}, {ctx.y(name)});")
 
@@ -372,6 +390,14 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
         else:
             _RULES[type(node)](ctx, name, node, lines)
         ctx.steps.append("\n".join(lines))
+    for k, text in enumerate(ctx.steps):  # partitions of local input sums, in their scope
+        ctx.steps[k] = re.sub(r"@PARTITION (\w+)@", lambda m: "\n".join(
+            f"#pragma HLS ARRAY_PARTITION variable={m.group(1)} cyclic factor={f} dim={d}"
+            for (a, d), f in sorted(ctx.partition.items()) if a == m.group(1)) or "", text)
+        ctx.steps[k] = re.sub(r"\n\n+", "\n", ctx.steps[k])
+    local = {a for (a, _d) in ctx.partition if a.startswith("x_")}
+    ctx.pragmas = [f"#pragma HLS ARRAY_PARTITION variable={a} cyclic factor={f} dim={d}"
+                   for (a, d), f in sorted(ctx.partition.items()) if a not in local]
     spikes_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)
     input_ctype = "uint8_t" if spikes_in else "int16_t"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),

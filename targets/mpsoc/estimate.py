@@ -5,32 +5,46 @@ Vivado synthesis reports (the vendor tools are not available here). Use it to ch
 reuse factor and to reject models that clearly do not fit; expect real reports to differ
 by tens of percent (see "Caveats" in ``targets/mpsoc/README.md``).
 
-Kernel model (what ``compiler/codegen/hls.py`` generates). One call = one timestep;
-nodes run one after another in ``Graph.schedule()`` order (no dataflow); AXI4-Lite for
-control and the in/out arrays. Every parameter array is stored with one entry per neuron,
-even when 0-d in the graph. C storage types are plain-g++ types (``int8_t`` .. ``int64_t``;
-spikes ``bool``, 1 bit), so an array element is its value width rounded up to 8/16/32/64.
+Kernel model (the kernel library ``compiler/codegen/templates/hls/snnc_hls.h`` and
+``compiler/codegen/hls.py``). One call = one timestep; nodes run one after another in
+``Graph.schedule()`` order (no dataflow); AXI4-Lite for control and the in/out arrays.
+Parameter tables hold one entry per neuron, even when 0-d in the graph.
+
+Widths. Memories (ROM tables, states, buffers, the history ring) keep the kernel's
+declared C element widths: synthesis allocates words as declared (int8/int16 weights,
+uint8/uint16 delays, int32 parameter tables and value buffers, int16/int32 states).
+Arithmetic and registers use the widths the values need: real input ``bits + 1``, spikes
+1 bit (a ``uint8_t`` holding 0/1 keeps 7 constant-zero bits that synthesis removes),
+state ``state_bits``, synapse accumulators the layer's static bound on ``|acc|``
+(:func:`compiler.passes.plan.acc_bound`; 33-40 bits for the zoo). The kernel declares
+``int64_t`` accumulators and ``int32_t`` value buffers for plain g++; unless synthesis
+narrows them (``ap_int`` under ``__SYNTHESIS__``, or range analysis), a real-valued MAC
+takes 2 DSP48E2 instead of 1 and the accumulators up to twice the LUT/FF counted here.
 
 * Synapse (QLinear, QDelayedLinear), weight ``[n_out, n_in]``, reuse factor R (hls4ml:
   how often each multiplier is reused per call): ``units = layer_units(n_in, n_out, R)``
   MAC units, ``rounds = ceil(n_in*n_out / units)`` pipelined rounds at II=1. Flattened
   weights ``k = i*n_in + j`` ARRAY_PARTITION cyclic factor=units: ``units`` ROM banks of
   depth ``rounds``. One round's products go to ``ports = min(n_out, ceil(units/n_in))``
-  outputs (regular index pattern, as hls4ml's resource strategy); each port sums its
-  products in an adder tree and adds them to a 64-bit accumulator; accumulators are
-  partitioned cyclic by ``ports`` (banks of depth ``ceil(n_out/ports)``: registers when
-  the depth is 1). The input vector is partitioned completely (registers, counted at its
-  producer); a unit that visits several inputs reads them through a mux. Then a loop over
-  n_out at II=1 adds the bias, saturates to int32 and requantizes (32x31-bit multiply).
-  Spike-valued inputs need no multiplier (w AND x into the tree); real-valued ones one
-  DSP48E2 per unit (more for operands above 27x18 bits).
-  QDelayedLinear adds the delay array (banked as the weights) and a history ring
-  ``[(max_delay+1) x n_in]`` of int32 inputs, split into ``min(n_in, units)`` banks
-  (replicated when more than 2 units read one bank per cycle); the multiply uses the
-  source's value width (the kernel casts the int32 entry back), one history per layer.
+  outputs (regular index pattern, as in hls4ml's resource strategy): each port sums its
+  products in an adder tree and adds them to its accumulator. Accumulators are registers
+  (complete partition, ``n_out x acc_bits`` FF); a port reaches the ``ceil(n_out/ports)``
+  it visits through a mux. The input vector is partitioned completely (registers, counted
+  at its producer); a unit visiting ``ceil(n_in/units)`` inputs reads them through a mux.
+  Then a loop over n_out at II=1 adds the bias, saturates to int32 and requantizes
+  (32x31-bit multiply). Spike-valued inputs need no multiplier (w AND x into the tree);
+  real-valued ones one DSP48E2 per unit (more for operands above 27x18 bits). Index
+  arithmetic (``k / n_in``, ``k % n_in``) is assumed strength-reduced to counters.
+  QDelayedLinear adds the delay tables (banked as the weights) and a history ring
+  ``[(max_delay+1) x n_in]`` (uint8 for spike inputs, int32 otherwise; one per layer),
+  split into ``min(n_in, units)`` banks, replicated when more than 2 units read one bank
+  per cycle, plus a ring push loop over n_in.
 * Population (QLIF, QCubaLIF, QLI, QIF), QThreshold, readouts: one loop over N at II=1;
   state and parameter arrays of depth N; spike outputs kept in registers (their consumers
-  read them in parallel).
+  read them in parallel). A node with several sources first sums them into an int64
+  local array (``SUM_*`` loop over N).
+* QInput copies the AXI4-Lite array into its buffer; Output copies its source into its
+  buffer, then into the AXI4-Lite output array; Flatten is a copy.
 
 Memory mapping rule (one bank of depth d, width w bits):
 
@@ -52,9 +66,8 @@ ADD_LUT_PER_BIT             1       a w-bit adder/subtractor/comparator = w LUT6
 mux_luts(t) per bit         -       a t:1 mux = ceil((t-1)/3) LUT6 per bit (LUT6 = 4:1)
 DATAPATH_FF_PER_LUT         1.0     pipelined datapath at II=1: one register per LUT
                                     output (DSP48E2 internal registers are not fabric FF)
-ACC_BITS                    64      synapse accumulators are int64 (exact sum)
-HIST_BITS                   32      history ring entries are int32
-SPIKE_BITS                  1       spikes are ``bool``
+acc bits                    -       bit_length(acc_bound) + 1, at most 64
+SPIKE_BITS                  1       a spike in a register or a datapath
 dsp_mult(a, b)              -       DSP48E2 per signed a x b multiply: 1 if it fits
                                     27x18, else ceil((a-1)/26) * ceil((b-1)/17)
 REQUANT_LUT / _FF           350     bias add (64), sat32, rounding add and variable
@@ -74,8 +87,8 @@ KERNEL_OVERHEAD             5       ap_start -> ap_done handshake
 
 Cycles per step are the sum over nodes (sequential): synapse ``rounds + MAC_DEPTH +
 ceil(log2(units)) + n_out + REQUANT_DEPTH`` (+ ``n_in + COPY_DEPTH`` to push the delayed
-layer's history); population ``N + POP_DEPTH``; input/output copies ``N + COPY_DEPTH``;
-plus ``KERNEL_OVERHEAD``. The A53's AXI4-Lite transfers of the inputs and outputs are not
+layer's history); population ``N + POP_DEPTH``; copies and source sums ``N + COPY_DEPTH``
+each; plus ``KERNEL_OVERHEAD``. The A53's AXI4-Lite transfers of the inputs and outputs are not
 included (host side).
 """
 
@@ -88,6 +101,7 @@ from typing import Any
 
 import numpy as np
 
+from compiler.codegen.hls import layer_units  # the kernel generator's own rule
 from compiler.errors import SnncError, UnsupportedError
 from compiler.ir.graph import Graph
 from compiler.ir.nodes import (
@@ -113,8 +127,6 @@ from compiler.ir.qnodes import (
 )
 from targets.mpsoc.profile import LIMITS, RESOURCE_NAMES, Board, get_board
 
-ACC_BITS = 64
-HIST_BITS = 32
 SPIKE_BITS = 1
 LUTRAM_MAX_BITS = 1024
 LUTRAM_DEPTH = 64
@@ -142,17 +154,6 @@ MULT_BITS = 31       # requantize multiplier, int32 >= 0
 
 
 # --------------------------------------------------------------------------- primitives
-
-
-def layer_units(n_in: int, n_out: int, reuse: int) -> int:
-    """MAC units of an ``n_out x n_in`` synapse at reuse factor ``reuse``:
-    ``clip(ceil(n_in*n_out / reuse), 1, n_in*n_out)``."""
-    if isinstance(reuse, bool) or not isinstance(reuse, (int, np.integer)) or reuse < 1:
-        raise SnncError(f"option 'reuse' must be a positive integer, got {reuse!r}")
-    n = int(n_in) * int(n_out)
-    if n < 1:
-        return 1
-    return max(1, min(n, -(-n // int(reuse))))
 
 
 def c_bits(bits: int) -> int:
@@ -329,15 +330,15 @@ def _is_spike(node: Node) -> bool:
 
 
 def _value_bits(node: Node) -> int:
-    """C storage width of the values ``node`` emits."""
+    """Width the values ``node`` emits need (registers and arithmetic)."""
     if _is_spike(node):
         return SPIKE_BITS
     if isinstance(node, QInput):
-        return c_bits(int(node.bits) + 1)  # x_q - zero_point needs one more bit
+        return int(node.bits) + 1           # x_q - zero_point needs one more bit
     if isinstance(node, QLinear):
-        return c_bits(int(node.out_bits))
+        return int(node.out_bits)
     if hasattr(node, "state_bits"):
-        return c_bits(int(node.state_bits))
+        return int(node.state_bits)
     return 32
 
 
@@ -363,13 +364,35 @@ def _done(name: str, kind: str, n_in: int, n_out: int, units: int, rounds: int,
 # --------------------------------------------------------------------------- per node
 
 
+def _acc_bits(graph: Graph, name: str, prod_bits: int) -> int:
+    """Accumulator width the layer needs: the static bound on |acc| (weights, bias and the
+    input range, compiler.passes.plan.acc_bound) plus a sign bit, at most 64."""
+    from compiler.passes.plan import acc_bound
+
+    return max(prod_bits, min(64, int(acc_bound(graph, name)).bit_length() + 1))
+
+
+def _input_sum(c: _Cost, graph: Graph, name: str, n: int) -> int:
+    """A node with several sources sums them first (``SUM_*`` loop into an int64 local
+    array); returns its cycles (0 for a single source)."""
+    edges = len(graph.predecessors(name))
+    if edges <= 1:
+        return 0
+    _, in_bits = _source(graph, name)
+    c.mem(n, 64)
+    c.logic((edges - 1) * (in_bits + math.ceil(math.log2(edges))) * ADD_LUT_PER_BIT)
+    c.loop(1)
+    return n + COPY_DEPTH
+
+
 def _synapse(graph: Graph, name: str, node: QLinear, reuse: int) -> NodeEstimate:
     n_out, n_in = (int(s) for s in np.shape(node.weight))
     units = layer_units(n_in, n_out, reuse)
     rounds = -(-(n_in * n_out) // units)
     spike_in, in_bits = _source(graph, name)
-    w_bits = c_bits(int(node.weight_bits))      # int4 weights live in int8_t
+    w_bits = int(node.weight_bits)
     c = _Cost()
+    sum_cycles = _input_sum(c, graph, name, n_in)
     if spike_in:
         mult_lut = units * w_bits                # x ? w : 0 into the tree
         prod_bits = w_bits
@@ -377,120 +400,135 @@ def _synapse(graph: Graph, name: str, node: QLinear, reuse: int) -> NodeEstimate
         mult_lut = 0
         c.dsp += units * dsp_mult(w_bits, in_bits)
         prod_bits = w_bits + in_bits
+    acc_bits = _acc_bits(graph, name, prod_bits)
     ports = min(n_out, -(-units // n_in))
     per_port = -(-units // ports)
-    tree_bits = (prod_bits + math.ceil(math.log2(per_port))) if per_port > 1 else 0
+    tree_bits = min(acc_bits, prod_bits + math.ceil(math.log2(per_port))) if per_port > 1 else 0
     tree_lut = (units - ports) * tree_bits * ADD_LUT_PER_BIT
-    acc_lut = ports * ACC_BITS * ADD_LUT_PER_BIT
+    acc_lut = ports * acc_bits * ADD_LUT_PER_BIT
+    # Accumulators are registers (complete partition); each port reads the one it adds to
+    # through a mux over the ceil(n_out/ports) it visits and enables its write.
+    acc_mux = ports * acc_bits * mux_luts(-(-n_out // ports)) + (n_out if rounds > 1 else 0)
     # A unit visits ceil(n_in/units) inputs of the completely partitioned input vector
     # (a delayed layer reads its own history banks instead: no mux).
     x_mux = 0 if isinstance(node, QDelayedLinear) else \
         units * in_bits * mux_luts(-(-n_in // min(units, n_in)))
-    c.logic(mult_lut + tree_lut + acc_lut + x_mux)
-    c.mem(rounds, w_bits, banks=units)                      # weight ROM banks
-    c.mem(-(-n_out // ports), ACC_BITS, banks=ports)        # accumulators
-    c.mem(n_out, 32)                                        # bias
-    c.mem(n_out, 32)                                        # mult
-    c.mem(n_out, 8)                                         # shift
-    c.mem(n_out, c_bits(int(node.out_bits)))                # requantized output y
+    c.logic(mult_lut + tree_lut + acc_lut + acc_mux + x_mux)
+    c.ff += n_out * acc_bits                                # accumulator registers
+    w_store = 8 if w_bits <= 8 else 16                      # int8_t / int16_t tables
+    c.mem(rounds, w_store, banks=units)                     # weight ROM banks
+    for _ in ("bias", "mult", "shift"):
+        c.mem(n_out, 32)                                    # int32_t tables
+    c.mem(n_out, 32)                                        # output buffer y (int32_t)
     c.logic(REQUANT_LUT, REQUANT_FF)
     c.dsp += REQUANT_DSP
-    c.loop(2)
-    cycles = (rounds + MAC_DEPTH + math.ceil(math.log2(units)) + n_out + REQUANT_DEPTH)
+    c.loop(3)                                               # MAC, requantize, clear y
+    cycles = (sum_cycles + rounds + MAC_DEPTH + math.ceil(math.log2(units)) + n_out
+              + REQUANT_DEPTH)
     if isinstance(node, QDelayedLinear):
         d = int(node.max_delay)
         c.mem(rounds, 8 if d < 256 else 16, banks=units)    # delay banks, as the weights
         banks = min(n_in, units)
         depth = (d + 1) * -(-n_in // banks)
         readers = -(-units // banks)
-        c.mem(depth, HIST_BITS, banks=banks * -(-readers // 2))  # 2 read ports per copy
+        h_store = 8 if spike_in else 32                     # uint8_t / int32_t ring
+        c.mem(depth, h_store, banks=banks * -(-readers // 2))  # 2 read ports per copy
         addr_bits = max(1, math.ceil(math.log2(depth))) if depth > 1 else 0
-        c.logic(units * 2 * addr_bits)                      # (t - delay) mod (D+1) per unit
-        c.loop(1)
+        c.logic(units * 2 * addr_bits)                      # (ptr - delay) mod (D+1)
+        c.loop(2)                                           # push, clear
         cycles += n_in + COPY_DEPTH                         # push this step's input
     return _done(name, node.kind, n_in, n_out, units, rounds, cycles, c)
 
 
 def _population(graph: Graph, name: str, node: Node) -> NodeEstimate:
     n = _size(node.shape)
-    edges = max(1, len(graph.predecessors(name)))
-    w = c_bits(int(node.state_bits))
+    w = int(node.state_bits)
     c = _Cost()
-    c.mem(n, w)                                             # membrane v
+    cycles = _input_sum(c, graph, name, n)
+    _, in_bits = _source(graph, name)
+    c.mem(n, c_bits(w))                                     # membrane v
     depth = POP_DEPTH
     if isinstance(node, QLIF):
-        ops = 5 + edges      # decay rounding, input sum, leak, saturate, compare, reset
+        ops = 6          # decay rounding, + x, + leak, saturate, compare, reset
         c.dsp += dsp_mult(Q15_BITS, w)
-        params = [32, w, w, w]                              # beta, leak, thr, reset
+        params = 4                                          # beta, leak, thr, reset
     elif isinstance(node, QCubaLIF):
-        wc = c_bits(int(node.cur_bits))
-        c.mem(n, wc)                                        # current i
-        ops = 9 + edges
+        wc = int(node.cur_bits)
+        c.mem(n, c_bits(wc))                                # current i
+        ops = 10
         c.logic(BARREL_LUT)
         c.dsp += dsp_mult(Q15_BITS, wc) + dsp_mult(Q15_BITS, w) + dsp_mult(wc, MULT_BITS)
-        params = [32, 32, 32, 8, w, w, w]                   # alpha, beta, mult_v, shift_v..
+        params = 7                                          # alpha, beta, mult_v, shift_v,..
         depth = CUBA_DEPTH
         w = max(w, wc)
     elif isinstance(node, QLI):
-        ops = 3 + edges
+        ops = 4
         c.dsp += dsp_mult(Q15_BITS, w)
-        params = [32, w]
+        params = 2
+        c.mem(n, 32)                                        # output buffer y (int32_t)
     else:  # QIF
-        ops = 3 + edges
-        params = [w, w]
-    for p in params:
-        c.mem(n, p)
-    c.logic(ops * w * ADD_LUT_PER_BIT)
+        ops = 4
+        params = 2
+    for _ in range(params):
+        c.mem(n, 32)                                        # int32_t tables
+    c.logic(ops * max(w, in_bits) * ADD_LUT_PER_BIT)
     if _is_spike(node):
         c.ff += n * SPIKE_BITS                              # spike outputs, registers
-    c.loop(1)
-    return _done(name, node.kind, n, n, 0, 0, n + depth, c)
+    c.loop(3)                                               # update, clear v, clear y
+    return _done(name, node.kind, n, n, 0, 0, cycles + n + depth, c)
 
 
 def _threshold(graph: Graph, name: str, node: QThreshold) -> NodeEstimate:
     n = _size(node.shape)
-    edges = max(1, len(graph.predecessors(name)))
-    _, in_bits = _source(graph, name)
-    w = c_bits(in_bits + (math.ceil(math.log2(edges)) if edges > 1 else 0))
     c = _Cost()
+    cycles = _input_sum(c, graph, name, n)
     c.mem(n, 32)                                            # thr_q
-    c.logic((edges - 1 + 1) * w * ADD_LUT_PER_BIT)          # input sum, compare
+    c.logic(64 * ADD_LUT_PER_BIT)                           # int64 compare
     c.ff += n * SPIKE_BITS
-    c.loop(1)
-    return _done(name, node.kind, n, n, 0, 0, n + THRESH_DEPTH, c)
+    c.loop(2)
+    return _done(name, node.kind, n, n, 0, 0, cycles + n + THRESH_DEPTH, c)
 
 
 def _readout(graph: Graph, name: str, node: Node) -> NodeEstimate:
     n = _size(node.shape)
-    edges = max(1, len(graph.predecessors(name)))
     c = _Cost()
-    c.mem(n, 32)                                            # int32 count / membrane sum
-    c.logic((edges + 1) * 32 * ADD_LUT_PER_BIT)             # input sum + accumulate/max
-    c.loop(1)
-    return _done(name, node.kind, n, n, 0, 0, n + READOUT_DEPTH, c)
+    cycles = _input_sum(c, graph, name, n)
+    c.mem(n, 32)                                            # int32 count / membrane
+    c.logic(3 * 32 * ADD_LUT_PER_BIT)                       # saturate, add or max, select
+    c.loop(2)
+    return _done(name, node.kind, n, n, 0, 0, cycles + n + READOUT_DEPTH, c)
 
 
 def _input(name: str, node: QInput) -> NodeEstimate:
     n = _size(node.shape)
     c = _Cost()
     spike = node.dtype == SPIKE
-    elem = 8 if spike else c_bits(int(node.bits))
-    c.mem(n, elem)                                          # AXI4-Lite input array
-    vb = _value_bits(node)
+    c.mem(n, 8 if spike else c_bits(int(node.bits)))        # AXI4-Lite input array
     if not spike:
-        c.mem(n, elem)                                      # zero_point
-        c.logic(vb * ADD_LUT_PER_BIT)                       # x_q - zero_point
-    c.ff += n * vb                                          # partitioned input vector
-    c.loop(1)
+        c.mem(n, 32)                                        # zero_point (int32_t)
+        c.logic(_value_bits(node) * ADD_LUT_PER_BIT)        # x_q - zero_point
+    c.ff += n * _value_bits(node)                           # partitioned input vector
+    c.loop(2)
     return _done(name, node.kind, n, n, 0, 0, n + COPY_DEPTH, c)
 
 
-def _output(name: str, node: Output) -> NodeEstimate:
-    n = _size(node.shape)
+def _copy(graph: Graph, name: str, node: Node) -> NodeEstimate:
+    """Flatten and Output copy their (summed) input into their own buffer; Output then
+    copies that into the AXI4-Lite output array."""
+    n = _size(node.shape_out())
     c = _Cost()
-    c.mem(n, 32)                                            # AXI4-Lite output array
-    c.loop(1)
-    return _done(name, node.kind, n, n, 0, 0, n + COPY_DEPTH, c)
+    cycles = _input_sum(c, graph, name, n) + n + COPY_DEPTH
+    src = [_producer(graph, p) for p in graph.predecessors(name)]
+    if len(src) == 1 and _is_spike(src[0]):
+        c.ff += n * SPIKE_BITS
+    else:
+        c.mem(n, 32)
+    c.loop(2)
+    if isinstance(node, Output):
+        c.mem(n, 32)                                        # AXI4-Lite output array
+        c.loop(1)
+        cycles += n + COPY_DEPTH
+    return _done(name, node.kind, n, n, 0, 0, cycles, c)
 
 
 def _control() -> NodeEstimate:
@@ -526,10 +564,7 @@ def _node_estimate(graph: Graph, name: str, node: Node, reuse: int) -> NodeEstim
         return _readout(graph, name, node)
     if isinstance(node, QInput):
         return _input(name, node)
-    if isinstance(node, Output):
-        return _output(name, node)
-    n = _size(node.shape_out())                             # Flatten: a rename, free
-    return _done(name, node.kind, n, n, 0, 0, 0, _Cost())
+    return _copy(graph, name, node)                         # Flatten, Output
 
 
 def _limit(k: str, board: Board) -> int:

@@ -72,15 +72,16 @@ SPIKES_IN:
     }
 }
 
-/* Requantize the accumulators into the target population's units. */
+/* Add the bias and requantize the accumulators into the target population's units
+ * (one neuron per cycle, so bias/mult/shift need no partitioning). */
 template <int N_OUT>
-void requant_out(const acc_t acc[N_OUT], const int32_t mult[N_OUT], const int32_t shift[N_OUT],
-                 int out_bits, int32_t y[N_OUT])
+void requant_out(const acc_t acc[N_OUT], const int32_t bias[N_OUT], const int32_t mult[N_OUT],
+                 const int32_t shift[N_OUT], int out_bits, int32_t y[N_OUT])
 {
 REQUANT:
     for (int i = 0; i < N_OUT; i++) {
 #pragma HLS PIPELINE II=1
-        y[i] = (int32_t)requant(acc[i], mult[i], shift[i], out_bits);
+        y[i] = (int32_t)requant(acc[i] + bias[i], mult[i], shift[i], out_bits);
     }
 }
 
@@ -95,7 +96,7 @@ void dense(const X x[N_IN], const W w[N_OUT * N_IN], const int32_t bias[N_OUT],
 DENSE_INIT:
     for (int i = 0; i < N_OUT; i++) {
 #pragma HLS UNROLL
-        acc[i] = bias[i];
+        acc[i] = 0;
     }
     const int rounds = (N_IN * N_OUT + UNITS - 1) / UNITS;
 DENSE_MAC:
@@ -109,7 +110,7 @@ DENSE_MAC:
             }
         }
     }
-    requant_out<N_OUT>(acc, mult, shift, out_bits, y);
+    requant_out<N_OUT>(acc, bias, mult, shift, out_bits, y);
 }
 
 /* QDelayedLinear: a ring of the last DEPTH = max_delay + 1 input vectors; synapse k reads
@@ -129,7 +130,7 @@ DELAY_PUSH:
 DELAY_INIT:
     for (int i = 0; i < N_OUT; i++) {
 #pragma HLS UNROLL
-        acc[i] = bias[i];
+        acc[i] = 0;
     }
     const int rounds = (N_IN * N_OUT + UNITS - 1) / UNITS;
 DELAY_MAC:
@@ -145,7 +146,7 @@ DELAY_MAC:
         }
     }
     ptr = (ptr + 1) % DEPTH;
-    requant_out<N_OUT>(acc, mult, shift, out_bits, y);
+    requant_out<N_OUT>(acc, bias, mult, shift, out_bits, y);
 }
 
 /* Spike and reset shared by the spiking populations (v > thr; subtract or zero reset). */
