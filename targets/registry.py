@@ -182,7 +182,7 @@ def _rram_emit(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None
 
 register_target(Target(
     name="rram", module="targets.rram", profile=_rram_profile,
-    pipeline=("prune", "inert", "dead_neurons"), emit=_rram_emit,
+    # quantize is skipped with --quantize float (float weights -> conductances).
+    pipeline=("prune", "inert", "dead_neurons", "quantize", "dead_neurons"), emit=_rram_emit,
     description="RRAM crossbar in-memory computing (256x256 tiles, G+/G- pairs, 8-bit ADC, "
-                "device noise): float weights -> conductance plan; --device sim (compile "
-                "with --quantize float)"))
+                "device noise): float or integer weights -> conductance plan; --device sim"))

@@ -49,10 +49,15 @@ class SimResult:
 
     @property
     def output(self) -> np.ndarray:
-        """The single Output's trace (error if the graph has several)."""
-        if len(self.outputs) != 1:
-            raise SnncError(f"graph has {len(self.outputs)} outputs; pick one by name")
-        return next(iter(self.outputs.values()))
+        """The single Output's trace; with several Outputs, their traces flattened per
+        step and concatenated in graph order, ``[B, T, sum of sizes]`` (the generated C
+        code's output vector)."""
+        if len(self.outputs) == 1:
+            return next(iter(self.outputs.values()))
+        if not self.outputs:
+            raise SnncError("graph has no outputs")
+        return np.concatenate([v.reshape(v.shape[0], v.shape[1], -1)
+                               for v in self.outputs.values()], axis=2)
 
 
 # ------------------------------------------------------------------ per-kind step rules
@@ -242,7 +247,8 @@ def readout_node(graph: Graph) -> str | None:
 
 def predict(graph: Graph, inputs: dict[str, np.ndarray] | np.ndarray,
             batch_size: int = 256) -> np.ndarray:
-    """Class per sample: argmax of the Output trace at the last step (ties -> lowest index)."""
+    """Class per sample: argmax of the Output trace at the last step (ties -> lowest index;
+    several Outputs are concatenated in graph order, see :attr:`SimResult.output`)."""
     if not isinstance(inputs, dict):
         inputs = {graph.inputs[0]: inputs}
     n = next(iter(inputs.values())).shape[0]

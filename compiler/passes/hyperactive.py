@@ -15,24 +15,29 @@ Graph contract (what this pass reads), written by e.g. :mod:`models.vpr.export`:
                                          "places": [place indices of its region]}, ...],
                             ...}
 
-Each listed population must be a 1-D spiking population (LIF, CubaLIF, IF) whose every
-neighbour is a dense synapse node (Affine, Linear, DelayedLinear) connected only to it on
-that side: incoming synapses lose row ``k`` (and bias/delay entry), recurrent synapses
-(population -> synapse -> same population) lose row and column ``k``, outgoing synapses
-(e.g. the place-assignment layer) lose column ``k``, and per-neuron parameters of the
-population lose entry ``k``. Anything else next to a population raises
+(other keys, e.g. each module's ``"output"``, are carried over untouched). Each listed
+population must be a 1-D spiking population (LIF, CubaLIF, IF) whose every neighbour is
+a dense synapse node (Affine, Linear, DelayedLinear) connected only to it on that side:
+incoming synapses lose row ``k`` (and bias/delay entry), recurrent synapses (population
+-> synapse -> same population) lose row and column ``k``, outgoing synapses (e.g. the
+place-assignment layer) lose column ``k``, and per-neuron parameters of the population
+lose entry ``k``. What lies past the outgoing synapses (a place-score readout shared by
+every module, or one readout and Output per module as in :mod:`models.vpr.export`) is
+not touched. Anything else next to a population raises
 :class:`~compiler.errors.UnsupportedError` naming it. A module whose every neuron is
 hyperactive is removed whole (its population and synapse nodes), unless a node
-downstream would then lose its last input, which is an error.
+downstream would then lose its last input (e.g. the module's own place readout), which
+is an error: removing it would drop places from the decision.
 
 Preserves: every node and edge outside the touched populations and their synapse nodes,
 every surviving weight and parameter bit for bit, the graph's dt, discretization and
-name, and the output shapes (the place-score vector keeps all places). It does NOT
-preserve outputs: removing a neuron changes its module's competition (that is the
-point). Records ``metadata["hyperactive"] = {"threshold", "min_spikes",
-"region_margin", "removed":
-{population: [indices before this pass]}}`` and drops removed modules from
-``metadata["ensemble"]["modules"]``.
+name, the Output nodes, their order and shapes (the place scores keep all places, so
+outputs concatenated in graph order still index the same places). It does NOT preserve
+outputs' values: removing a neuron changes its module's competition (that is the point).
+Modules share nothing but their inputs, so the modules that lose no neuron keep their
+exact outputs. Records ``metadata["hyperactive"] = {"threshold", "min_spikes",
+"region_margin", "removed": {population: [indices before this pass]}}`` and drops
+removed modules from ``metadata["ensemble"]["modules"]``.
 """
 
 from __future__ import annotations

@@ -411,8 +411,12 @@ def generate_route(images: tuple[str, ...] = SOURCE_IMAGES, seed: int = 0,
                 img = _appearance(crop, rng, p)
                 small = resize_area(img, image_size) * 255.0
                 frames[name].append(np.clip(np.round(small), 0, 255).astype(np.uint8))
+    # Non-default walks are named in the source (the default one keeps the name the
+    # committed model records).
+    walk = "" if (view, stride, rows, side) == (56, 14, 3, 196) else (
+        f":view={view},stride={stride},rows={rows},side={side}")
     return Route({k: np.stack(v) for k, v in frames.items()},
-                 source=f"skimage:{','.join(images)}:seed={seed}")
+                 source=f"skimage:{','.join(images)}:seed={seed}{walk}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from compiler.errors import SnncError
 from compiler.ir import Graph, save
 from compiler.passes.hyperactive import hyperactive_counts, remove_hyperactive
 from models.vpr.data import ROUTE_FILE, Route, encode, load_nordland, load_route
@@ -30,7 +31,11 @@ from models.vpr.export import (
     DeployConfig,
     as_current,
     build_graph,
-    predict_places,
+    encode_queries,
+    merge_scores,
+    module_scores,
+    one_blas_thread,
+    pruned_module_scores,
     recall_at_1,
 )
 from models.vpr.model import TrainConfig, train_ensemble
@@ -53,6 +58,13 @@ def calibrate(graph: Graph, route: Route, percentiles: tuple[float, ...], min_sp
     Candidate thresholds are percentiles of the per-neuron out-of-region counts on the
     reference frames; the unpruned graph is candidate "none". Returns the chosen graph
     and one record per candidate, and the per-neuron counts.
+
+    Cost: the ensemble is simulated once on the reference frames (the counts) and once
+    on the calibration frames; a candidate then re-simulates only the modules that lost
+    neurons. Modules share nothing but the input and their place scores are merged
+    only at the decision, so the other modules' scores are the unpruned ones, and each
+    candidate's decisions are exactly those of simulating its whole pruned graph
+    (``predict_places``; tests/models/test_vpr.py checks this).
     """
     p = route.n_places
     ref = as_current(encode(route.frames["reference"]), int(graph.metadata["vpr"]["steps"]))
@@ -62,20 +74,28 @@ def calibrate(graph: Graph, route: Route, percentiles: tuple[float, ...], min_sp
     counts = hyperactive_counts(graph, ref, np.arange(p), min_spikes=min_spikes,
                                 progress=log, region_margin=tolerance)
     allc = np.concatenate(list(counts.values()))
-    cal = route.frames["calibration"]
+    xcal = encode_queries(graph, route.frames["calibration"])
     truth = np.arange(p)
-    records = [{"threshold": None, "removed": 0,
-                "recall_calibration": recall_at_1(predict_places(graph, cal), truth, tolerance)}]
+    base = module_scores(graph, xcal, progress=log)
+    records = [{"threshold": None, "removed": 0, "recall_calibration": recall_at_1(
+        np.argmax(merge_scores(graph, base), axis=1), truth, tolerance)}]
     best, best_g = records[0], graph
     for th in sorted({max(1, int(np.ceil(np.percentile(allc, q)))) for q in percentiles}):
-        g2 = remove_hyperactive(graph, None, th, counts=counts, min_spikes=min_spikes,
-                                region_margin=tolerance)
-        rec = {"threshold": th, "removed": n_removed(g2),
-               "recall_calibration": recall_at_1(predict_places(g2, cal), truth, tolerance)}
+        try:
+            g2 = remove_hyperactive(graph, None, th, counts=counts, min_spikes=min_spikes,
+                                    region_margin=tolerance)
+        except SnncError as e:  # e.g. a whole module would go: not a usable candidate
+            if log:
+                print(f"vpr: threshold {th}: skipped ({e})", file=sys.stderr)
+            continue
+        scores = pruned_module_scores(g2, xcal, base)
+        rec = {"threshold": th, "removed": n_removed(g2), "recall_calibration": recall_at_1(
+            np.argmax(merge_scores(g2, scores), axis=1), truth, tolerance)}
         records.append(rec)
         if log:
-            print(f"vpr: threshold {th}: removed {rec['removed']} neurons, calibration "
-                  f"Recall@1 {rec['recall_calibration']:.3f}", file=sys.stderr)
+            print(f"vpr: threshold {th}: removed {rec['removed']} neurons in "
+                  f"{len(g2.metadata['hyperactive']['removed'])} modules, calibration Recall@1 "
+                  f"{rec['recall_calibration']:.3f}", file=sys.stderr)
         if rec["recall_calibration"] > best["recall_calibration"]:
             best, best_g = rec, g2
     if log:
@@ -98,6 +118,13 @@ def train(route: Route, cfg: TrainConfig = TrainConfig(), deploy: DeployConfig =
           percentiles: tuple[float, ...] = (95.0, 98.0, 99.0, 99.5), min_spikes: int = 1,
           log: bool = True) -> tuple[Graph, Graph, list[dict], dict[str, np.ndarray]]:
     """(chosen graph, unpruned graph, calibration records, hyperactive counts)."""
+    with one_blas_thread():
+        return _train(route, cfg, deploy, percentiles, min_spikes, log)
+
+
+def _train(route: Route, cfg: TrainConfig, deploy: DeployConfig,
+           percentiles: tuple[float, ...], min_spikes: int,
+           log: bool) -> tuple[Graph, Graph, list[dict], dict[str, np.ndarray]]:
     t0 = time.time()
     mods = train_ensemble(route.frames["reference"], cfg, progress=log)
     if log:

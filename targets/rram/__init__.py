@@ -3,8 +3,8 @@
 - :mod:`targets.rram.device`: device/macro parameters with sources, presets
   (``neurram``, ``lsm``, ``ideal``);
 - :mod:`targets.rram.crossbar`: weights -> G+/G- conductance tiles, programming, reads;
-- :mod:`targets.rram.sim`: a graph on a programmed chip (the float simulator's neuron
-  rules, crossbar reads for synapses), chip save/load;
+- :mod:`targets.rram.sim`: a graph on a programmed chip (the float or integer
+  simulator's neuron rules, crossbar reads for synapses), chip save/load;
 - :mod:`targets.rram.energy`: energy and latency per inference with a breakdown;
 - :mod:`targets.rram.flow`: build directory, ``flash`` and ``bench``;
 - :mod:`targets.rram.commands`: ``snnc flash/bench --device sim`` glue.

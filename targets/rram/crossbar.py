@@ -2,7 +2,8 @@
 
 Mapping (deterministic, :func:`map_graph`): every synapse matrix W [out, in] of a float
 IR graph (Linear, Affine, DelayedLinear; one matrix per distinct delay for the latter,
-since a row can carry only one input vector per read) becomes a conductance plan
+since a row can carry only one input vector per read) or of a quantized graph (QLinear,
+QDelayedLinear: integer weights, see "Integer layers" below) becomes a conductance plan
 ``[in, out]``: rows are presynaptic inputs, columns outputs. Weights are scaled per layer
 so the largest |w| uses the whole window, ``dG = W / w_max * (g_max - g_min)``, and
 written as a differential pair ``G+ = g_min + max(dG, 0)``, ``G- = g_min + max(-dG, 0)``,
@@ -23,7 +24,17 @@ Read noise (sigma = read_noise_rel * g per cell and read) is summed per column e
 in distribution: ``N(0, (v rel)^2 sum_j x_j^2 (G+_ij^2 + G-_ij^2))``. The ADC is a
 signed ``adc_bits`` quantizer whose full scale is the largest current any
 ``adc_range_rows`` active rows can drive into a column of the tile (calibrated on the
-target conductances at flash time); it saturates beyond. A row tile with no active input is not read at all (event-driven).
+target conductances at flash time); it saturates beyond. A row tile with no active input
+is not read at all (event-driven).
+
+Integer layers (quantized graphs): an integer weight w becomes ``w * u`` level steps of
+differential conductance, ``u = (levels - 1) // max|w|`` steps per unit (the largest
+whole number that keeps max|w| inside the window), so the grid holds every weight
+exactly when ``levels - 1 >= max|w|`` (int8: up to 129 levels). With fewer levels the
+layer is mapped like a float one (max|w| = full window, rounded to the grid) and
+:attr:`LayerMap.exact` is False; ``map_graph(..., strict=True)`` raises instead. A read
+then returns the accumulator in integer weight units (current / (u * step * v_read)),
+which :mod:`targets.rram.sim` rounds to the nearest integer.
 """
 
 from __future__ import annotations
@@ -37,9 +48,10 @@ import numpy as np
 from compiler.errors import SnncError, UnsupportedError
 from compiler.ir.graph import Graph
 from compiler.ir.nodes import SYNAPSE_KINDS, Affine, DelayedLinear, Linear
+from compiler.ir.qnodes import QSYNAPSE_KINDS, QDelayedLinear, QLinear, is_quantized
 from targets.rram.device import DeviceModel
 
-MAPPABLE = (Linear, Affine, DelayedLinear)
+MAPPABLE = (Linear, Affine, DelayedLinear, QLinear)   # QLinear includes QDelayedLinear
 
 
 @dataclass
@@ -55,6 +67,14 @@ class LayerMap:
     g_pos: list[np.ndarray]           # target G+ per delay, [n_in, n_out] uS
     g_neg: list[np.ndarray]           # target G- per delay
     adc_fs: list[np.ndarray] = field(default_factory=list)  # per delay, [row_tiles, n_out] uA
+    integer: bool = False             # integer weights (QLinear / QDelayedLinear)
+    w_abs_max: float = 0.0            # max |w| of the layer (integer layers: an integer)
+    unit_steps: int = 0               # integer layers: level steps per weight unit (0: rounded)
+
+    @property
+    def exact(self) -> bool:
+        """Does the level grid hold every (integer) weight exactly? (float layers: False)"""
+        return self.integer and (self.unit_steps > 0 or self.w_abs_max == 0)
 
     def weight_per_us(self, dev: DeviceModel) -> float:
         """Weight units per uS of differential conductance."""
@@ -121,15 +141,42 @@ def conductance_pair(w: np.ndarray, w_max: float,
     return gp, gn
 
 
-def map_node(name: str, node: Any, dev: DeviceModel) -> LayerMap:
-    """Map one Linear/Affine/DelayedLinear node (see the module docstring)."""
+def levels_needed(w_abs_max: int) -> int:
+    """Conductance levels per cell for an exact grid of integer weights up to ``w_abs_max``."""
+    return int(w_abs_max) + 1
+
+
+def grid_error(lm: LayerMap, dev: DeviceModel, bits: int | None = None) -> str:
+    """Why integer layer ``lm`` is not exact on ``dev`` (for errors and notes)."""
+    b = f"int{bits} " if bits else "integer "
+    return (f"node '{lm.node}': {b}weights up to |w| = {int(lm.w_abs_max)} need >= "
+            f"{levels_needed(int(lm.w_abs_max))} conductance levels per cell for an exact "
+            f"integer grid; device '{dev.name}' has levels = {int(dev.levels)}")
+
+
+def map_node(name: str, node: Any, dev: DeviceModel, strict: bool = False) -> LayerMap:
+    """Map one Linear/Affine/DelayedLinear (or QLinear/QDelayedLinear) node (see the module
+    docstring). ``strict``: an integer layer the level grid cannot hold exactly raises
+    :class:`SnncError` with the numbers instead of being rounded."""
     w = np.asarray(node.weight, dtype=np.float64)
     if w.ndim != 2:
         raise SnncError(f"node '{name}': weight must be 2-D [out, in], got {w.shape}")
     if not np.all(np.isfinite(w)):
         raise SnncError(f"node '{name}': weights must be finite to map onto conductances")
-    w_max = float(np.abs(w).max(initial=0.0))
-    if isinstance(node, DelayedLinear):
+    w_abs = float(np.abs(w).max(initial=0.0))
+    w_max, unit = w_abs, 0
+    integer = isinstance(node, QLinear)
+    if integer and w_abs > 0:
+        steps = int(dev.levels) - 1
+        if steps >= w_abs:
+            # A whole number of level steps per integer unit: every weight lands on the grid.
+            unit = steps // int(w_abs)
+            w_max = steps / unit
+        elif strict:
+            lm = LayerMap(node=name, kind=node.kind, n_in=0, n_out=0, w_max=0.0, delays=[],
+                          g_pos=[], g_neg=[], integer=True, w_abs_max=w_abs)
+            raise SnncError(grid_error(lm, dev, int(node.weight_bits)))
+    if isinstance(node, (DelayedLinear, QDelayedLinear)):
         delays = sorted(int(d) for d in np.unique(node.delay))
         mats = [np.where(node.delay == d, w, 0.0) for d in delays]
     else:
@@ -137,34 +184,37 @@ def map_node(name: str, node: Any, dev: DeviceModel) -> LayerMap:
     pairs = [conductance_pair(m, w_max, dev) for m in mats]
     lm = LayerMap(node=name, kind=node.kind, n_in=int(w.shape[1]), n_out=int(w.shape[0]),
                   w_max=w_max, delays=delays, g_pos=[p for p, _ in pairs],
-                  g_neg=[n for _, n in pairs])
+                  g_neg=[n for _, n in pairs], integer=integer, w_abs_max=w_abs,
+                  unit_steps=unit)
     lm.adc_fs = [tile_fullscale(p, n, dev) for p, n in pairs]
     return lm
 
 
 def map_graph(graph: Graph, dev: DeviceModel,
-              digital: tuple[str, ...] | list[str] = ()) -> list[LayerMap]:
-    """Map every synapse node of ``graph`` except those named in ``digital``.
+              digital: tuple[str, ...] | list[str] = (), strict: bool = False) -> list[LayerMap]:
+    """Map every synapse node of ``graph`` (float or quantized) except those named in
+    ``digital``.
 
     Convolutions are not unrolled onto crossbars: UnsupportedError names the node
-    (list it in ``digital`` to keep it in the digital periphery).
+    (list it in ``digital`` to keep it in the digital periphery). ``strict``: see
+    :func:`map_node`.
     """
-    from compiler.ir.qnodes import is_quantized
-
-    if is_quantized(graph):
-        raise UnsupportedError("the rram target maps float weights onto conductances; "
-                               "compile with --quantize float")
+    quantized = is_quantized(graph)
     unknown = sorted(set(digital) - set(graph.nodes))
     if unknown:
         raise SnncError(f"rram option 'digital' names unknown node(s) {unknown}")
     out = []
     for name, node in graph.items():
-        if name in digital or not isinstance(node, SYNAPSE_KINDS):
+        if name in digital or not isinstance(node, SYNAPSE_KINDS + QSYNAPSE_KINDS):
             continue
         if not isinstance(node, MAPPABLE):
             raise UnsupportedError(f"node '{name}': {node.kind} is not mapped onto crossbars "
                                    "(unroll it to Linear, or keep it digital)")
-        out.append(map_node(name, node, dev))
+        if quantized and not isinstance(node, QLinear):
+            raise UnsupportedError(f"node '{name}': float {node.kind} in a quantized graph "
+                                   "(quantize the whole graph, or compile with --quantize "
+                                   "float)")
+        out.append(map_node(name, node, dev, strict=strict))
     return out
 
 
@@ -178,6 +228,10 @@ def plan_summary(layers: list[LayerMap], dev: DeviceModel) -> dict[str, Any]:
                      "row_tiles": rt, "col_tiles": ct, "tiles": rt * ct * lm.n_matrices,
                      "cells": 2 * lm.n_in * lm.n_out * lm.n_matrices,
                      "w_max": lm.w_max})
+        if lm.integer:
+            rows[-1].update({"integer_grid": "exact" if lm.exact else "rounded",
+                             "w_abs_max": int(lm.w_abs_max), "unit_steps": lm.unit_steps,
+                             "levels_needed": levels_needed(int(lm.w_abs_max))})
     return {"tile": [dev.tile_rows, dev.tile_cols], "layers": rows,
             "tiles": sum(r["tiles"] for r in rows), "cells": sum(r["cells"] for r in rows)}
 

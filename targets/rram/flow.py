@@ -1,9 +1,10 @@
 """The rram target's user flow: build directory, ``flash`` (program a seeded chip) and
 ``bench`` (accuracy under non-idealities over several chips, energy and latency).
 
-Build directory (``snnc compile MODEL --target rram --quantize float -o DIR``, or made on
-the fly from a ``.snn``): ``model.snn`` (the float graph), ``plan.json`` (tiles and cells
-per layer, the device), ``manifest.json``. Chips live in ``DIR/chips/<preset>_seed<N>.npz``.
+Build directory (``snnc compile MODEL --target rram [--quantize float] -o DIR``, or made
+on the fly from a ``.snn``): ``model.snn`` (the float or quantized graph), ``plan.json``
+(tiles and cells per layer, the device, for integer layers whether the level grid holds
+their weights exactly), ``manifest.json``. Chips live in ``DIR/chips/<preset>_seed<N>.npz``.
 
 The device is, in order: the ``device`` argument, the build's ``plan.json``, the graph's
 ``metadata["rram"]["device"]``, else the ``neurram`` preset.
@@ -87,7 +88,7 @@ def open_build(build: str | Path) -> tuple[Path, Graph]:
     if p.is_dir():
         if not (p / "model.snn").exists():
             raise FormatError("not an rram build directory (model.snn missing; run `snnc "
-                              "compile MODEL --target rram --quantize float -o DIR`)", p)
+                              "compile MODEL --target rram -o DIR`)", p)
         return p, load(p / "model.snn")
     if not p.exists():
         raise FormatError("no such build directory or model", p)
@@ -123,11 +124,25 @@ def flash(build: str | Path | Graph, seed: int = 0, device: str | DeviceModel | 
         bdir, graph = open_build(build)
     dev = resolve_device(graph, bdir, device)
     chip = flash_chip(graph, dev, int(seed))
+    note_rounding(chip)
     path = Path(out) if out is not None else (chip_path(bdir, dev, seed) if bdir else None)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_chip(chip, path)
     return chip, path
+
+
+def note_rounding(chip: Chip) -> None:
+    """Say on stderr (one line) which integer layers the level grid cannot hold exactly."""
+    from targets.rram.crossbar import levels_needed
+
+    bad = [pl.layer for pl in chip.layers if pl.layer.integer and not pl.layer.exact]
+    if bad:
+        need = max(levels_needed(int(lm.w_abs_max)) for lm in bad)
+        _say(f"{len(bad)} integer layer(s) ({', '.join(lm.node for lm in bad)}) need up to "
+             f"{need} conductance levels per cell for an exact integer grid; device "
+             f"'{chip.device.name}' has levels = {int(chip.device.levels)}: weights rounded "
+             "onto the grid")
 
 
 def get_chip(bdir: Path, graph: Graph, dev: DeviceModel, seed: int) -> tuple[Chip, str]:
@@ -169,9 +184,12 @@ def _dense_macs(graph: Graph, chip: Chip, steps: int) -> float:
 def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4),
           device: str | DeviceModel | None = None, samples: int | None = None,
           batch_size: int = 256) -> dict[str, Any]:
-    """Accuracy on the chip (per chip, mean and spread over ``seeds``) vs the float
-    simulator, and the energy/latency estimate per inference with its breakdown."""
+    """Accuracy on the chip (per chip, mean and spread over ``seeds``) vs the graph's own
+    simulator (float, or the integer simulator for a quantized graph), and the
+    energy/latency estimate per inference with its breakdown."""
     from compiler.ir import predict
+    from compiler.ir.interpret_int import predict_int
+    from compiler.ir.qnodes import is_quantized
     from targets.rram.energy import estimate
 
     if not seeds:
@@ -182,19 +200,25 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
     dev = resolve_device(graph, bdir, device)
     x, y, source = test_data(graph, samples)
     t0 = time.perf_counter()
-    ref = predict(graph, x.astype(np.float64), batch_size=batch_size)
+    quantized = is_quantized(graph)
+    kind = "int" if quantized else "float"
+    # The software reference is the graph's own simulator: integer for a quantized graph.
+    ref = (predict_int(graph, x.astype(np.float64), batch_size=batch_size) if quantized
+           else predict(graph, x.astype(np.float64), batch_size=batch_size))
     chips, act = [], Activity()
     for s in seeds:
         chip, how = get_chip(bdir, graph, dev, int(s))
         _say(f"chip seed {s}: {how}; running {len(x)} samples")
         pred = predict_chip(chip, x.astype(np.float64), batch_size=batch_size, activity=act)
-        rec: dict[str, Any] = {"seed": int(s), "agreement_with_float": float(np.mean(pred == ref))}
+        rec: dict[str, Any] = {"seed": int(s),
+                               f"agreement_with_{kind}": float(np.mean(pred == ref))}
         if y is not None:
             rec["accuracy"] = float(np.mean(pred == y))
         chips.append(rec)
     steps = int(x.shape[1])
     rep: dict[str, Any] = {
         "model": graph.name, "target": "rram", "device": dev.name, "build": str(bdir),
+        "reference": f"{kind} simulator",
         "inputs": source, "samples": int(len(x)), "steps": steps,
         "device_params": dev.to_dict(),
         "mapping": plan_summary([pl.layer for pl in chip.layers], dev),
@@ -206,7 +230,7 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
     }
     if y is not None:
         accs = np.array([c["accuracy"] for c in chips])
-        rep["accuracy"] = {"float_simulator": float(np.mean(ref == y)),
+        rep["accuracy"] = {f"{kind}_simulator": float(np.mean(ref == y)),
                            "chip_mean": float(accs.mean()), "chip_std": float(accs.std(ddof=1))
                            if len(accs) > 1 else 0.0,
                            "chip_min": float(accs.min()), "chip_max": float(accs.max()),
@@ -217,6 +241,7 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
 def to_markdown(r: dict[str, Any]) -> str:
     """Human-readable bench report."""
     e = r["energy"]
+    kind = "int" if r.get("reference", "").startswith("int") else "float"
     lines = [f"# snnc bench: {r['model']} on rram ({r['device']} device, simulated chip)", "",
              f"{r['samples']} samples x {r['steps']} steps; inputs: {r['inputs']}.",
              f"Mapping: {r['mapping']['tiles']} tiles of {r['mapping']['tile'][0]}x"
@@ -225,14 +250,14 @@ def to_markdown(r: dict[str, Any]) -> str:
     if "accuracy" in r:
         a = r["accuracy"]
         lines += ["| accuracy | value |", "| --- | --- |",
-                  f"| float simulator | {a['float_simulator']:.4f} |",
+                  f"| {kind} simulator | {a[kind + '_simulator']:.4f} |",
                   f"| chip (mean ± std over {a['chips']} chips) | {a['chip_mean']:.4f} ± "
                   f"{a['chip_std']:.4f} (min {a['chip_min']:.4f}, max {a['chip_max']:.4f}) |",
                   ""]
-    lines += ["| chip seed | accuracy | agreement with float |", "| --- | --- | --- |"]
+    lines += [f"| chip seed | accuracy | agreement with {kind} |", "| --- | --- | --- |"]
     for c in r["chips"]:
         acc = f"{c['accuracy']:.4f}" if "accuracy" in c else "n/a"
-        lines.append(f"| {c['seed']} | {acc} | {c['agreement_with_float']:.4f} |")
+        lines.append(f"| {c['seed']} | {acc} | {c['agreement_with_' + kind]:.4f} |")
     lines += ["", f"Energy per inference (estimate): {e['energy_pj']['total'] / 1e3:.2f} nJ",
               "", "| component | pJ / inference | share |", "| --- | --- | --- |"]
     for k, v in e["energy_pj"]["breakdown"].items():

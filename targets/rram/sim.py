@@ -7,6 +7,14 @@ synapse node by crossbar reads and delegates everything else (neurons, readouts,
 synapse layers) to the simulator's own rule, so neurons keep exactly the reference
 semantics. It also counts the events the energy model needs.
 
+Quantized graphs (QLinear / QDelayedLinear, integer weights) run the same way on the
+integer simulator's rules (:func:`compiler.ir.interpret_int.int_step`): a mapped layer's
+crossbar read gives the accumulator in integer weight units, rounded to the nearest
+integer (half up) after the digital sum of the row tiles' ADC outputs; then the integer
+rules add the bias, saturate to int32 and requantize (docs/fixed_point.md). On an ideal
+device with an exact level grid (:attr:`targets.rram.crossbar.LayerMap.exact`) this is
+:func:`compiler.ir.interpret_int.simulate_int` bit for bit (tested).
+
 Chips are saved as ``.npz`` (atomic write): the programmed conductances, stuck-at codes
 and relaxation draws of every cell plus a JSON header with the device, the seed and the
 graph's content hash. Loading checks the hash, so a chip is only ever re-read with the
@@ -27,7 +35,15 @@ import numpy as np
 from compiler.errors import FormatError, SnncError
 from compiler.ir.graph import Graph
 from compiler.ir.interpret import SimResult, _step, simulate
+from compiler.ir.interpret_int import int_step, quantize_inputs, requant, sat
 from compiler.ir.nodes import NEURON_KINDS, SYNAPSE_KINDS, Affine, DelayedLinear, Node
+from compiler.ir.qnodes import (
+    QNEURON_KINDS,
+    QSYNAPSE_KINDS,
+    QDelayedLinear,
+    QLinear,
+    is_quantized,
+)
 from targets.rram.crossbar import (
     ProgrammedLayer,
     ReadCounters,
@@ -60,10 +76,14 @@ class Chip:
 
 
 def flash_chip(graph: Graph, device: DeviceModel, seed: int,
-               digital: tuple[str, ...] | None = None) -> Chip:
-    """Map ``graph`` and program a chip with ``seed`` (same seed, same conductances)."""
+               digital: tuple[str, ...] | None = None, strict: bool = False) -> Chip:
+    """Map ``graph`` and program a chip with ``seed`` (same seed, same conductances).
+
+    ``strict`` (quantized graphs): raise :class:`SnncError` naming the node and the numbers
+    if the device's level grid cannot hold a layer's integer weights exactly, instead of
+    rounding them onto it."""
     dig = digital_nodes(graph) if digital is None else tuple(digital)
-    layers = map_graph(graph, device, dig)
+    layers = map_graph(graph, device, dig, strict=strict)
     return Chip(graph=graph, device=device, seed=int(seed), layers=program(layers, device, seed),
                 digital=dig)
 
@@ -162,28 +182,43 @@ class Activity:
         self.xbar_layers = max(self.xbar_layers, o.xbar_layers)
 
 
+def _int_synapse_out(node: QLinear, y: np.ndarray) -> np.ndarray:
+    """Crossbar result in integer weight units -> the node's output by the integer rules:
+    round to the accumulator, + bias, sat32, requantize (compiler.ir.interpret_int)."""
+    # Bounded first: a clipped ADC keeps y finite, but never let a cast wrap around.
+    acc = np.floor(np.clip(y, -2.0 ** 62, 2.0 ** 62) + 0.5).astype(np.int64)
+    if np.asarray(node.bias).size:
+        acc = acc + np.asarray(node.bias, dtype=np.int64)
+    return requant(sat(acc, 32), node.mult, node.shift, node.out_bits)
+
+
 def _chip_rule(chip: Chip, rng: np.random.Generator | None, act: Activity) -> Any:
     by_id = {id(chip.graph.nodes[pl.layer.node]): pl for pl in chip.layers}
     dev = chip.device
     lanes = int(dev.neuron_lanes)
+    quantized = is_quantized(chip.graph)
+    # Everything that is not a crossbar read follows the graph's own simulator.
+    base_step = int_step if quantized else _step
+    neuron_kinds = NEURON_KINDS + QNEURON_KINDS
+    synapse_kinds = SYNAPSE_KINDS + QSYNAPSE_KINDS
 
     def rule(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> np.ndarray:
         pl = by_id.get(id(node))
         bsz = x.shape[0]
         if pl is None:
-            if isinstance(node, NEURON_KINDS):
+            if isinstance(node, neuron_kinds):
                 n = int(np.prod(node.shape_out()))
                 act.neuron_updates += bsz * n
                 act.neuron_layer_steps += bsz
                 act.neuron_serial_cycles += bsz * math.ceil(n / lanes)
-            elif isinstance(node, SYNAPSE_KINDS) and getattr(node, "weight", None) is not None:
+            elif isinstance(node, synapse_kinds) and getattr(node, "weight", None) is not None:
                 w = np.asarray(node.weight)
                 if w.ndim == 2:
                     fan = np.count_nonzero(w, axis=0)           # per input
                     act.digital_synops += float(((x.reshape(bsz, -1) != 0) @ fan).sum())
-            return _step(node, x, st, g)
+            return base_step(node, x, st, g)
         xf = x.reshape(bsz, -1).astype(np.float64)
-        if isinstance(node, DelayedLinear):
+        if isinstance(node, (DelayedLinear, QDelayedLinear)):
             dmax = max(pl.layer.delays)
             hist = st.setdefault("history", np.zeros((dmax + 1, bsz, xf.shape[1])))
             ptr = int(st.get("ptr", 0))
@@ -192,8 +227,12 @@ def _chip_rule(chip: Chip, rng: np.random.Generator | None, act: Activity) -> An
             for k, d in enumerate(pl.layer.delays):
                 y += read(pl, k, hist[(ptr - d) % (dmax + 1)], dev, rng, act.reads)
             st["ptr"] = np.asarray((ptr + 1) % (dmax + 1))
-            return y
+            return _int_synapse_out(node, y) if quantized else y
         y = read(pl, 0, xf, dev, rng, act.reads)
+        if quantized:
+            if np.asarray(node.bias).size:
+                act.bias_adds += bsz * pl.layer.n_out
+            return _int_synapse_out(node, y)
         if isinstance(node, Affine):
             act.bias_adds += bsz * pl.layer.n_out
             y = y + node.bias
@@ -202,10 +241,26 @@ def _chip_rule(chip: Chip, rng: np.random.Generator | None, act: Activity) -> An
     return rule
 
 
+def chip_inputs(chip: Chip, x: np.ndarray | dict[str, np.ndarray]
+                ) -> np.ndarray | dict[str, np.ndarray]:
+    """What the chip's graph is fed: for a quantized graph, float inputs are quantized
+    (:func:`compiler.ir.interpret_int.quantize_inputs`) and integer arrays are taken as
+    already quantized; a float graph takes ``x`` as it is."""
+    if not is_quantized(chip.graph):
+        return x
+    arrs = x.values() if isinstance(x, dict) else [x]
+    if all(np.asarray(a).dtype.kind in "iub" for a in arrs):
+        return x
+    return quantize_inputs(chip.graph, x)
+
+
 def run_chip(chip: Chip, x: np.ndarray | dict[str, np.ndarray], read_seed: int | None = None,
              record: bool = False, activity: Activity | None = None) -> SimResult:
     """Simulate ``x`` [B, T, ...] on ``chip``. Read noise is drawn from ``read_seed``
-    (default: derived from the chip's seed); pass ``activity`` to collect event counts."""
+    (default: derived from the chip's seed); pass ``activity`` to collect event counts.
+    Quantized graphs: see :func:`chip_inputs` (traces are then int64, as
+    :func:`compiler.ir.interpret_int.simulate_int`'s)."""
+    x = chip_inputs(chip, x)
     seed = chip.seed if read_seed is None else read_seed
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xBEEF]))
     act = activity if activity is not None else Activity()

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from compiler.errors import FormatError, SnncError
-from compiler.ir import load, simulate, verify
+from compiler.ir import Input, load, predict, simulate, verify
+from compiler.passes.hyperactive import remove_hyperactive
 from models.vpr.data import (
     encode,
     load_nordland,
@@ -28,7 +29,8 @@ from models.vpr.export import (
     recall_at_1,
     sad_predict,
 )
-from models.vpr.model import TrainConfig, train_ensemble
+from models.vpr.model import Module, TrainConfig, regions, train_ensemble
+from models.vpr.train import TOLERANCE, train
 
 HERE = Path(__file__).resolve().parents[2] / "models" / "vpr"
 
@@ -155,6 +157,86 @@ def test_tiny_ensemble_ir_matches_prototype_argmax():
     res = simulate(g, as_current(encode(frames[:5]), 32), record=True)
     late = res.traces["m0_pop"][:, 16:].sum(axis=1)  # spikes in the second half
     assert ((late > 0).sum(axis=1) <= 1).all()
+
+
+def _random_modules(n_places: int, per: int = 5, npp: int = 2, d: int = 784,
+                    seed: int = 0) -> list[Module]:
+    rng = np.random.default_rng(seed)
+    mods = []
+    for places in regions(n_places, per):
+        w = rng.normal(size=(npp * len(places), d))
+        mods.append(Module(w / np.linalg.norm(w, axis=1, keepdims=True), places,
+                           np.repeat(places, npp)))
+    return mods
+
+
+def _array_sizes(g) -> int:
+    return sum(np.asarray(getattr(n, f)).size for _, n in g.items() for f in n.array_fields)
+
+
+def test_graph_grows_linearly_with_modules():
+    """Twice the places -> exactly twice the nodes and stored values, and no node whose
+    size depends on the route length (the old shared P x N place map)."""
+    g1, g2 = build_graph(_random_modules(20), 20), build_graph(_random_modules(40), 40)
+    assert len(g2.nodes) - 1 == 2 * (len(g1.nodes) - 1)  # the Input is shared
+    assert _array_sizes(g2) == 2 * _array_sizes(g1)
+    for _, n in g2.items():
+        if not isinstance(n, Input):
+            dims = [*n.shape_out(), *(d for f in n.array_fields
+                                      for d in np.shape(getattr(n, f)))]
+            assert 40 not in dims, n
+    assert g2.outputs == [f"m{k}_out" for k in range(8)]
+    # A neuron assigned outside its module's region cannot be expressed per module.
+    bad = _random_modules(20)
+    bad[1].assignment[0] = 0
+    with pytest.raises(SnncError, match="outside its region"):
+        build_graph(bad, 20)
+    with pytest.raises(SnncError, match="consecutive"):
+        build_graph(_random_modules(20)[::-1], 20)
+
+
+def _tiny_route_and_config():
+    return (load_route().subset(40),
+            TrainConfig(places_per_module=10, neurons_per_place=2, augment=3, epochs=2))
+
+
+def test_predict_over_concatenated_outputs_is_the_ensemble_decision():
+    """compiler.ir.predict (argmax over the Outputs concatenated in graph order, as the
+    C code's output vector) equals the decision over the merged place scores, and the
+    per-module Outputs are the old single place vector's slices."""
+    route, cfg = _tiny_route_and_config()
+    g = build_graph(train_ensemble(route.frames["reference"], cfg, progress=False), 40)
+    frames = route.frames["query"]
+    x = as_current(encode(frames), 32)
+    res = simulate(g, x, record=True)
+    assert res.output.shape == (40, 32, 40)
+    # Independent merge: each neuron's spike count credited to its assigned place.
+    want = np.zeros((40, 40))
+    for pop, a in assignments(g).items():
+        np.add.at(want.T, a, res.traces[pop].sum(axis=1).T)
+    np.testing.assert_array_equal(res.output[:, -1], want)
+    assert np.array_equal(predict(g, x), predict_places(g, frames))
+    assert np.array_equal(predict(g, x), np.argmax(want, axis=1))
+
+
+def test_calibration_reuses_untouched_modules_exactly():
+    """train.calibrate re-simulates only the modules that lost neurons; every
+    candidate's recall equals a whole-graph simulation of the pruned graph."""
+    route, cfg = _tiny_route_and_config()
+    _, full, records, counts = train(route, cfg, percentiles=(50.0, 80.0, 99.0), log=False)
+    x = as_current(encode(route.frames["calibration"]), 32)
+    truth = np.arange(40)
+    assert records[0]["recall_calibration"] == recall_at_1(predict(full, x), truth, TOLERANCE)
+    touched = []
+    for rec in records[1:]:
+        g2 = remove_hyperactive(full, None, rec["threshold"], counts=counts,
+                                region_margin=TOLERANCE)
+        assert rec["removed"] == sum(map(len, g2.metadata["hyperactive"]["removed"].values()))
+        assert g2.outputs == full.outputs
+        assert rec["recall_calibration"] == recall_at_1(predict(g2, x), truth, TOLERANCE)
+        touched.append(len(g2.metadata["hyperactive"]["removed"]))
+    # Both paths exercised: some candidate leaves modules untouched, some removes neurons.
+    assert min(touched) < 4 and max(touched) > 0
 
 
 def _committed():

@@ -315,13 +315,119 @@ def test_unknown_preset_is_named():
     assert {"neurram", "lsm", "ideal"} <= set(PRESETS)
 
 
-def test_quantized_graph_is_rejected(tiny_graph):
+# ------------------------------------------------------------------ integer graphs
+
+
+def _quantized(g: Graph, calib: np.ndarray, **opts) -> Graph:
     from compiler.passes.quantize import QuantOptions, quantize
 
+    return quantize(g, {g.inputs[0]: calib}, QuantOptions(**opts))
+
+
+def _exact_levels(gq: Graph) -> int:
+    """The fewest conductance levels that hold every integer weight of ``gq`` exactly."""
+    return max(int(np.abs(np.asarray(n.weight)).max()) for n in gq.nodes.values()
+               if hasattr(n, "weight")) + 1
+
+
+def _assert_bit_exact(gq: Graph, chip, xq: np.ndarray) -> dict[str, np.ndarray]:
+    """Every node's trace and state on the chip equals the integer simulator's."""
+    from compiler.ir.interpret_int import simulate_int
+
+    ref = simulate_int(gq, xq, record=True)
+    got = run_chip(chip, xq, record=True)
+    for n, tr in ref.traces.items():
+        assert got.traces[n].dtype == np.int64, n
+        np.testing.assert_array_equal(got.traces[n], tr, err_msg=n)
+    for n, sts in ref.states.items():
+        for k, v in sts.items():
+            np.testing.assert_array_equal(got.states[n][k], v, err_msg=f"{n}.{k}")
+    np.testing.assert_array_equal(got.output, ref.output)
+    return ref.traces
+
+
+def test_ideal_chip_reproduces_integer_simulator_on_l2mu(repo_root):
+    """int8 L2MU (real-valued inputs through the DAC, 10 recurrent layers) on the whole
+    BasicMotions test split: bit for bit the integer simulator, with the default ideal
+    grid and with exactly as many levels as the weights need (one level step per unit)."""
+    from compiler.ir import load
+    from compiler.ir.interpret_int import quantize_inputs
+    from targets.benchmark import load_test_data
+
+    g = load(repo_root / "models" / "l2mu" / "l2mu.snn")
+    data = load_test_data(g, 1000)
+    if data.y is None:
+        pytest.skip(f"BasicMotions test split unavailable ({data.source})")
+    gq = _quantized(g, data.x[:16])
+    xq = quantize_inputs(gq, data.x)
+    need = _exact_levels(gq)
+    for dev in (get_device("ideal"), get_device("ideal", levels=need)):
+        chip = flash_chip(gq, dev, seed=1, strict=True)
+        assert all(pl.layer.exact for pl in chip.layers) and len(chip.layers) == 10
+        traces = _assert_bit_exact(gq, chip, xq)
+    assert traces["h"].mean() > 0.01            # the recurrent layer is actually spiking
+    # Float inputs are quantized the same way as predict_int does.
+    from compiler.ir.interpret_int import predict_int
+    from targets.rram.sim import predict_chip
+
+    np.testing.assert_array_equal(predict_chip(chip, data.x), predict_int(gq, data.x))
+
+
+def test_ideal_chip_reproduces_integer_simulator_on_delayed_tiled_graph(rng, tmp_path):
+    """A hand-built graph with a QDelayedLinear (3 delays), an Affine bias, a recurrent
+    300x300 matrix spread over 2 x 3 tiles and a membrane readout: bit for bit (also after
+    saving and reloading the chip)."""
+    from compiler.ir.interpret_int import quantize_inputs
+    from compiler.ir.qnodes import QDelayedLinear
+
+    g = mixed_graph(rng)
+    gq = _quantized(g, _spikes(rng, (8, 30, 40), 0.25))
+    assert isinstance(gq.nodes["dl"], QDelayedLinear)
+    assert np.asarray(gq.nodes["fc1"].bias).size == 300
+    xq = quantize_inputs(gq, _spikes(rng, (6, 30, 40), 0.25))
+    chip = flash_chip(gq, get_device("ideal"), seed=0, strict=True)
+    by = {pl.layer.node: pl.layer for pl in chip.layers}
+    assert by["rec"].tiles(chip.device) == (2, 3) and by["dl"].delays == [0, 1, 2]
+    traces = _assert_bit_exact(gq, chip, xq)
+    assert 0.02 < traces["lif"].mean() < 0.9
+    _assert_bit_exact(gq, load_chip(save_chip(chip, tmp_path / "q.npz"), gq), xq)
+    # int4 weights need only 9 levels: 9 is exact, bit for bit again.
+    g4 = _quantized(g, _spikes(rng, (8, 30, 40), 0.25), weight_bits=4)
+    assert _exact_levels(g4) <= 9
+    _assert_bit_exact(g4, flash_chip(g4, get_device("ideal", levels=9), 0, strict=True), xq)
+
+
+def test_integer_graph_on_real_or_coarse_chip_differs(rng):
+    """Guards the bit-exact tests: the neurram chip, or an ideal chip one level short of
+    an exact grid, does change the integer results; strict mapping names the numbers."""
+    from compiler.ir.interpret_int import quantize_inputs, simulate_int
+
+    gq = _quantized(mixed_graph(rng), _spikes(rng, (8, 30, 40), 0.25))
+    xq = quantize_inputs(gq, _spikes(rng, (6, 30, 40), 0.25))
+    ref = simulate_int(gq, xq, record=True)
+    need = _exact_levels(gq)
+    for dev in (get_device("neurram"), get_device("ideal", levels=need - 1)):
+        got = run_chip(flash_chip(gq, dev, seed=0), xq, record=True)
+        diff = np.mean(got.traces["fc1"] != ref.traces["fc1"])
+        assert diff > 0.05, (dev.name, diff)
+    with pytest.raises(SnncError, match=rf"'fc1'.*\|w\| = {need - 1}.*>= {need} "
+                                        rf"conductance levels.*levels = 16"):
+        flash_chip(gq, get_device("neurram"), seed=0, strict=True)
+    plan = map_graph(gq, get_device("neurram"))
+    assert not any(lm.exact for lm in plan)
+
+
+def test_float_layer_in_quantized_graph_or_conv_is_named(tiny_graph):
     rng = np.random.default_rng(0)
-    q = quantize(tiny_graph, {"input": _spikes(rng, (8, 10, 4))}, QuantOptions())
-    with pytest.raises(UnsupportedError, match="float"):
-        map_graph(q, get_device())
+    gq = _quantized(tiny_graph, _spikes(rng, (8, 10, 4)))
+    assert all(lm.integer for lm in map_graph(gq, get_device()))
+    name = next(n for n, v in gq.items() if v.kind == "QLinear")
+    nodes = dict(gq.nodes)
+    w = np.asarray(nodes[name].weight, dtype=np.float64)
+    nodes[name] = Linear(w)
+    mixed = Graph(nodes=nodes, edges=list(gq.edges), dt=gq.dt, name="mixed")
+    with pytest.raises(UnsupportedError, match=f"'{name}'.*float Linear"):
+        map_graph(mixed, get_device())
 
 
 # ------------------------------------------------------------------ CLI
@@ -345,3 +451,49 @@ def test_cli_flash_and_bench_sim(tmp_path, tiny_graph, snnc_cmd):
     r = subprocess.run(snnc_cmd + ["flash", str(src), "--device", "sim", "--profile", "nope"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "nope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_compile_int8_and_bench_ideal_chip(tmp_path, tiny_graph, snnc_cmd):
+    """`snnc compile --target rram` (int8 by default) builds an integer plan; an ideal chip
+    then agrees with the integer simulator on every sample, a neurram chip is rounded."""
+    src = tmp_path / "tiny.snn"
+    save(tiny_graph, src)
+    np.save(tmp_path / "calib.npy", _spikes(np.random.default_rng(1), (8, 20, 4), 0.3))
+    r = subprocess.run(snnc_cmd + ["compile", str(src), "--target", "rram", "--calib",
+                                   str(tmp_path / "calib.npy"), "-o", str(tmp_path / "b")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((tmp_path / "b" / "plan.json").read_text())
+    assert {row["integer_grid"] for row in plan["layers"]} == {"rounded"}   # 16 levels
+    r = subprocess.run(snnc_cmd + ["bench", str(tmp_path / "b"), "--device", "sim",
+                                   "--profile", "ideal", "--samples", "6", "--chips", "1",
+                                   "--json", str(tmp_path / "r.json")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["reference"] == "int simulator" and rep["samples"] == 6
+    assert rep["chips"][0]["agreement_with_int"] == 1.0
+    assert {row["integer_grid"] for row in rep["mapping"]["layers"]} == {"exact"}
+
+
+def test_sweep_script_smoke(tmp_path):
+    """bench.rram_sweeps on 4 samples x 1 chip: every point is present, the preset point
+    recurs identically in every sweep (same chip), and the README is left alone."""
+    from bench import rram_sweeps
+
+    before = rram_sweeps.README.read_text()
+    assert rram_sweeps.main(["--chips", "1", "--samples", "4", "--models", "l2mu",
+                             "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "rram_sweeps.json").read_text())
+    m = res["models"]["l2mu"]
+    assert m["samples"] == 4 and set(m["configs"]) == {"faults", "no_faults"}
+    for cfg in m["configs"].values():
+        pre = cfg["preset_point"]["per_chip"]
+        for param, values in rram_sweeps.SWEEPS.items():
+            rows = cfg["sweeps"][param]
+            assert [r["value"] for r in rows] == list(values)
+            assert all(0.0 <= r["mean"] <= 1.0 for r in rows)
+            i = list(values).index(res["preset"][param])
+            assert rows[i]["per_chip"] == pre
+    assert "| conductance levels per cell |" in (tmp_path / "rram_sweeps.md").read_text()
+    assert rram_sweeps.README.read_text() == before

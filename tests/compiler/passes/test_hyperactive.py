@@ -16,6 +16,7 @@ from compiler.ir import (
     Output,
     graphs_equal,
     nodes_equal,
+    predict,
     simulate,
     verify,
 )
@@ -131,3 +132,64 @@ def test_bad_inputs_raise_clear_errors():
                     edges=g.edges + (("m0_pop", "spy"),))
     with pytest.raises(UnsupportedError, match="spy"):
         remove_hyperactive(bad, calib(), 2, calibration_places=np.arange(4))
+
+
+# The same two modules, each with its own place readout and Output (the structure
+# models/vpr/export.py emits): module k's Output scores only its region's places, and
+# the Outputs concatenated in graph order are the route's place scores.
+LMAP0, LMAP1 = MAP0[:2], MAP1[2:]
+
+
+def per_module_ensemble(w0, b0, thr0, inh0, lmap0, meta_extra=None) -> Graph:
+    nodes = {"in": Input((4,))}
+    edges = []
+    for p, (w, b, thr, inh, lmap) in {
+            "m0": (w0, b0, thr0, inh0, lmap0),
+            "m1": (W1, np.zeros(2), np.array(1.0), INH1, LMAP1)}.items():
+        nodes.update({f"{p}_fc": Affine(w, b), f"{p}_pop": IF((w.shape[0],), v_threshold=thr),
+                      f"{p}_inh": Linear(inh), f"{p}_map": Linear(lmap),
+                      f"{p}_places": MembraneArgmax((2,), reduce="sum"),
+                      f"{p}_out": Output((2,))})
+        edges += [("in", f"{p}_fc"), (f"{p}_fc", f"{p}_pop"), (f"{p}_pop", f"{p}_map"),
+                  (f"{p}_pop", f"{p}_inh"), (f"{p}_inh", f"{p}_pop"),
+                  (f"{p}_map", f"{p}_places"), (f"{p}_places", f"{p}_out")]
+    meta = {"ensemble": {"n_places": 4, "readout": "outputs", "merge": "concat", "modules": [
+        {"population": "m0_pop", "output": "m0_out", "places": [0, 1]},
+        {"population": "m1_pop", "output": "m1_out", "places": [2, 3]}]}}
+    meta.update(meta_extra or {})
+    return verify(Graph(nodes=nodes, edges=edges, name="ens", metadata=meta))
+
+
+def test_per_module_outputs_same_counts_and_scores_as_shared_readout():
+    shared, per = ensemble(W0, B0, THR0, INH0, MAP0), per_module_ensemble(W0, B0, THR0, INH0,
+                                                                          LMAP0)
+    assert {k: v.tolist() for k, v in hyperactive_counts(per, calib(), np.arange(4)).items()} \
+        == {"m0_pop": [0, 0, 2], "m1_pop": [0, 0]}
+    np.testing.assert_array_equal(simulate(per, calib()).output, simulate(shared, calib()).output)
+
+
+def test_per_module_outputs_removal_keeps_outputs_and_untouched_modules():
+    before = per_module_ensemble(W0, B0, THR0, INH0, LMAP0)
+    got = remove_hyperactive(before, calib(), 2, calibration_places=np.arange(4))
+    keep = np.array([True, True, False])
+    want = per_module_ensemble(W0[keep], B0[keep], THR0[keep], INH0[keep][:, keep],
+                               LMAP0[:, keep],
+                               meta_extra={"hyperactive": {"threshold": 2, "min_spikes": 1,
+                                                           "region_margin": 0,
+                                                           "removed": {"m0_pop": [2]}}})
+    assert graphs_equal(got, want)
+    assert got.outputs == before.outputs == ["m0_out", "m1_out"]
+    r_before, r_after = simulate(before, calib()), simulate(got, calib())
+    # Module 1 lost nothing: its Output is bit for bit the same.
+    np.testing.assert_array_equal(r_after.outputs["m1_out"], r_before.outputs["m1_out"])
+    # Place 2 no longer leaks a vote to place 0; every place is now recognized.
+    assert r_before.output[2, -1, 0] > 0 and r_after.output[2, -1, 0] == 0
+    assert np.array_equal(predict(got, calib()), np.arange(4))
+
+
+def test_per_module_outputs_whole_module_removal_is_refused():
+    """A module that owns its readout cannot go whole: its places would leave the
+    concatenated scores (and shift every later place index)."""
+    g = per_module_ensemble(W0, B0, THR0, INH0, LMAP0)
+    with pytest.raises(SnncError, match="m1_places"):
+        remove_neurons(g, {"m1_pop": np.zeros(2, dtype=bool)})
