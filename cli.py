@@ -16,8 +16,8 @@ from typing import Any
 import click
 import numpy as np
 
-from compiler import __version__
-from compiler.errors import SnncError
+from snnc.compiler import __version__
+from snnc.compiler.errors import SnncError
 
 log = logging.getLogger("snnc")
 
@@ -44,14 +44,14 @@ def main(verbose: int) -> None:
 
 def load_model(path: str | Path) -> Any:
     """Load a model by extension: ``.snn`` (snnc) or ``.nir``/``.h5`` (NIR)."""
-    from compiler.errors import FormatError
-    from compiler.ir import load
+    from snnc.compiler.errors import FormatError
+    from snnc.compiler.ir import load
 
     p = Path(path)
     if not p.exists():
         raise FormatError("no such file", p)
     if p.suffix in (".nir", ".h5", ".hdf5"):
-        from compiler.frontend.nir import import_nir
+        from snnc.compiler.frontend.nir import import_nir
 
         return import_nir(p)
     if p.suffix == ".snn":
@@ -64,10 +64,10 @@ def load_model(path: str | Path) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def inspect(model: str, as_json: bool) -> None:
     """Show the nodes, shapes, parameter/synapse counts and a memory estimate of MODEL."""
-    from compiler.ir.summary import format_summary, summarize
+    from snnc.compiler.ir.summary import format_summary, summarize
 
     g = load_model(model)
-    from compiler.ir import verify
+    from snnc.compiler.ir import verify
 
     verify(g)
     s = summarize(g)
@@ -86,8 +86,8 @@ def inspect(model: str, as_json: bool) -> None:
 def convert(src: str, dst: str, dt: float | None, discretization: str | None,
             reset: str | None) -> None:
     """Convert between NIR (.nir) and snnc (.snn) files (either direction)."""
-    from compiler.errors import FormatError, SnncError
-    from compiler.ir import save, verify
+    from snnc.compiler.errors import FormatError, SnncError
+    from snnc.compiler.ir import save, verify
 
     s, d = Path(src), Path(dst)
     nir_ext = (".nir", ".h5", ".hdf5")
@@ -96,7 +96,7 @@ def convert(src: str, dst: str, dt: float | None, discretization: str | None,
     if not s.exists():
         raise FormatError("no such file", s)
     if s.suffix in nir_ext:
-        from compiler.frontend.nir import import_nir
+        from snnc.compiler.frontend.nir import import_nir
 
         g = import_nir(s, dt=dt, discretization=discretization, reset=reset)
     else:
@@ -112,7 +112,7 @@ def convert(src: str, dst: str, dt: float | None, discretization: str | None,
     if d.suffix == ".snn":
         save(g, d)
     else:
-        from compiler.frontend.nir import write_nir
+        from snnc.compiler.frontend.nir import write_nir
 
         write_nir(g, d)
     log.info("wrote %s", d)
@@ -127,9 +127,9 @@ def convert(src: str, dst: str, dt: float | None, discretization: str | None,
               help="Write outputs to this .npz (default: print predictions).")
 def simulate(model: str, input_path: str, out_path: str | None) -> None:
     """Run MODEL in the reference simulator on an input array."""
-    from compiler.errors import FormatError
-    from compiler.ir import simulate as sim
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.errors import FormatError
+    from snnc.compiler.ir import simulate as sim
+    from snnc.compiler.ir.serialize import atomic_write
 
     g = load_model(model)
     ip = Path(input_path)
@@ -151,7 +151,7 @@ def simulate(model: str, input_path: str, out_path: str | None) -> None:
                                    "argmax_last_step": pred.tolist()}))
 
 
-from compiler.cli_compile import compile_cmd  # noqa: E402  (snnc compile)
+from snnc.compiler.cli_compile import compile_cmd  # noqa: E402  (snnc compile)
 
 main.add_command(compile_cmd)
 
@@ -191,8 +191,8 @@ def _device_options(f: Any) -> Any:
 def _device_run(build: str, device: str, target: str | None, profile: str | None,
                 model: str | None, inputs: str | None, samples: int,
                 known_hosts: str | None, identity: str | None) -> tuple[Any, Any]:
-    from targets.benchmark import build_target, ensure_build, prepare
-    from targets.flash import run_on_device
+    from snnc.targets.benchmark import build_target, ensure_build, prepare
+    from snnc.targets.flash import run_on_device
 
     tgt = build_target(build, target, device)
     build = str(ensure_build(build, tgt))
@@ -216,12 +216,12 @@ def flash(build: str, device: str, target: str | None, profile: str | None, mode
     BUILD is a build directory (model.h, model.c, model.snn) or a compiled graph (.snn
     from `snnc compile`), whose C code is then generated into STEM_build/.
     """
-    from targets.rram.commands import flash_cli, is_rram
+    from snnc.targets.rram.commands import flash_cli, is_rram
 
     if is_rram(device, target, build):  # rram: program the simulated chip, save its conductances
         click.echo(flash_cli(build, profile, seed, out_path))
         return
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     _, run = _device_run(build, device, target, profile, model, inputs, samples,
                          known_hosts, identity)
@@ -274,17 +274,17 @@ def bench(build: str, device: str, target: str | None, profile: str | None, mode
     count exact instructions (not cycles); boards report wall time.
     """
     if compare:
-        from bench.compare import run_cli
+        from snnc.bench.compare import run_cli
 
         click.echo(run_cli(build, samples=samples, repeats=repeats, backends=backends,
                            json_path=json_path, md_path=md_path, fmt=fmt))
         return
-    from targets.rram.commands import bench_cli, is_rram
+    from snnc.targets.rram.commands import bench_cli, is_rram
 
     if is_rram(device, target, build):  # rram: accuracy over chips, energy/latency estimate
         click.echo(bench_cli(build, profile, seed, chips, samples, json_path, md_path, fmt))
         return
-    from targets.benchmark import _jsonable, bench_run, to_markdown, write_report
+    from snnc.targets.benchmark import _jsonable, bench_run, to_markdown, write_report
 
     prep, run = _device_run(build, device, target, profile, model, inputs, samples,
                             known_hosts, identity)

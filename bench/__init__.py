@@ -1,1 +1,1 @@
-"""Benchmarks that produce JSON + Markdown (``python -m bench.compare``)."""
+"""Benchmarks that produce JSON + Markdown (``python -m snnc.bench.compare``)."""

@@ -1,6 +1,6 @@
 """Side-by-side benchmark: snnc C vs onnxruntime, TVM, LiteRT and the NumPy reference.
 
-``python -m bench.compare MODEL.snn`` (or ``snnc bench MODEL.snn --compare``) runs the same
+``python -m snnc.bench.compare MODEL.snn`` (or ``snnc bench MODEL.snn --compare``) runs the same
 model on the same inputs through every backend, in float (float32 exports; the reference
 in float64) and in integer (the quantized graph; every backend bit-exact with the integer
 simulator where it can run it), and reports per backend:
@@ -22,7 +22,7 @@ Backends run interleaved: for every (repeat, sample) each backend processes the 
 a rotating order, so machine noise hits all of them alike. A backend that cannot express
 the model is reported as "unsupported by <backend>: <reason>", never a crash.
 
-``python -m bench.compare --all`` benchmarks every zoo model (``models/**/*.snn``) and
+``python -m snnc.bench.compare --all`` benchmarks every zoo model (``models/**/*.snn``) and
 writes ``bench/results/compare_<model>.json`` and ``.md`` plus
 ``bench/results/compare_summary.md``.
 Progress goes to stderr.
@@ -44,8 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -78,7 +78,7 @@ class SnncCRunner:
         import re
         import tempfile
 
-        from compiler.passes.storage import choose_storage
+        from snnc.compiler.passes.storage import choose_storage
 
         # Weight layout as snnc's compile pipeline picks it (bit-exact either way):
         # by default the smaller of dense/CSC in bytes; threshold 1.0 = CSC everywhere,
@@ -86,7 +86,7 @@ class SnncCRunner:
         graph = choose_storage(graph, storage_threshold)
 
         try:
-            from targets import host
+            from snnc.targets import host
         except ImportError:
             raise UnsupportedError("the host target (targets/host.py) is not available") \
                 from None
@@ -150,7 +150,7 @@ class SnncCLoopRunner(SnncCRunner):
     def __init__(self, graph: Graph, storage_threshold: float | None = None) -> None:
         super().__init__(graph, storage_threshold)
         try:
-            from targets.rpi.build import build_binary
+            from snnc.targets.rpi.build import build_binary
         except ImportError:
             raise UnsupportedError("the Linux harness (targets/rpi) is not available") \
                 from None
@@ -159,7 +159,7 @@ class SnncCLoopRunner(SnncCRunner):
         self.last_step_ns: np.ndarray | None = None
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from targets.common import inputs_blob, parse_harness
+        from snnc.targets.common import inputs_blob, parse_harness
 
         x = inputs[self._in]
         x = x.reshape(x.shape[0], x.shape[1], -1)
@@ -183,7 +183,7 @@ class SnncCLoopRunner(SnncCRunner):
 
 def make_backend(name: str, graph: Graph, precision: str) -> Any:
     """A runner for ``name`` on ``graph`` (float32 exports, or 'int' for a quantized graph)."""
-    from compiler.codegen.baseline import make_runner
+    from snnc.compiler.codegen.baseline import make_runner
 
     dtype = "int" if precision == "int" else "float32"
     if name == "snnc-c":
@@ -333,7 +333,7 @@ def workload(model: str | Path | Graph, samples: int, steps: int | None,
     Calibration uses the benchmark inputs themselves: this benchmark measures speed and
     agreement with the integer simulator, not accuracy.
     """
-    from compiler.ir import load
+    from snnc.compiler.ir import load
 
     path = None
     if isinstance(model, Graph):
@@ -343,7 +343,7 @@ def workload(model: str | Path | Graph, samples: int, steps: int | None,
         if not path.exists():
             raise SnncError(f"{path}: no such model file")
         graph = load(path)
-    from targets.benchmark import load_test_data
+    from snnc.targets.benchmark import load_test_data
 
     data = load_test_data(graph, samples, steps or 50)
     x = np.asarray(data.x, dtype=np.float64)
@@ -353,8 +353,8 @@ def workload(model: str | Path | Graph, samples: int, steps: int | None,
     if not quantize_model:
         return Workload(graph, None, "not quantized", x, None, data.source, path)
     try:
-        from compiler.ir.interpret_int import quantize_inputs
-        from compiler.passes.quantize import QuantOptions, quantize
+        from snnc.compiler.ir.interpret_int import quantize_inputs
+        from snnc.compiler.passes.quantize import QuantOptions, quantize
 
         if quant not in QUANT:
             raise SnncError(f"unknown --quant '{quant}' (expected one of {sorted(QUANT)})")
@@ -451,7 +451,7 @@ def compare(model: str | Path | Graph, *, samples: int = 8, steps: int | None = 
 def call_floor(backends: tuple[str, ...], calls: int = 300) -> dict[str, float]:
     """Median execute-call time of each step backend on a 1-value identity model: the
     fixed cost a step pays whatever the model (binding, dispatch, bookkeeping)."""
-    from compiler.ir.nodes import Input, Output
+    from snnc.compiler.ir.nodes import Input, Output
 
     g = Graph(nodes={"x": Input((1,)), "y": Output((1,))}, edges=[("x", "y")], name="floor")
     out: dict[str, float] = {}
@@ -583,7 +583,7 @@ def _ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def probe_memory(path: Path, backend: str, precision: str, samples: int,
                  steps: int | None, quant: str) -> dict[str, Any]:
     """Peak RSS of a fresh process that loads only ``backend`` and runs the samples."""
-    cmd = [sys.executable, "-m", "bench.compare", "--probe", backend, "--precision", precision,
+    cmd = [sys.executable, "-m", "snnc.bench.compare", "--probe", backend, "--precision", precision,
            "--samples", str(samples), "--quant", quant, str(path)]
     if steps is not None:
         cmd += ["--steps", str(steps)]
@@ -747,7 +747,7 @@ def to_markdown(rep: dict[str, Any]) -> str:
 
 def write_report(rep: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """Write ``compare_<model>.json`` and ``.md`` atomically into ``out_dir``."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"compare_{rep['model']}"
@@ -764,7 +764,7 @@ def zoo_models() -> list[Path]:
 
 def run_all(out_dir: Path = RESULTS, **kw: Any) -> list[dict[str, Any]]:
     """Benchmark every zoo model; write per-model reports and ``compare_summary.md``."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     reps = []
     models = zoo_models()
@@ -776,7 +776,7 @@ def run_all(out_dir: Path = RESULTS, **kw: Any) -> list[dict[str, Any]]:
         write_report(rep, out_dir)
         reps.append(rep)
     text = ["# Side-by-side benchmark results", "",
-            "Regenerate with `python -m bench.compare --all` (or `snnc bench MODEL.snn "
+            "Regenerate with `python -m snnc.bench.compare --all` (or `snnc bench MODEL.snn "
             "--compare` for one model). Each model's table is in its own file.", "",
             "| model | snnc C stepping in C vs fastest baseline (per step) | same, event-driven "
             "synapses | snnc C via ctypes vs fastest baseline | fastest baseline (execute call) "
@@ -804,7 +804,7 @@ def run_cli(model: str, *, samples: int = 8, repeats: int = 3, backends: str | N
             steps: int | None = None, memory: bool = True) -> str:
     """``snnc bench MODEL.snn --compare``: run the comparison, write the requested files,
     return the text for stdout (Markdown or JSON)."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     if not str(model).endswith(".snn"):
         raise SnncError(f"{model}: --compare takes a model file (.snn)")
@@ -823,7 +823,7 @@ def _split(s: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.split(
+    ap = argparse.ArgumentParser(prog="python -m snnc.bench.compare", description=__doc__.split(
         "\n\n")[0])
     ap.add_argument("models", nargs="*", help=".snn models (default with --all: the zoo)")
     ap.add_argument("--all", action="store_true", help="every zoo model -> bench/results/")

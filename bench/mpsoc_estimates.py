@@ -1,6 +1,6 @@
 """Every zoo model on every MPSoC board: chosen reuse, LUT/FF/BRAM18/DSP, cycles per step.
 
-``python -m bench.mpsoc_estimates`` compiles each ``models/**/*.snn`` with the default
+``python -m snnc.bench.mpsoc_estimates`` compiles each ``models/**/*.snn`` with the default
 pipeline (int8 weights, 16-bit state; calibrated on 16 of the model's own test inputs, as
 ``bench.target_zoo``), then, for each board preset, picks the reuse factor with the fewest
 cycles per step that fits the board's limits (:func:`targets.mpsoc.estimate.choose_reuse`)
@@ -32,9 +32,9 @@ def _log(msg: str) -> None:
 
 def quantized_zoo_model(model: Path, calib_samples: int = 16) -> Any:
     """The zoo model compiled by the default pipeline (as bench.target_zoo does)."""
-    from compiler.ir import load
-    from compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from targets.benchmark import load_test_data
+    from snnc.compiler.ir import load
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+    from snnc.targets.benchmark import load_test_data
 
     g = load(model)
     calib = load_test_data(g, calib_samples)
@@ -45,8 +45,8 @@ def quantized_zoo_model(model: Path, calib_samples: int = 16) -> Any:
 
 def measure(model: Path) -> list[dict[str, Any]]:
     """One zoo model on every board preset: one row per board."""
-    from targets.mpsoc.estimate import choose_reuse
-    from targets.mpsoc.profile import PRESETS
+    from snnc.targets.mpsoc.estimate import choose_reuse
+    from snnc.targets.mpsoc.profile import PRESETS
 
     gq = quantized_zoo_model(model)
     rows = []
@@ -68,7 +68,7 @@ def _pct(r: dict[str, Any], k: str) -> str:
 
 def to_markdown(res: dict[str, Any]) -> str:
     """The model x board table."""
-    from targets.mpsoc.profile import LIMITS, PRESETS
+    from snnc.targets.mpsoc.profile import LIMITS, PRESETS
 
     lim = ", ".join(f"{k.upper()} {100 * v:.0f}%" for k, v in LIMITS.items())
     boards = "; ".join(f"{b.board} {b.part}: {b.lut:,} LUT, {b.ff:,} FF, {b.bram18:,} "
@@ -94,7 +94,7 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"| {r['model']} | {r['board_name']} | {r['reuse']} | {_pct(r, 'lut')} | "
             f"{_pct(r, 'ff')} | {_pct(r, 'bram18')} | {_pct(r, 'dsp')} | "
             f"{r['cycles_per_step']:,} | {r['latency_us_per_step']:.2f} | {verdict} |")
-    lines += ["", "Reproduce: `python -m bench.mpsoc_estimates`."]
+    lines += ["", "Reproduce: `python -m snnc.bench.mpsoc_estimates`."]
     return "\n".join(lines) + "\n"
 
 
@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args(argv)
-    from compiler.errors import SnncError
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.errors import SnncError
+    from snnc.compiler.ir.serialize import atomic_write
 
     rows: list[dict[str, Any]] = []
     for m in sorted((ROOT / "models").rglob("*.snn")):

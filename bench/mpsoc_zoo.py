@@ -1,7 +1,7 @@
 """Every zoo model on the MPSoC target: HLS C simulation and the A53 host program under
 qemu-aarch64, both against the integer simulator, with the kernel's estimate.
 
-``python -m bench.mpsoc_zoo [--samples N] [--board zcu102]`` compiles each
+``python -m snnc.bench.mpsoc_zoo [--samples N] [--board zcu102]`` compiles each
 ``models/**/*.snn`` with the mpsoc pipeline (int8 weights, 16-bit state; calibrated on the
 model's own test inputs; the smallest reuse factor that fits the board), builds the csim
 testbench (g++, self-checking against golden outputs) and the static aarch64 host program
@@ -33,12 +33,12 @@ def _log(msg: str) -> None:
 
 def measure(model: Path, samples: int, board: str, work: Path) -> dict[str, Any]:
     """One zoo model: csim and qemu-aarch64 host outputs vs the integer simulator."""
-    from compiler.ir import load
-    from compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from targets.benchmark import compare, device_inputs, load_test_data, reference_outputs
-    from targets.mpsoc.build import build_csim, build_host, build_info
-    from targets.mpsoc.run import run_csim, run_qemu
-    from targets.registry import write_build
+    from snnc.compiler.ir import load
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+    from snnc.targets.benchmark import compare, device_inputs, load_test_data, reference_outputs
+    from snnc.targets.mpsoc.build import build_csim, build_host, build_info
+    from snnc.targets.mpsoc.run import run_csim, run_qemu
+    from snnc.targets.registry import write_build
 
     g = load(model)
     calib = load_test_data(g, 16)
@@ -91,7 +91,7 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"{e['cycles_per_step']:,} | {e['latency_us_per_step']:.2f} | "
             f"{100 * u['lut']:.1f} | {100 * u['ff']:.1f} | {100 * u['bram18']:.1f} | "
             f"{100 * u['dsp']:.1f} | {acc} |")
-    lines += ["", f"Reproduce: `python -m bench.mpsoc_zoo --samples {res['samples']} "
+    lines += ["", f"Reproduce: `python -m snnc.bench.mpsoc_zoo --samples {res['samples']} "
                   f"--board {res['board']}`."]
     return "\n".join(lines) + "\n"
 
@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--board", default="zcu102")
     ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args(argv)
-    from compiler.errors import SnncError
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.errors import SnncError
+    from snnc.compiler.ir.serialize import atomic_write
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="snnc-mpsoc-zoo-") as td:

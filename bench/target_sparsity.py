@@ -1,6 +1,6 @@
 """Instructions per step vs weight sparsity on the emulated devices: dense vs event-driven.
 
-``python -m bench.target_sparsity [MODEL.snn]`` (default: the bundled L2MU) prunes the
+``python -m snnc.bench.target_sparsity [MODEL.snn]`` (default: the bundled L2MU) prunes the
 model by magnitude to 0/50/80/90/99% weight sparsity (global), quantizes it (int8
 weights, 16-bit state, calibrated on the model's test inputs), and builds each pruned
 model twice: every synapse matrix stored dense (row-major kernel, all weights every step)
@@ -36,14 +36,14 @@ def _log(msg: str) -> None:
 
 def run(model: Path, samples: int, sparsities: tuple[float, ...], rpi: bool) -> dict[str, Any]:
     """Measure every (sparsity, storage) configuration; returns the results record."""
-    from compiler.ir import load
-    from compiler.ir.interpret_int import simulate_int
-    from compiler.ir.metrics import connection_sparsity
-    from compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from targets.benchmark import device_inputs, load_test_data
-    from targets.registry import write_build
-    from targets.smartwatch.build import build_firmware
-    from targets.smartwatch.run import run_qemu
+    from snnc.compiler.ir import load
+    from snnc.compiler.ir.interpret_int import simulate_int
+    from snnc.compiler.ir.metrics import connection_sparsity
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+    from snnc.targets.benchmark import device_inputs, load_test_data
+    from snnc.targets.registry import write_build
+    from snnc.targets.smartwatch.build import build_firmware
+    from snnc.targets.smartwatch.run import run_qemu
 
     g = load(model)
     data = load_test_data(g, samples)
@@ -82,8 +82,8 @@ def run(model: Path, samples: int, sparsities: tuple[float, ...], rpi: bool) -> 
                     pred = np.argmax(r.harness.outputs[:, -1], axis=1)
                     row["accuracy"] = float(np.mean(pred == data.y[:samples]))
                 if rpi:
-                    from targets.rpi.build import build_binary
-                    from targets.rpi.run import run_qemu_user
+                    from snnc.targets.rpi.build import build_binary
+                    from snnc.targets.rpi.run import run_qemu_user
 
                     rr = run_qemu_user(build_binary(bd, "pi4", bd / "rpi"), x)
                     row["a72_instr_per_step_median"] = float(np.median(rr.counts.intervals))
@@ -119,7 +119,7 @@ def to_markdown(r: dict[str, Any]) -> str:
             f"{row['mcu_instr_per_step_p99']:.0f} |"
             + (f" {row['a72_instr_per_step_median']:.0f} |" if rpi else "")
             + f" {row['mcu_model_flash_bytes']} | {acc} | {'yes' if row['bit_exact'] else 'NO'} |")
-    lines += ["", "Reproduce: `python -m bench.target_sparsity" + (" --rpi" if rpi else "")
+    lines += ["", "Reproduce: `python -m snnc.bench.target_sparsity" + (" --rpi" if rpi else "")
               + f" {r['model']} --samples {r['samples']}`."]
     return "\n".join(lines) + "\n"
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rpi", action="store_true", help="also count under qemu-aarch64 (Pi 4)")
     ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args(argv)
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     res = run(Path(a.model).resolve(), a.samples, SPARSITIES, a.rpi)
     out = Path(a.out)

@@ -1,6 +1,6 @@
 """Every zoo model on the emulated devices: instructions per step, flash/RAM, bit-exactness.
 
-``python -m bench.target_zoo [--samples N]`` compiles each ``models/**/*.snn`` with the
+``python -m snnc.bench.target_zoo [--samples N]`` compiles each ``models/**/*.snn`` with the
 default pipeline (int8 weights, 16-bit state; calibrated on the model's own test inputs),
 builds it for the smallest smartwatch preset it fits (Cortex-M4F under QEMU MPS2 AN386)
 and for the Pi 4 (qemu-aarch64), runs ``N`` test samples and records the exact
@@ -35,9 +35,9 @@ def _log(msg: str) -> None:
 
 def _fitting_profile(build_dir: Path) -> tuple[Any, str]:
     """The smallest smartwatch preset the model fits, else the emulator's 4 MiB / 4 MiB."""
-    from compiler.errors import SnncError
-    from targets.smartwatch.build import check_fit
-    from targets.smartwatch.profile import MIB, PRESETS, get_profile
+    from snnc.compiler.errors import SnncError
+    from snnc.targets.smartwatch.build import check_fit
+    from snnc.targets.smartwatch.profile import MIB, PRESETS, get_profile
 
     for p in sorted(PRESETS.values(), key=lambda p: (p.flash_bytes, p.ram_bytes)):
         try:
@@ -52,14 +52,14 @@ def _fitting_profile(build_dir: Path) -> tuple[Any, str]:
 
 def measure(model: Path, samples: int, work: Path) -> dict[str, Any]:
     """One zoo model on both emulated devices."""
-    from compiler.ir import load
-    from compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from targets.benchmark import compare, device_inputs, load_test_data, reference_outputs
-    from targets.registry import write_build
-    from targets.rpi.build import build_binary
-    from targets.rpi.run import run_qemu_user
-    from targets.smartwatch.build import build_firmware
-    from targets.smartwatch.run import run_qemu
+    from snnc.compiler.ir import load
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+    from snnc.targets.benchmark import compare, device_inputs, load_test_data, reference_outputs
+    from snnc.targets.registry import write_build
+    from snnc.targets.rpi.build import build_binary
+    from snnc.targets.rpi.run import run_qemu_user
+    from snnc.targets.smartwatch.build import build_firmware
+    from snnc.targets.smartwatch.run import run_qemu
 
     g = load(model)
     calib = load_test_data(g, 16)
@@ -118,7 +118,7 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"{r['a72_instr_per_step_median']:.0f} | "
             f"{'yes' if r['mcu_bit_exact'] else 'NO'}, {'yes' if r['a72_bit_exact'] else 'NO'}"
             f" | {acc} |")
-    lines += ["", f"Reproduce: `python -m bench.target_zoo --samples {res['samples']}`."]
+    lines += ["", f"Reproduce: `python -m snnc.bench.target_zoo --samples {res['samples']}`."]
     return "\n".join(lines) + "\n"
 
 
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args(argv)
-    from compiler.errors import SnncError
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.errors import SnncError
+    from snnc.compiler.ir.serialize import atomic_write
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="snnc-zoo-") as td:

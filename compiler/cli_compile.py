@@ -20,7 +20,7 @@ from typing import Any
 import click
 import numpy as np
 
-from compiler.errors import FormatError, SnncError
+from snnc.compiler.errors import FormatError, SnncError
 
 
 def load_calibration(path: str | Path) -> dict[str, np.ndarray] | np.ndarray:
@@ -49,8 +49,8 @@ def bundled_calibration(graph: Any, model_path: Path) -> Path | None:
 
 def agreement(graph_f: Any, graph_q: Any, calib: Any, n: int = 64) -> dict[str, Any]:
     """Share of samples on which the float and the integer model predict the same class."""
-    from compiler.ir import predict
-    from compiler.ir.interpret_int import predict_int
+    from snnc.compiler.ir import predict
+    from snnc.compiler.ir.interpret_int import predict_int
 
     if not isinstance(calib, dict):
         calib = {graph_f.inputs[0]: calib}
@@ -62,9 +62,9 @@ def agreement(graph_f: Any, graph_q: Any, calib: Any, n: int = 64) -> dict[str, 
 def compile_model(model: str | Path, options: Any, calib: Any = None,
                   dump_dir: str | Path | None = None) -> tuple[Any, Any, dict[str, Any]]:
     """Load, run the pipeline, and build the report: (graph, plan, report dict)."""
-    from cli import load_model
-    from compiler.ir.serialize import graph_hash
-    from compiler.passes.pipeline import PassContext, options_dict, run_pipeline
+    from snnc.cli import load_model
+    from snnc.compiler.ir.serialize import graph_hash
+    from snnc.compiler.passes.pipeline import PassContext, options_dict, run_pipeline
 
     options.check()
     src = Path(model)
@@ -89,7 +89,7 @@ def compile_model(model: str | Path, options: Any, calib: Any = None,
         "dead_neurons": g.metadata.get("dead_neurons", {}),
     }
     if options.quantize != "float":
-        from compiler.passes.quantize import check_calibration
+        from snnc.compiler.passes.quantize import check_calibration
 
         data = check_calibration(g0, calib)
         # Quantization error alone: the float graph right before the quantize pass.
@@ -168,9 +168,9 @@ def compile_cmd(model: str, out: str, quantize: str, state_bits: str, granularit
                 calib: str | None, calib_samples: int, dump_ir: str | None,
                 target: str, profile: str | None = None, reuse: int | None = None) -> None:
     """Optimize MODEL (prune, quantize, sparsify, fuse, plan memory) and write OUT.snn."""
-    from compiler.ir.serialize import atomic_write, save
-    from compiler.passes.pipeline import CompileOptions
-    from targets import registry  # registers the device targets' pipelines
+    from snnc.compiler.ir.serialize import atomic_write, save
+    from snnc.compiler.passes.pipeline import CompileOptions
+    from snnc.targets import registry  # registers the device targets' pipelines
 
     opt = CompileOptions(quantize=quantize, state_bits=int(state_bits),
                          granularity=granularity, pow2=pow2, input_bits=int(input_bits),

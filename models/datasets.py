@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import FormatError, SnncError
+from snnc.compiler.errors import FormatError, SnncError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SPLITS = ("train", "test")

@@ -18,7 +18,7 @@ mkdir -p "$OUT"
 # Calibration inputs for int8 quantization: the BasicMotions training split.
 "$PY" -c "
 import numpy as np, sys
-from models.datasets import load_basicmotions
+from snnc.models.datasets import load_basicmotions
 x, _, _ = load_basicmotions('train')
 np.save(sys.argv[1], x)
 " "$OUT/calib.npy"
@@ -41,10 +41,10 @@ else
   "$PY" - "$OUT/l2mu_host.snn" <<'PYEOF'
 import sys
 import numpy as np
-from compiler.ir import load
-from compiler.ir.interpret_int import simulate_int
-from targets.benchmark import device_inputs, load_test_data
-from targets.host import build, compile_model
+from snnc.compiler.ir import load
+from snnc.compiler.ir.interpret_int import simulate_int
+from snnc.targets.benchmark import device_inputs, load_test_data
+from snnc.targets.host import build, compile_model
 
 g = load(sys.argv[1])
 d = load_test_data(g, 40)

@@ -23,16 +23,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compiler.errors import FormatError, SnncError
-from compiler.ir.graph import Graph
-from targets.flash import DeviceRun
+from snnc.compiler.errors import FormatError, SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.targets.flash import DeviceRun
 
 # ------------------------------------------------------------------ model + test data
 
 
 def find_graph(build_dir: str | Path, model: str | Path | None = None) -> tuple[Graph, Path]:
     """The graph a build was generated from: ``model`` if given, else the build's .snn."""
-    from compiler.ir import load
+    from snnc.compiler.ir import load
 
     if model is not None:
         p = Path(model)
@@ -48,7 +48,7 @@ def find_graph(build_dir: str | Path, model: str | Path | None = None) -> tuple[
 
 
 def _basicmotions(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from models.datasets import load_basicmotions
+    from snnc.models.datasets import load_basicmotions
 
     x, y, _ = load_basicmotions("test")
     return x, y
@@ -56,24 +56,24 @@ def _basicmotions(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 def _japanese_vowels(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     if "input_mean" in meta and "t_total" in meta:  # the DelayNet input contract
-        from models.delaynet.data import load_split
+        from snnc.models.delaynet.data import load_split
 
         return load_split("test", meta)
-    from models.datasets import load_japanese_vowels
+    from snnc.models.datasets import load_japanese_vowels
 
     x, _, y, _ = load_japanese_vowels("test")
     return x, y
 
 
 def _motion_events(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from models.hdsnn.events import flatten_events, load_test_set
+    from snnc.models.hdsnn.events import flatten_events, load_test_set
 
     x, y, _ = load_test_set()
     return flatten_events(x), y
 
 
 def _digits_spikes(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from models.lsm.data import load_digits_spikes
+    from snnc.models.lsm.data import load_digits_spikes
 
     return load_digits_spikes("test")
 
@@ -99,7 +99,7 @@ class EvalData:
 
 def synthetic_inputs(graph: Graph, n: int, steps: int, seed: int = 0) -> np.ndarray:
     """Seeded inputs for graphs without a test set: Bernoulli(0.2) spikes or N(0, 1)."""
-    from compiler.ir.nodes import SPIKE
+    from snnc.compiler.ir.nodes import SPIKE
 
     node = graph.nodes[graph.inputs[0]]
     shape = (n, steps, *node.shape_out())
@@ -133,13 +133,13 @@ def load_test_data(graph: Graph, n: int, steps: int = 50, seed: int = 0) -> Eval
 def device_inputs(graph: Graph, x: np.ndarray) -> np.ndarray:
     """What the device is fed: integers from quantize_inputs for a quantized graph,
     float32 otherwise; flattened to [S, T, n_inputs]."""
-    from compiler.ir.qnodes import is_quantized
+    from snnc.compiler.ir.qnodes import is_quantized
 
     if len(graph.inputs) != 1:
         raise SnncError(f"graph '{graph.name}' has {len(graph.inputs)} inputs; device "
                         "harnesses take one")
     if is_quantized(graph):
-        from compiler.ir.interpret_int import quantize_inputs
+        from snnc.compiler.ir.interpret_int import quantize_inputs
 
         xq = np.asarray(quantize_inputs(graph, x))
     else:
@@ -149,16 +149,16 @@ def device_inputs(graph: Graph, x: np.ndarray) -> np.ndarray:
 
 def reference_outputs(graph: Graph, x_dev: np.ndarray) -> tuple[np.ndarray, str]:
     """Outputs [S, T, n_out] of the golden model on the device's own inputs."""
-    from compiler.ir.qnodes import is_quantized
+    from snnc.compiler.ir.qnodes import is_quantized
 
     node = graph.nodes[graph.inputs[0]]
     x = x_dev.reshape(x_dev.shape[0], x_dev.shape[1], *node.shape_out())
     if is_quantized(graph):
-        from compiler.ir.interpret_int import simulate_int
+        from snnc.compiler.ir.interpret_int import simulate_int
 
         res, kind = simulate_int(graph, x.astype(np.int64)), "integer simulator"
     else:
-        from compiler.ir.interpret import simulate
+        from snnc.compiler.ir.interpret import simulate
 
         res, kind = simulate(graph, x.astype(np.float64)), "float simulator"
     # Concatenated in graph order, as the generated code's SNNC_N_OUTPUTS contract says.
@@ -225,7 +225,7 @@ def compare(device: np.ndarray, ref: np.ndarray, exact: bool) -> dict[str, Any]:
 def bench_run(run: DeviceRun, graph: Graph | None, data: EvalData, x_dev: np.ndarray,
               float_graph: Graph | None = None) -> dict[str, Any]:
     """Assemble the benchmark record for one device run (``graph`` None: no reference)."""
-    from compiler.ir.qnodes import is_quantized
+    from snnc.compiler.ir.qnodes import is_quantized
 
     res: dict[str, Any] = {
         "model": graph.name if graph is not None else Path(run.binary).parent.parent.name,
@@ -251,7 +251,7 @@ def bench_run(run: DeviceRun, graph: Graph | None, data: EvalData, x_dev: np.nda
     fg = float_graph if float_graph is not None else (None if exact else graph)
     if fg is not None:
         try:
-            from compiler.ir.metrics import workload
+            from snnc.compiler.ir.metrics import workload
 
             w = workload(fg, np.asarray(data.x[:run.n_samples], dtype=np.float64))
             res["synops_per_sample"] = {"mean": float(np.mean(w["synops"])),
@@ -325,7 +325,7 @@ def to_markdown(r: dict[str, Any]) -> str:
 def write_report(r: dict[str, Any], json_path: str | Path | None,
                  md_path: str | Path | None) -> None:
     """Write the JSON and/or Markdown report atomically."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     if json_path:
         atomic_write(json_path, lambda f: f.write(json.dumps(r, indent=2, default=_jsonable)),
@@ -378,8 +378,8 @@ class Prepared:
 
 def source_float_graph(build_dir: str | Path) -> Graph | None:
     """The float model named by the build's compile report (``report.json`` "model")."""
-    from compiler.ir import load
-    from compiler.ir.qnodes import is_quantized
+    from snnc.compiler.ir import load
+    from snnc.compiler.ir.qnodes import is_quantized
 
     rep = Path(build_dir) / "report.json"
     try:
@@ -431,9 +431,9 @@ def ensure_build(build: str | Path, target: str) -> Path:
         raise FormatError("no such build directory or model", p)
     if p.suffix != ".snn":
         raise FormatError("expected a build directory (model.h, model.c) or a .snn graph", p)
-    from compiler.codegen.c import write_c
-    from compiler.ir import load
-    from compiler.ir.serialize import atomic_write, save
+    from snnc.compiler.codegen.c import write_c
+    from snnc.compiler.ir import load
+    from snnc.compiler.ir.serialize import atomic_write, save
 
     g = load(p)
     out = p.with_name(f"{p.stem}_build")

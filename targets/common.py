@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import FormatError, SnncError
+from snnc.compiler.errors import FormatError, SnncError
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_DIR = ROOT / "runtime"

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 DEVICE_TARGETS = ("smartwatch", "rpi", "mpsoc")
 
@@ -86,8 +86,8 @@ def run_on_device(target: str, build_dir: str | Path, inputs: np.ndarray,
     """Build for ``target`` from ``build_dir`` and run ``inputs`` [S, T, I] on ``device``."""
     kind, detail = parse_device(target, device)
     if target == "smartwatch":
-        from targets.smartwatch.build import build_firmware
-        from targets.smartwatch.run import run_probe, run_qemu
+        from snnc.targets.smartwatch.build import build_firmware
+        from snnc.targets.smartwatch.run import run_probe, run_qemu
 
         fw = build_firmware(build_dir, inputs, profile, out_dir)
         mem = {"firmware": fw.memory.to_dict(), "model": fw.model_memory.to_dict()}
@@ -111,9 +111,9 @@ def run_on_device(target: str, build_dir: str | Path, inputs: np.ndarray,
     if target == "mpsoc":
         return _run_mpsoc(kind, detail, build_dir, inputs, device, known_hosts, identity,
                           out_dir, timeout)
-    from targets.rpi.build import build_binary
-    from targets.rpi.run import run_qemu_user, run_ssh
-    from targets.ssh import SshDevice
+    from snnc.targets.rpi.build import build_binary
+    from snnc.targets.rpi.run import run_qemu_user, run_ssh
+    from snnc.targets.ssh import SshDevice
 
     b = build_binary(build_dir, profile, out_dir)
     if kind == "qemu":
@@ -135,14 +135,14 @@ def _run_mpsoc(kind: str, detail: str, build_dir: str | Path, inputs: np.ndarray
                known_hosts: str | Path | None, identity: str | Path | None,
                out_dir: str | Path | None, timeout: float) -> DeviceRun:
     """mpsoc: csim testbench, host program under qemu-aarch64, or on a board over ssh."""
-    from targets.mpsoc.build import build_csim, build_host, build_info
-    from targets.mpsoc.run import run_csim, run_qemu, run_ssh
+    from snnc.targets.mpsoc.build import build_csim, build_host, build_info
+    from snnc.targets.mpsoc.run import run_csim, run_qemu, run_ssh
 
     info = build_info(build_dir)
     extra: dict[str, Any] = {}
     if kind == "csim":
-        from compiler.ir import load
-        from targets.benchmark import reference_outputs
+        from snnc.compiler.ir import load
+        from snnc.targets.benchmark import reference_outputs
 
         # The testbench checks itself against the integer simulator (golden.bin), and the
         # files stay beside run_hls.tcl for Vitis HLS's own csim/cosim.

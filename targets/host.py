@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.codegen.c import CModel, runtime_dir, write_c
-from compiler.errors import SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.serialize import save
-from targets.common import ModelInterface, check_inputs, read_interface, require_tool
+from snnc.compiler.codegen.c import CModel, runtime_dir, write_c
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.serialize import save
+from snnc.targets.common import ModelInterface, check_inputs, read_interface, require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).resolve().parent / "host_harness.c"
@@ -206,7 +206,7 @@ class CompiledModel:
         order, as the generator concatenates them); the graph defaults to the build's
         ``model.snn``."""
         if graph is None:
-            from compiler.ir import load
+            from snnc.compiler.ir import load
 
             graph = load(self.lib_path.parent / "model.snn")
         out, off = {}, 0

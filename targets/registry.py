@@ -23,15 +23,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
-from compiler import __version__
-from compiler.errors import SnncError
-from compiler.ir.graph import Graph
+from snnc.compiler import __version__
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.graph import Graph
 
 
 def emit_c_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None) -> Any:
     """The C emitter shared by every C target: model.h, model.c and model.snn."""
-    from compiler.codegen.c import write_c
-    from compiler.ir.serialize import save
+    from snnc.compiler.codegen.c import write_c
+    from snnc.compiler.ir.serialize import save
 
     model = write_c(graph, out_dir, memory=memory)
     save(graph, Path(out_dir) / "model.snn")
@@ -44,7 +44,7 @@ class Target:
 
     name: str
     description: str
-    module: str                                  # e.g. "targets.host"
+    module: str                                  # e.g. "snnc.targets.host"
     profile: Callable[[], Any]                   # the default profile (a dataclass)
     pipeline: tuple[str, ...] | None = None      # None: the generic pass list
     emit: Callable[[Graph, Path, dict[str, int] | None], Any] = emit_c_build
@@ -59,7 +59,7 @@ TARGETS: dict[str, Target] = {}
 
 def register_target(t: Target) -> Target:
     """Add (or replace) a target and register its compile pipeline."""
-    from compiler.passes.pipeline import PIPELINES, register_pipeline
+    from snnc.compiler.passes.pipeline import PIPELINES, register_pipeline
 
     TARGETS[t.name] = t
     register_pipeline(t.name, t.pipeline or PIPELINES["generic"])
@@ -85,7 +85,7 @@ def write_build(target: str, graph: Graph, out_dir: str | Path,
     ``memory`` (``{"flash_bytes", "ram_bytes"}`` from the memory planner) goes into the
     generated header's comment. Files are written atomically, the manifest last.
     """
-    from compiler.ir.serialize import atomic_write, graph_hash
+    from snnc.compiler.ir.serialize import atomic_write, graph_hash
 
     t = get_target(target)
     d = Path(out_dir)
@@ -104,84 +104,84 @@ def write_build(target: str, graph: Graph, out_dir: str | Path,
 
 
 def _host_profile() -> Any:
-    from targets.host import PROFILE
+    from snnc.targets.host import PROFILE
 
     return PROFILE
 
 
 register_target(Target(
-    name="host", module="targets.host", profile=_host_profile,
+    name="host", module="snnc.targets.host", profile=_host_profile,
     description="the development machine: gcc/cmake, shared library run in-process"))
 
 
 def _smartwatch_profile() -> Any:
-    from targets.smartwatch.profile import get_profile
+    from snnc.targets.smartwatch.profile import get_profile
 
     return get_profile()
 
 
 def _rpi_profile() -> Any:
-    from targets.rpi.profile import get_profile
+    from snnc.targets.rpi.profile import get_profile
 
     return get_profile()
 
 
 def _smartwatch_pipeline() -> tuple[str, ...]:
-    import targets.smartwatch  # registers its smartwatch_fit pass
+    from snnc.targets import smartwatch  # registers its smartwatch_fit pass
 
-    return targets.smartwatch.PIPELINE
+    return smartwatch.PIPELINE
 
 
 register_target(Target(
-    name="smartwatch", module="targets.smartwatch", profile=_smartwatch_profile,
+    name="smartwatch", module="snnc.targets.smartwatch", profile=_smartwatch_profile,
     pipeline=_smartwatch_pipeline(),
     description="Cortex-M4F smartwatch MCU (nRF52840 / Apollo3 / STM32L4R9 presets): "
                 "arm-none-eabi-gcc; QEMU MPS2 AN386 or a debug probe"))
 register_target(Target(
-    name="rpi", module="targets.rpi", profile=_rpi_profile,
+    name="rpi", module="snnc.targets.rpi", profile=_rpi_profile,
     description="Raspberry Pi 3B+/4/5 (aarch64 Linux, NEON): static aarch64-linux-gnu-gcc "
                 "build; qemu-aarch64 or ssh://"))
 
 
 def _mpsoc_profile() -> Any:
-    from targets.mpsoc.profile import get_board
+    from snnc.targets.mpsoc.profile import get_board
 
     return get_board()
 
 
 def _mpsoc_pipeline() -> tuple[str, ...]:
-    import targets.mpsoc  # registers its mpsoc_fit pass
+    from snnc.targets import mpsoc  # registers its mpsoc_fit pass
 
-    return targets.mpsoc.PIPELINE
+    return mpsoc.PIPELINE
 
 
 def _mpsoc_emit(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None) -> Any:
-    from targets.mpsoc.build import emit_build
+    from snnc.targets.mpsoc.build import emit_build
 
     return emit_build(graph, out_dir, memory)
 
 
 register_target(Target(
-    name="mpsoc", module="targets.mpsoc", profile=_mpsoc_profile,
+    name="mpsoc", module="snnc.targets.mpsoc", profile=_mpsoc_profile,
     pipeline=_mpsoc_pipeline(), emit=_mpsoc_emit,
     description="Zynq UltraScale+ MPSoC (ZCU102 / ZCU104 / KV260 / Ultra96): Vitis-HLS C++ "
                 "kernel + A53 host; csim with g++, host under qemu-aarch64 or ssh://"))
 
 
 def _rram_profile() -> Any:
-    from targets.rram.device import get_device
+    from snnc.targets.rram.device import get_device
 
     return get_device("neurram")
 
 
 def _rram_emit(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None) -> Any:
-    from targets.rram.flow import emit_build
+    from snnc.targets.rram.flow import emit_build
 
     return emit_build(graph, out_dir, memory)
 
 
 register_target(Target(
-    name="rram", module="targets.rram", profile=_rram_profile,
+    name="rram", module="snnc.targets.rram", profile=_rram_profile,
     # quantize is skipped with --quantize float (float weights -> conductances).
     pipeline=("prune", "inert", "dead_neurons", "quantize", "dead_neurons"), emit=_rram_emit,
     description="RRAM crossbar in-memory computing (256x256 tiles, G+/G- pairs, 8-bit ADC, "

@@ -15,8 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.errors import SnncError
-from targets.common import require_tool
+from snnc.compiler.errors import SnncError
+from snnc.targets.common import require_tool
 
 _URL = re.compile(r"^ssh://(?:(?P<user>[^@/:]+)@)?(?P<host>\[[^\]]+\]|[^:/@]+)(?::(?P<port>\d+))?/?$")
 

@@ -31,7 +31,7 @@ def snnc_cmd() -> list[str]:
 @pytest.fixture
 def tiny_graph():
     """The bundled 4->8(recurrent)->3 LIF example graph."""
-    from models.examples.make_examples import tiny_recurrent
+    from snnc.models.examples.make_examples import tiny_recurrent
 
     return tiny_recurrent()
 

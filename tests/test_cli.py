@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from compiler import __version__
-from compiler.ir import Graph, Input, Linear, Output, save
-from compiler.ir.serialize import content_hash
+from snnc.compiler import __version__
+from snnc.compiler.ir import Graph, Input, Linear, Output, save
+from snnc.compiler.ir.serialize import content_hash
 
 
 def run(cmd, *args, cwd=None):
@@ -43,7 +43,7 @@ def test_inspect_table_and_json(snnc_cmd, repo_root):
 
 
 def test_simulate_matches_api(snnc_cmd, repo_root, tmp_path, tiny_graph):
-    from compiler.ir import simulate
+    from snnc.compiler.ir import simulate
 
     x = np.random.default_rng(0).uniform(0, 2, (3, 12, 4))
     np.save(tmp_path / "x.npy", x)

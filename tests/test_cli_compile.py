@@ -7,9 +7,9 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
-from cli import main
-from compiler.ir import load, save
-from compiler.ir.qnodes import is_quantized
+from snnc.cli import main
+from snnc.compiler.ir import load, save
+from snnc.compiler.ir.qnodes import is_quantized
 
 
 def _setup(tmp_path, tiny_graph):

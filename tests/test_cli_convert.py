@@ -8,8 +8,8 @@ import nir
 import numpy as np
 import pytest
 
-from compiler.frontend.nir import import_nir
-from compiler.ir import graphs_equal, load, simulate
+from snnc.compiler.frontend.nir import import_nir
+from snnc.compiler.ir import graphs_equal, load, simulate
 
 
 def run(cmd, *args):

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from compiler.codegen.onnx import OnnxStep, export_step
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
+from snnc.compiler.codegen.onnx import OnnxStep, export_step
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
 
 
 class Runner(ABC):
@@ -210,7 +210,7 @@ class TvmRunner(_StepModelRunner):
     name = "tvm"
 
     def __init__(self, step: OnnxStep, schedule: str = "dlight") -> None:
-        from compiler.codegen.tvm import TvmStep
+        from snnc.compiler.codegen.tvm import TvmStep
 
         super().__init__(step)
         self.built = TvmStep.build(step, schedule)
@@ -312,10 +312,10 @@ class ReferenceRunner(Runner):
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.integer:
-            from compiler.ir.interpret_int import simulate_int  # type: ignore
+            from snnc.compiler.ir.interpret_int import simulate_int  # type: ignore
 
             return simulate_int(self.graph, inputs).outputs
-        from compiler.ir.interpret import simulate
+        from snnc.compiler.ir.interpret import simulate
 
         return simulate(self.graph, inputs, check=False).outputs
 
@@ -328,13 +328,13 @@ def make_runner(backend: str, graph: Graph, *, dtype: str = "float32", batch: in
     if backend == "onnxruntime":
         return OnnxRuntimeRunner(export_step(graph, dtype=dtype, batch=batch))
     if backend == "onnxruntime-scan":
-        from compiler.codegen.onnx import export_window
+        from snnc.compiler.codegen.onnx import export_window
 
         return OnnxRuntimeWindowRunner(export_window(graph, dtype=dtype, batch=batch))
     if backend == "tvm":
         return TvmRunner(export_step(graph, dtype=dtype, batch=batch))
     if backend == "litert":
-        from compiler.codegen.tflite import export_tflite
+        from snnc.compiler.codegen.tflite import export_tflite
 
         if batch != 1:
             raise UnsupportedError("LiteRT export is batch 1 (streaming)")

@@ -34,11 +34,11 @@ from typing import Callable
 import jinja2
 import numpy as np
 
-from compiler import __version__
-from compiler.codegen import cgen
-from compiler.errors import GraphError, SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler import __version__
+from snnc.compiler.codegen import cgen
+from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     IF,
     LI,
     LIF,
@@ -57,7 +57,7 @@ from compiler.ir.nodes import (
     SpikeCountArgmax,
     Threshold,
 )
-from compiler.ir.qnodes import (
+from snnc.compiler.ir.qnodes import (
     QIF,
     QLI,
     QLIF,
@@ -69,8 +69,8 @@ from compiler.ir.qnodes import (
     is_quantized,
     srange,
 )
-from compiler.ir.serialize import atomic_write, graph_hash
-from compiler.ir.verify import verify
+from snnc.compiler.ir.serialize import atomic_write, graph_hash
+from snnc.compiler.ir.verify import verify
 
 TEMPLATES = Path(__file__).parent / "templates"
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"

@@ -13,7 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 # C99 keywords, C11 additions, and names the generated code or libc reserve.
 C_RESERVED = frozenset("""

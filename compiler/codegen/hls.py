@@ -37,11 +37,11 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from compiler import __version__
-from compiler.codegen import cgen
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler import __version__
+from snnc.compiler.codegen import cgen
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     SPIKE,
     Flatten,
     MembraneArgmax,
@@ -49,7 +49,7 @@ from compiler.ir.nodes import (
     Output,
     SpikeCountArgmax,
 )
-from compiler.ir.qnodes import (
+from snnc.compiler.ir.qnodes import (
     QIF,
     QLI,
     QLIF,
@@ -60,8 +60,8 @@ from compiler.ir.qnodes import (
     QThreshold,
     is_quantized,
 )
-from compiler.ir.serialize import atomic_write, graph_hash
-from compiler.ir.verify import verify
+from snnc.compiler.ir.serialize import atomic_write, graph_hash
+from snnc.compiler.ir.verify import verify
 
 TEMPLATES = Path(__file__).parent / "templates" / "hls"
 STATIC_FILES = ("snnc_hls.h", "snnc_io.h", "tb.cpp", "host.cpp")

@@ -33,9 +33,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     IF,
     LI,
     LIF,
@@ -54,7 +54,7 @@ from compiler.ir.nodes import (
     SpikeCountArgmax,
     Threshold,
 )
-from compiler.ir.verify import verify
+from snnc.compiler.ir.verify import verify
 
 OPSET = 17
 FLOAT_DTYPES = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}
@@ -106,7 +106,7 @@ class OnnxStep:
 
     def save(self, path: str | Path) -> Path:
         """Write the .onnx file atomically."""
-        from compiler.ir.serialize import atomic_write
+        from snnc.compiler.ir.serialize import atomic_write
 
         data = self.model.SerializeToString()
         atomic_write(path, lambda f: f.write(data))
@@ -405,7 +405,7 @@ def _vi(name: str, np_dtype: Any, shape: tuple[int, ...], batch: int | str | Non
 def make_lowerer(graph: Graph, b: OnnxBuilder, dtype: str) -> StepLowerer:
     """The lowerer for ``dtype``: 'float32'/'float64', or 'int' for a quantized graph."""
     if dtype == "int":
-        from compiler.codegen.onnx_int import IntStepLowerer
+        from snnc.compiler.codegen.onnx_int import IntStepLowerer
 
         return IntStepLowerer(graph, b)
     return StepLowerer(graph, b, dtype)
@@ -475,7 +475,7 @@ def export_window(graph: Graph, *, dtype: str = "float32", batch: int | None = N
 
 
 def _finish(og: onnx.GraphProto, graph: Graph, kind: str) -> onnx.ModelProto:
-    from compiler import __version__
+    from snnc.compiler import __version__
 
     model = helper.make_model(og, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="snnc", producer_version=__version__)

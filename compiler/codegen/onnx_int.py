@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 from onnx import TensorProto
 
-from compiler.codegen.onnx import (
+from snnc.compiler.codegen.onnx import (
     OnnxBuilder,
     StepLowerer,
     delay_stack,
 )
-from compiler.errors import UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler.errors import UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     Flatten,
     Input,
     MembraneArgmax,
@@ -36,7 +36,7 @@ from compiler.ir.nodes import (
     Output,
     SpikeCountArgmax,
 )
-from compiler.ir.qnodes import (
+from snnc.compiler.ir.qnodes import (
     Q15_ONE,
     QIF,
     QLI,

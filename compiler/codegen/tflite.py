@@ -27,9 +27,9 @@ import numpy as np
 import onnx
 from onnx import numpy_helper, shape_inference
 
-from compiler.codegen.onnx import OnnxStep, export_step
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
+from snnc.compiler.codegen.onnx import OnnxStep, export_step
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
 
 
 def _schema() -> Any:
@@ -131,7 +131,7 @@ class TfliteModel:
 
     def save(self, path: str | Path) -> Path:
         """Write the .tflite file atomically."""
-        from compiler.ir.serialize import atomic_write
+        from snnc.compiler.ir.serialize import atomic_write
 
         atomic_write(path, lambda f: f.write(self.data))
         return Path(path)

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from compiler.codegen.onnx import OnnxStep
-from compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.codegen.onnx import OnnxStep
+from snnc.compiler.errors import SnncError, UnsupportedError
 
 TARGETS: dict[str, dict[str, Any]] = {
     "x86": {"kind": "llvm"},

@@ -87,9 +87,9 @@ from typing import Any
 import nir
 import numpy as np
 
-from compiler.errors import FormatError, GraphError, SnncError, UnsupportedError
-from compiler.ir.graph import DISCRETIZATIONS, Graph, decay
-from compiler.ir.nodes import (
+from snnc.compiler.errors import FormatError, GraphError, SnncError, UnsupportedError
+from snnc.compiler.ir.graph import DISCRETIZATIONS, Graph, decay
+from snnc.compiler.ir.nodes import (
     IF,
     LI,
     LIF,
@@ -109,8 +109,8 @@ from compiler.ir.nodes import (
     SpikeCountArgmax,
     Threshold,
 )
-from compiler.ir.serialize import _jsonable, _unjson
-from compiler.ir.verify import verify
+from snnc.compiler.ir.serialize import _jsonable, _unjson
+from snnc.compiler.ir.verify import verify
 
 __all__ = ["import_nir", "export_nir", "write_nir", "DEFAULT_DT", "FRAMEWORK_DEFAULTS"]
 

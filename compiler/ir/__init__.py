@@ -1,9 +1,9 @@
 """The snnc IR: node kinds, the graph, its verifier, the reference simulator, .snn files."""
 
-from compiler.ir import qnodes as _qnodes  # noqa: F401  (registers the integer kinds)
-from compiler.ir.graph import Graph, decay, graphs_equal, nodes_equal
-from compiler.ir.interpret import SimResult, predict, simulate
-from compiler.ir.nodes import (
+from snnc.compiler.ir import qnodes as _qnodes  # noqa: F401  (registers the integer kinds)
+from snnc.compiler.ir.graph import Graph, decay, graphs_equal, nodes_equal
+from snnc.compiler.ir.interpret import SimResult, predict, simulate
+from snnc.compiler.ir.nodes import (
     IF,
     LI,
     LIF,
@@ -23,8 +23,8 @@ from compiler.ir.nodes import (
     SpikeCountArgmax,
     Threshold,
 )
-from compiler.ir.serialize import load, save
-from compiler.ir.verify import verify
+from snnc.compiler.ir.serialize import load, save
+from snnc.compiler.ir.verify import verify
 
 __all__ = [
     "Graph", "decay", "graphs_equal", "nodes_equal", "SimResult", "predict", "simulate",

@@ -16,8 +16,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from compiler.errors import GraphError
-from compiler.ir.nodes import Input, Node, Output
+from snnc.compiler.errors import GraphError
+from snnc.compiler.ir.nodes import Input, Node, Output
 
 DISCRETIZATIONS = ("exact", "euler", "bitshift")
 

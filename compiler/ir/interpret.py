@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compiler.errors import GraphError, SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler.errors import GraphError, SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     IF,
     LI,
     LIF,
@@ -36,7 +36,7 @@ from compiler.ir.nodes import (
     SpikeCountArgmax,
     Threshold,
 )
-from compiler.ir.verify import verify
+from snnc.compiler.ir.verify import verify
 
 
 @dataclass

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import GraphError, SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.interpret import SimResult, simulate
-from compiler.ir.nodes import (
+from snnc.compiler.errors import GraphError, SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.interpret import SimResult, simulate
+from snnc.compiler.ir.nodes import (
     REAL,
     Flatten,
     Input,
@@ -31,7 +31,7 @@ from compiler.ir.nodes import (
     Output,
     SpikeCountArgmax,
 )
-from compiler.ir.qnodes import (
+from snnc.compiler.ir.qnodes import (
     QIF,
     QLI,
     QLIF,

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.interpret import _conv, _step, simulate
-from compiler.ir.nodes import (
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.interpret import _conv, _step, simulate
+from snnc.compiler.ir.nodes import (
     SPIKE,
     SYNAPSE_KINDS,
     Affine,

@@ -22,8 +22,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from compiler.errors import GraphError
-from compiler.ir.nodes import (
+from snnc.compiler.errors import GraphError
+from snnc.compiler.ir.nodes import (
     NODE_KINDS,
     REAL,
     SPIKE,

@@ -22,9 +22,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compiler.errors import FormatError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import NODE_KINDS, Node
+from snnc.compiler.errors import FormatError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import NODE_KINDS, Node
 
 FORMAT = "snnc-graph"
 FORMAT_VERSION = 1

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     SYNAPSE_KINDS,
     CubaLIF,
     DelayedLinear,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.errors import GraphError
-from compiler.ir.graph import DISCRETIZATIONS, Graph
-from compiler.ir.nodes import (
+from snnc.compiler.errors import GraphError
+from snnc.compiler.ir.graph import DISCRETIZATIONS, Graph
+from snnc.compiler.ir.nodes import (
     IF,
     LI,
     LIF,

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import IF, LIF, CubaLIF, Node
-from compiler.ir.qnodes import QIF, QLIF, QCubaLIF
-from compiler.ir.verify import verify
-from compiler.passes.storage import MATRIX_KINDS
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import IF, LIF, CubaLIF, Node
+from snnc.compiler.ir.qnodes import QIF, QLIF, QCubaLIF
+from snnc.compiler.ir.verify import verify
+from snnc.compiler.passes.storage import MATRIX_KINDS
 
 SPIKING_KINDS = (LIF, CubaLIF, IF, QLIF, QCubaLIF, QIF)
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import NEURON_KINDS, SYNAPSE_KINDS, Threshold
-from compiler.ir.qnodes import QNEURON_KINDS, QSYNAPSE_KINDS, QThreshold
-from compiler.ir.verify import verify
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import NEURON_KINDS, SYNAPSE_KINDS, Threshold
+from snnc.compiler.ir.qnodes import QNEURON_KINDS, QSYNAPSE_KINDS, QThreshold
+from snnc.compiler.ir.verify import verify
 
 FUSABLE_SYNAPSES = (*SYNAPSE_KINDS, *QSYNAPSE_KINDS)
 # Targets a synapse can be fused into: neuron populations and (stateless) Threshold layers.

@@ -47,11 +47,11 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import GraphError, SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.interpret import simulate
-from compiler.ir.nodes import IF, LIF, Affine, CubaLIF, DelayedLinear, Linear, Node
-from compiler.ir.verify import verify
+from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.interpret import simulate
+from snnc.compiler.ir.nodes import IF, LIF, Affine, CubaLIF, DelayedLinear, Linear, Node
+from snnc.compiler.ir.verify import verify
 
 _SPIKING = (LIF, CubaLIF, IF)
 _DENSE = (Affine, Linear, DelayedLinear)

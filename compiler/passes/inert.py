@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import SYNAPSE_KINDS, DelayedLinear, Node
-from compiler.ir.verify import verify
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import SYNAPSE_KINDS, DelayedLinear, Node
+from snnc.compiler.ir.verify import verify
 
 
 def _check(horizon: object) -> int | None:

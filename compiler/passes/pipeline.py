@@ -24,13 +24,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import READOUTS, SYNAPSE_KINDS, _Population
-from compiler.ir.qnodes import QSYNAPSE_KINDS, is_quantized
-from compiler.ir.verify import verify
-from compiler.passes.plan import MemoryPlan, plan_memory
-from compiler.passes.storage import SNNC_RUNTIME, Layout
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import READOUTS, SYNAPSE_KINDS, _Population
+from snnc.compiler.ir.qnodes import QSYNAPSE_KINDS, is_quantized
+from snnc.compiler.ir.verify import verify
+from snnc.compiler.passes.plan import MemoryPlan, plan_memory
+from snnc.compiler.passes.storage import SNNC_RUNTIME, Layout
 
 QUANTIZE_CHOICES = {"float": None, "int4": 4, "int8": 8, "int16": 16}
 
@@ -73,7 +73,7 @@ class CompileOptions:
 
     def quant_options(self) -> Any:
         """The quantize pass's options (None when compiling in float)."""
-        from compiler.passes.quantize import QuantOptions
+        from snnc.compiler.passes.quantize import QuantOptions
 
         bits = QUANTIZE_CHOICES[self.quantize]
         if bits is None:
@@ -124,7 +124,7 @@ PassFn = Callable[[Graph, PassContext], Graph]
 def _prune(g: Graph, ctx: PassContext) -> Graph | None:
     if not ctx.options.prune:
         return None
-    from compiler.passes.prune import prune_magnitude
+    from snnc.compiler.passes.prune import prune_magnitude
 
     if is_quantized(g):
         raise SnncError("option 'prune': prune before quantize (the pipeline lists them in "
@@ -135,13 +135,13 @@ def _prune(g: Graph, ctx: PassContext) -> Graph | None:
 def _inert(g: Graph, ctx: PassContext) -> Graph | None:
     if is_quantized(g):
         return None
-    from compiler.passes.inert import remove_inert_synapses
+    from snnc.compiler.passes.inert import remove_inert_synapses
 
     return remove_inert_synapses(g)
 
 
 def _dead(g: Graph, ctx: PassContext) -> Graph:
-    from compiler.passes.dead_neurons import remove_dead_neurons
+    from snnc.compiler.passes.dead_neurons import remove_dead_neurons
 
     return remove_dead_neurons(g)
 
@@ -150,7 +150,7 @@ def _quantize(g: Graph, ctx: PassContext) -> Graph | None:
     qo = ctx.options.quant_options()
     if qo is None:
         return None
-    from compiler.passes.quantize import check_calibration, quantize
+    from snnc.compiler.passes.quantize import check_calibration, quantize
 
     if ctx.calib is None:
         raise SnncError("option 'calib': quantization needs calibration data "
@@ -163,13 +163,13 @@ def _quantize(g: Graph, ctx: PassContext) -> Graph | None:
 
 
 def _storage(g: Graph, ctx: PassContext) -> Graph:
-    from compiler.passes.storage import choose_storage
+    from snnc.compiler.passes.storage import choose_storage
 
     return choose_storage(g, ctx.options.storage_threshold, ctx.layout or SNNC_RUNTIME)
 
 
 def _fuse(g: Graph, ctx: PassContext) -> Graph:
-    from compiler.passes.fuse import fuse
+    from snnc.compiler.passes.fuse import fuse
 
     return fuse(g)
 
@@ -225,8 +225,8 @@ def _stats(g: Graph) -> dict[str, int]:
 
 
 def _dump(g: Graph, ctx: PassContext, idx: int, name: str) -> None:
-    from compiler.ir.serialize import atomic_write, save
-    from compiler.ir.summary import format_summary, summarize
+    from snnc.compiler.ir.serialize import atomic_write, save
+    from snnc.compiler.ir.summary import format_summary, summarize
 
     assert ctx.dump_dir is not None
     stem = ctx.dump_dir / f"{idx:02d}_{name}"

@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     SPIKE,
     CubaLIF,
     DelayedLinear,
@@ -53,15 +53,15 @@ from compiler.ir.nodes import (
     SpikeCountArgmax,
     _Population,
 )
-from compiler.ir.qnodes import (
+from snnc.compiler.ir.qnodes import (
     QCubaLIF,
     QDelayedLinear,
     QInput,
     _QPopulation,
     is_quantized,
 )
-from compiler.passes.fuse import fused_synapses
-from compiler.passes.storage import MATRIX_KINDS, SNNC_RUNTIME, Layout, weight_bytes
+from snnc.compiler.passes.fuse import fused_synapses
+from snnc.compiler.passes.storage import MATRIX_KINDS, SNNC_RUNTIME, Layout, weight_bytes
 
 ALIGN = 4
 REPORT_ONLY = ("w_scale",)

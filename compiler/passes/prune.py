@@ -24,10 +24,10 @@ from numbers import Real
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import SYNAPSE_KINDS
-from compiler.ir.verify import verify
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import SYNAPSE_KINDS
+from snnc.compiler.ir.verify import verify
 
 SCOPES = ("global", "layer")
 

@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.interpret import simulate
-from compiler.ir.nodes import (
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.interpret import simulate
+from snnc.compiler.ir.nodes import (
     IF,
     LI,
     LIF,
@@ -65,7 +65,7 @@ from compiler.ir.nodes import (
     SpikeCountArgmax,
     Threshold,
 )
-from compiler.ir.qnodes import (
+from snnc.compiler.ir.qnodes import (
     INPUT_BITS,
     Q15_ONE,
     QIF,
@@ -82,7 +82,7 @@ from compiler.ir.qnodes import (
     is_quantized,
     srange,
 )
-from compiler.ir.verify import verify
+from snnc.compiler.ir.verify import verify
 
 GRANULARITIES = ("neuron", "layer")
 BIAS_ONLY_STEPS = float(1 << 24)  # resolution of a bias whose weight row is all zero

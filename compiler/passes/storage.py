@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import Affine, DelayedLinear, Linear, Node
-from compiler.ir.qnodes import QDelayedLinear, QLinear
-from compiler.ir.verify import verify
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import Affine, DelayedLinear, Linear, Node
+from snnc.compiler.ir.qnodes import QDelayedLinear, QLinear
+from snnc.compiler.ir.verify import verify
 
 MATRIX_KINDS = (Linear, Affine, DelayedLinear, QLinear)
 DELAYED_KINDS = (DelayedLinear, QDelayedLinear)

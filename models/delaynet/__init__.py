@@ -1,5 +1,5 @@
 """DelayNet: a feedforward SNN with learned per-synapse delays (DCLS) on JapaneseVowels.
 
-See README.md. ``python -m models.delaynet.train`` trains (torch, CPU, seeded) and writes
+See README.md. ``python -m snnc.models.delaynet.train`` trains (torch, CPU, seeded) and writes
 ``delaynet.snn``; :mod:`models.delaynet.data` prepares the input the graph expects.
 """

@@ -1,4 +1,4 @@
-"""Learned vs fixed random vs no delays, several seeds: ``python -m models.delaynet.compare``.
+"""Learned vs fixed random vs no delays, several seeds: ``python -m snnc.models.delaynet.compare``.
 
 Same split (JapaneseVowels train/test), same architecture and schedule as
 ``models.delaynet.train``; only the delay mode and the seed change. Each run's accuracy
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.ir.serialize import atomic_write
-from models.delaynet import train as T
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.models.delaynet import train as T
 
 HERE = Path(__file__).resolve().parent
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError
-from models.datasets import load_japanese_vowels
+from snnc.compiler.errors import SnncError
+from snnc.models.datasets import load_japanese_vowels
 
 N_CHANNELS = 12
 N_CLASSES = 9

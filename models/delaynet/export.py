@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.ir import (
+from snnc.compiler.ir import (
     LI,
     LIF,
     DelayedLinear,

@@ -1,4 +1,4 @@
-"""Accuracy and SynOps vs fraction of weights kept: ``python -m models.delaynet.sparsity_curve``.
+"""Accuracy and SynOps vs fraction of weights kept: ``python -m snnc.models.delaynet.sparsity_curve``.
 
 Prunes the committed ``delaynet.snn`` by magnitude (global and per-layer scope) to each
 fraction of weights kept, removes inert synapses (horizon = the run length), and
@@ -18,12 +18,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compiler.ir import DelayedLinear, Graph, load
-from compiler.ir.metrics import workload
-from compiler.ir.nodes import SYNAPSE_KINDS
-from compiler.ir.serialize import atomic_write
-from compiler.passes.inert import remove_inert_synapses
-from compiler.passes.prune import count_weights, prune_magnitude
+from snnc.compiler.ir import DelayedLinear, Graph, load
+from snnc.compiler.ir.metrics import workload
+from snnc.compiler.ir.nodes import SYNAPSE_KINDS
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.compiler.passes.inert import remove_inert_synapses
+from snnc.compiler.passes.prune import count_weights, prune_magnitude
 
 HERE = Path(__file__).resolve().parent
 KEPT = (1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01)
@@ -114,7 +114,7 @@ def write_outputs(rows: list[dict[str, Any]], out: Path, stem: str, title: str) 
 
 
 def main() -> None:
-    from models.delaynet.data import load_split
+    from snnc.models.delaynet.data import load_split
 
     g = load(HERE / "delaynet.snn")
     x, y = load_split("test", g.metadata)

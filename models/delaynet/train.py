@@ -1,4 +1,4 @@
-"""Train DelayNet on JapaneseVowels: ``python -m models.delaynet.train``.
+"""Train DelayNet on JapaneseVowels: ``python -m snnc.models.delaynet.train``.
 
 Trains three variants on the same split with the same seed and schedule: ``learned``
 delays (DCLS: Gaussian kernels whose width shrinks, then rounded), fixed ``random``
@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from compiler.ir import predict, save
-from compiler.ir.serialize import atomic_write
-from models.datasets import load_japanese_vowels
-from models.delaynet.data import MAX_FRAMES, N_CHANNELS, N_CLASSES, norm_stats, prepare
-from models.delaynet.export import build_graph
+from snnc.compiler.ir import predict, save
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.models.datasets import load_japanese_vowels
+from snnc.models.delaynet.data import MAX_FRAMES, N_CHANNELS, N_CLASSES, norm_stats, prepare
+from snnc.models.delaynet.export import build_graph
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,7 +33,7 @@ def train_variant(mode: str, args: argparse.Namespace, data: dict) -> dict:
     """Train one delay mode; return its graph and figures."""
     import torch
 
-    from models.delaynet.model import DelayNet
+    from snnc.models.delaynet.model import DelayNet
 
     torch.manual_seed(args.seed)
     net = DelayNet(N_CHANNELS, args.hidden, N_CLASSES, args.max_delay, mode,

@@ -1,4 +1,4 @@
-"""Regenerate the bundled example graphs: ``python -m models.examples.make_examples``."""
+"""Regenerate the bundled example graphs: ``python -m snnc.models.examples.make_examples``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax, save, verify
+from snnc.compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax, save, verify
 
 
 def tiny_recurrent() -> Graph:

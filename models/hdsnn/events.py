@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 TRAIN_IMAGES = ("camera", "astronaut", "coffee", "rocket", "coins", "grass", "brick",
                 "hubble_deep_field", "immunohistochemistry", "text", "page", "moon")
@@ -126,7 +126,7 @@ def generate(images: tuple[str, ...], n: int, cfg: EventConfig, seed: int,
 
 def save_test_set(path: Path, X: np.ndarray, y: np.ndarray, cfg: EventConfig) -> None:
     """Bit-packed events + labels + the generator config, written atomically."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     packed = np.packbits(X.reshape(X.shape[0], -1), axis=1)
     atomic_write(path, lambda f: np.savez_compressed(
@@ -136,7 +136,7 @@ def save_test_set(path: Path, X: np.ndarray, y: np.ndarray, cfg: EventConfig) ->
 
 def load_test_set(path: Path = TEST_SET) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(events uint8 [n, T, 2, S, S], labels [n], config dict) of the committed test set."""
-    from compiler.errors import FormatError
+    from snnc.compiler.errors import FormatError
 
     try:
         with np.load(path) as z:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.ir import (
+from snnc.compiler.ir import (
     DelayedLinear,
     Graph,
     Input,

@@ -1,4 +1,4 @@
-"""Accuracy and SynOps vs fraction of weights kept: ``python -m models.hdsnn.sparsity_curve``.
+"""Accuracy and SynOps vs fraction of weights kept: ``python -m snnc.models.hdsnn.sparsity_curve``.
 
 Prunes the committed ``hdsnn.snn`` by global magnitude (the expanded kernel: every copy
 of a kernel weight has the same magnitude, so copies are kept or removed together) and
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.ir import Graph, load
-from models.delaynet.sparsity_curve import curve, write_outputs
-from models.hdsnn.events import flatten_events, load_test_set
+from snnc.compiler.ir import Graph, load
+from snnc.models.delaynet.sparsity_curve import curve, write_outputs
+from snnc.models.hdsnn.events import flatten_events, load_test_set
 
 HERE = Path(__file__).resolve().parent
 

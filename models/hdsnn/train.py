@@ -1,4 +1,4 @@
-"""Train the HD-SNN motion detector: ``python -m models.hdsnn.train``.
+"""Train the HD-SNN motion detector: ``python -m snnc.models.hdsnn.train``.
 
 Generates event streams from moving natural images (:mod:`models.hdsnn.events`; needs
 scikit-image), trains the kernel K[c, p, d, y, x] + bias of the time-invariant logistic
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.ir import predict, save
-from compiler.ir.serialize import atomic_write
-from models.hdsnn.events import (
+from snnc.compiler.ir import predict, save
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.models.hdsnn.events import (
     TEST_IMAGES,
     TRAIN_IMAGES,
     EventConfig,
@@ -38,7 +38,7 @@ from models.hdsnn.events import (
     generate,
     save_test_set,
 )
-from models.hdsnn.export import build_graph, n_positions
+from snnc.models.hdsnn.export import build_graph, n_positions
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,6 +1,6 @@
 """Ablation on BasicMotions: L2MU vs a plain recurrent LIF SNN vs a non-spiking LMU.
 
-``python -m models.l2mu.ablation [--seeds 0 1 2] [--epochs 40] [--no-readme]``
+``python -m snnc.models.l2mu.ablation [--seeds 0 1 2] [--epochs 40] [--no-readme]``
 
 Every model sees the same split (40 train / 40 test), the same train-statistics input
 normalization, optimizer (Adam + cosine schedule), epochs, batch size and seeds, and is
@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.l2mu.checkpoint import L2MUConfig
-from models.l2mu.model import L2MU, Pop, _lecun, _xavier, legendre_ab
-from models.l2mu.train import fit, load_data, log, predict_torch
+from snnc.models.l2mu.checkpoint import L2MUConfig
+from snnc.models.l2mu.model import L2MU, Pop, _lecun, _xavier, legendre_ab
+from snnc.models.l2mu.train import fit, load_data, log, predict_torch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN, END = "<!-- l2mu-ablation:begin -->", "<!-- l2mu-ablation:end -->"
@@ -174,7 +174,7 @@ def table(rows: list[dict[str, Any]], seeds: list[int], epochs: int) -> str:
 
 def write_readme(text: str, path: Path = README) -> None:
     """Replace the text between the ablation markers (re-reading the shared file first)."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     cur = path.read_text() if path.exists() else ""
     block = f"{BEGIN}\n{text}\n{END}"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import FormatError
+from snnc.compiler.errors import FormatError
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """L2MU checkpoint (.npz) -> snnc IR graph (``models/l2mu/l2mu.snn``). NumPy only.
 
-``python -m models.l2mu.export [--checkpoint PATH] [-o PATH]``
+``python -m snnc.models.l2mu.export [--checkpoint PATH] [-o PATH]``
 
 Populations: ``input_enc`` (LIF, 6P), ``u`` (M), ``m`` (M x order), ``h`` (H), ``out``
 (LIF, classes), then a ``readout`` (SpikeCountArgmax) and the ``output``. Synapse nodes
@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import GraphError
-from compiler.ir import (
+from snnc.compiler.errors import GraphError
+from snnc.compiler.ir import (
     LIF,
     Affine,
     CubaLIF,
@@ -37,7 +37,7 @@ from compiler.ir import (
     save,
     verify,
 )
-from compiler.ir.graph import decay
+from snnc.compiler.ir.graph import decay
 
 HERE = Path(__file__).resolve().parent
 CHECKPOINT = HERE / "l2mu_checkpoint.npz"
@@ -133,7 +133,7 @@ def build_graph(cfg: Any, arrays: dict[str, np.ndarray], extra: dict[str, Any]) 
 
 def export(checkpoint: str | Path = CHECKPOINT, out: str | Path | None = SNN) -> Graph:
     """Build the graph from ``checkpoint`` and (if ``out``) save it as a .snn file."""
-    from models.l2mu.checkpoint import load_checkpoint
+    from snnc.models.l2mu.checkpoint import load_checkpoint
 
     cfg, arrays, extra = load_checkpoint(checkpoint)
     g = build_graph(cfg, arrays, extra)

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.l2mu.checkpoint import L2MUConfig, beta_of, load_checkpoint
+from snnc.models.l2mu.checkpoint import L2MUConfig, beta_of, load_checkpoint
 
 
 def legendre_ab(order: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +207,7 @@ def _xavier(out: int, inp: int) -> torch.Tensor:
 
 def save_checkpoint(model: L2MU, path: str | Path, extra: dict[str, Any] | None = None) -> None:
     """Write the model's config, parameters and buffers to ``path`` (.npz), atomically."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     arrays = {k: v.detach().cpu().double().numpy() for k, v in model.state_dict().items()}
     meta = {"config": asdict(model.cfg), "extra": extra or {}}

@@ -1,6 +1,6 @@
 """Train the L2MU on BasicMotions (CPU, seeded), then export ``models/l2mu/l2mu.snn``.
 
-``python -m models.l2mu.train [--epochs N] [--seed S] [--neuron lif|cuba] [--no-export]``
+``python -m snnc.models.l2mu.train [--epochs N] [--seed S] [--neuron lif|cuba] [--no-export]``
 
 Inputs are normalized with the training split's per-channel mean/std, folded into the
 input synapses so the exported graph takes raw sensor values. Progress goes to stderr.
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.datasets import load_basicmotions
-from models.l2mu.checkpoint import L2MUConfig
-from models.l2mu.model import L2MU, save_checkpoint
+from snnc.models.datasets import load_basicmotions
+from snnc.models.l2mu.checkpoint import L2MUConfig
+from snnc.models.l2mu.model import L2MU, save_checkpoint
 
 HERE = Path(__file__).resolve().parent
 
@@ -117,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     log(f"trained in {time.time() - t0:.0f}s; float32 torch test accuracy {acc:.4f}")
     extra = {"class_names": list(d["classes"]), "float_test_acc": acc, "train_seed": a.seed,
              "epochs": a.epochs,
-             "command": " ".join(["python -m models.l2mu.train", *(argv or sys.argv[1:])])}
+             "command": " ".join(["python -m snnc.models.l2mu.train", *(argv or sys.argv[1:])])}
     save_checkpoint(model, a.checkpoint, extra)
     log(f"wrote {a.checkpoint}")
     if a.no_export:
         return 0
-    from compiler.ir import predict
-    from models.l2mu.export import export
+    from snnc.compiler.ir import predict
+    from snnc.models.l2mu.export import export
 
     g = export(a.checkpoint, a.output)
     ir_pred = predict(g, d["xte"].astype(np.float64))

@@ -1,6 +1,6 @@
 """Which non-ideality costs the LSM its accuracy on a programmed (``neurram``) chip?
 
-    python -m models.lsm.chip_ablation [--samples 200] [--seeds 0,1]
+    python -m snnc.models.lsm.chip_ablation [--samples 200] [--seeds 0,1]
 
 Runs ``models/lsm/lsm.snn`` on the first N test samples on chips of the ``neurram``
 preset with one non-ideality removed at a time (and all but one), prints a Markdown table
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.ir import load, predict
-from models.lsm.data import load_digits_spikes
-from targets.rram.device import get_device
-from targets.rram.sim import flash_chip, predict_chip
+from snnc.compiler.ir import load, predict
+from snnc.models.lsm.data import load_digits_spikes
+from snnc.targets.rram.device import get_device
+from snnc.targets.rram.sim import flash_chip, predict_chip
 
 HERE = Path(__file__).resolve().parent
 

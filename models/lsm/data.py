@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 STEPS = 50          # the paper's 50 time steps
 P_MAX = 0.5         # firing probability of a full-intensity pixel per step

@@ -1,6 +1,6 @@
 """Measure the zero-shot LSM in software and on the virtual RRAM chip.
 
-    python -m models.lsm.evaluate [--chips 5] [--samples N] [--out models/lsm/results]
+    python -m snnc.models.lsm.evaluate [--chips 5] [--samples N] [--out models/lsm/results]
 
 Runs :func:`targets.rram.flow.bench` on ``models/lsm/lsm.snn`` (all 449 test samples by
 default) with the ``lsm`` device preset (the zero-shot setting: the random weights are
@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from targets.rram.flow import bench, to_markdown
+from snnc.targets.rram.flow import bench, to_markdown
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     for r in reps.values():
         r["build"] = "(temporary)"
     out = Path(a.out)
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     atomic_write(out.with_suffix(".json"), lambda f: f.write(json.dumps(reps, indent=2) + "\n"),
                  mode="w")

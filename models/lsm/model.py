@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from compiler.ir import LIF, Affine, Graph, Input, Linear, MembraneArgmax, Output, verify
-from compiler.ir.nodes import SPIKE
+from snnc.compiler.ir import LIF, Affine, Graph, Input, Linear, MembraneArgmax, Output, verify
+from snnc.compiler.ir.nodes import SPIKE
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def sample_reservoir(cfg: LSMConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """(w_in [n_res, n_in], w_rec [n_res, n_res]) in membrane units and the same as
     differential conductances (uS), drawn from the stochastic switching of NeuRRAM-like
     cells (stuck-at faults included: they are part of the random weights)."""
-    from targets.rram.device import get_device
+    from snnc.targets.rram.device import get_device
 
     dev = get_device("neurram")
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0x15A]))

@@ -1,6 +1,6 @@
 """Train the zero-shot LSM's readout and export ``models/lsm/lsm.snn``.
 
-    python -m models.lsm.train [--out models/lsm/lsm.snn] [--seed 0]
+    python -m snnc.models.lsm.train [--out models/lsm/lsm.snn] [--seed 0]
 
 Draws the random reservoir (no training), runs the train split through it in the float
 reference simulator, fits the linear readout on the spike counts (ridge regression,
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.ir import save, simulate
-from compiler.ir.graph import Graph
-from models.lsm.data import load_digits_spikes
-from models.lsm.model import LSMConfig, build_graph, fit_readout, reservoir_graph, sample_reservoir
+from snnc.compiler.ir import save, simulate
+from snnc.compiler.ir.graph import Graph
+from snnc.models.lsm.data import load_digits_spikes
+from snnc.models.lsm.model import LSMConfig, build_graph, fit_readout, reservoir_graph, sample_reservoir
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +38,7 @@ def spike_counts(g: Graph, x: np.ndarray, batch: int = 512) -> np.ndarray:
 
 def accuracy(g: Graph, x: np.ndarray, y: np.ndarray, batch: int = 512) -> float:
     """Accuracy of the exported graph (argmax of the summed readout at the last step)."""
-    from compiler.ir import predict
+    from snnc.compiler.ir import predict
 
     return float(np.mean(predict(g, x.astype(np.float64), batch_size=batch) == y))
 

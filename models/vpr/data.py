@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import FormatError, SnncError, UnsupportedError
+from snnc.compiler.errors import FormatError, SnncError, UnsupportedError
 
 IMAGE_SIZE = (28, 28)
 PATCH_SIZE = 7
@@ -313,7 +313,7 @@ def load_route(path: str | Path = ROUTE_FILE) -> Route:
     """The cached benchmark route (``route.npz``: one ``uint8 [P, 28, 28]`` per traversal)."""
     path = Path(path)
     if not path.exists():
-        raise FormatError("route file missing (regenerate: python -m models.vpr.data)", path)
+        raise FormatError("route file missing (regenerate: python -m snnc.models.vpr.data)", path)
     try:
         with np.load(path, allow_pickle=False) as z:
             frames = {k: z[k] for k in z.files if k != "source"}
@@ -328,7 +328,7 @@ def load_route(path: str | Path = ROUTE_FILE) -> Route:
 
 def save_route(route: Route, path: str | Path = ROUTE_FILE) -> None:
     """Write ``route`` as a compressed ``.npz`` atomically."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     atomic_write(path, lambda f: np.savez_compressed(
         f, source=np.array(route.source), **route.frames))

@@ -1,4 +1,4 @@
-"""Evaluate the VPR ensemble: ``python -m models.vpr.evaluate``.
+"""Evaluate the VPR ensemble: ``python -m snnc.models.vpr.evaluate``.
 
 Measures, on the held-out query traversal of the cached route, Recall@1 (a match within
 ``tolerance`` frames) of
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir import load, simulate
-from compiler.ir.serialize import atomic_write, graph_hash
-from compiler.passes.hyperactive import remove_hyperactive
-from models.vpr.data import ROUTE_FILE, load_route
-from models.vpr.export import (
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import load, simulate
+from snnc.compiler.ir.serialize import atomic_write, graph_hash
+from snnc.compiler.passes.hyperactive import remove_hyperactive
+from snnc.models.vpr.data import ROUTE_FILE, load_route
+from snnc.models.vpr.export import (
     DeployConfig,
     as_current,
     assignments,
@@ -45,8 +45,8 @@ from models.vpr.export import (
     sad_predict,
     steps_of,
 )
-from models.vpr.model import TrainConfig, train_ensemble
-from models.vpr.train import MODEL_FILE, TOLERANCE, with_calibration
+from snnc.models.vpr.model import TrainConfig, train_ensemble
+from snnc.models.vpr.train import MODEL_FILE, TOLERANCE, with_calibration
 
 HERE = Path(__file__).parent
 README = HERE / "README.md"

@@ -50,11 +50,11 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir import IF, Affine, Graph, Input, Linear, MembraneArgmax, Output, verify
-from compiler.ir.interpret import simulate
-from models.vpr.data import IMAGE_SIZE, PATCH_SIZE, encode
-from models.vpr.model import Module
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import IF, Affine, Graph, Input, Linear, MembraneArgmax, Output, verify
+from snnc.compiler.ir.interpret import simulate
+from snnc.models.vpr.data import IMAGE_SIZE, PATCH_SIZE, encode
+from snnc.models.vpr.model import Module
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,7 @@ def recall_at_1(pred: np.ndarray, truth: np.ndarray, tolerance: int) -> float:
 
 def sad_predict(reference: np.ndarray, queries: np.ndarray, patch: int = PATCH_SIZE) -> np.ndarray:
     """Sum-of-absolute-differences baseline on patch-normalized frames: best reference."""
-    from models.vpr.data import patch_normalize
+    from snnc.models.vpr.data import patch_normalize
 
     r = patch_normalize(reference, patch).reshape(len(reference), -1)
     q = patch_normalize(queries, patch).reshape(len(queries), -1)

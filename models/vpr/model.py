@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.errors import SnncError
-from models.vpr.data import encode
+from snnc.compiler.errors import SnncError
+from snnc.models.vpr.data import encode
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Scaling of the modular ensemble with route length: ``python -m models.vpr.scaling``.
+"""Scaling of the modular ensemble with route length: ``python -m snnc.models.vpr.scaling``.
 
 For routes of 99, 198 and 396 places (the first places of the cached route) and 792
 places (a longer route generated the same way, 6 rows of views per image instead of 3;
@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir import Affine, Linear, save, verify
-from compiler.ir.interpret import simulate
-from compiler.ir.serialize import atomic_write
-from models.vpr.data import ROUTE_FILE, Route, encode, generate_route, load_route
-from models.vpr.evaluate import write_readme_block
-from models.vpr.export import (
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import Affine, Linear, save, verify
+from snnc.compiler.ir.interpret import simulate
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.models.vpr.data import ROUTE_FILE, Route, encode, generate_route, load_route
+from snnc.models.vpr.evaluate import write_readme_block
+from snnc.models.vpr.export import (
     DeployConfig,
     as_current,
     build_graph,
@@ -44,8 +44,8 @@ from models.vpr.export import (
     predict_places,
     recall_at_1,
 )
-from models.vpr.model import TrainConfig, train_ensemble
-from models.vpr.train import TOLERANCE
+from snnc.models.vpr.model import TrainConfig, train_ensemble
+from snnc.models.vpr.train import TOLERANCE
 
 HERE = Path(__file__).parent
 
@@ -76,9 +76,9 @@ def event_ops(graph, x: np.ndarray) -> float:
 def snnc_compile_host(model: Path, calib: np.ndarray, out: Path) -> tuple[float, int]:
     """``snnc compile MODEL -o OUT --target host --calib ...`` in this process (int8,
     the default pass pipeline, then the C sources): (CPU seconds, planned flash bytes)."""
-    from compiler.cli_compile import compile_model
-    from compiler.passes.pipeline import CompileOptions
-    from targets import registry
+    from snnc.compiler.cli_compile import compile_model
+    from snnc.compiler.passes.pipeline import CompileOptions
+    from snnc.targets import registry
 
     t0 = time.process_time()
     g, plan, _ = compile_model(model, CompileOptions(target="host"), calib)

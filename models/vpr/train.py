@@ -1,4 +1,4 @@
-"""Train, calibrate and export the VPR ensemble: ``python -m models.vpr.train``.
+"""Train, calibrate and export the VPR ensemble: ``python -m snnc.models.vpr.train``.
 
 1. Load the route (the cached ``route.npz`` by default, or ``--nordland ROOT``).
 2. Train one module per region on the reference traversal (:mod:`models.vpr.model`).
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir import Graph, save
-from compiler.passes.hyperactive import hyperactive_counts, remove_hyperactive
-from models.vpr.data import ROUTE_FILE, Route, encode, load_nordland, load_route
-from models.vpr.export import (
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import Graph, save
+from snnc.compiler.passes.hyperactive import hyperactive_counts, remove_hyperactive
+from snnc.models.vpr.data import ROUTE_FILE, Route, encode, load_nordland, load_route
+from snnc.models.vpr.export import (
     DeployConfig,
     as_current,
     build_graph,
@@ -38,7 +38,7 @@ from models.vpr.export import (
     pruned_module_scores,
     recall_at_1,
 )
-from models.vpr.model import TrainConfig, train_ensemble
+from snnc.models.vpr.model import TrainConfig, train_ensemble
 
 HERE = Path(__file__).parent
 MODEL_FILE = HERE / "vpr_ensemble.snn"
@@ -140,7 +140,7 @@ def _train(route: Route, cfg: TrainConfig, deploy: DeployConfig,
 
 
 def main(argv: list[str] | None = None) -> None:
-    """CLI entry point (``python -m models.vpr.train --help``)."""
+    """CLI entry point (``python -m snnc.models.vpr.train --help``)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--route", default=str(ROUTE_FILE), help="cached route .npz")
     ap.add_argument("--nordland", help="Nordland root folder (overrides --route)")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir.serialize import atomic_write
-from targets.common import require_tool
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.targets.common import require_tool
 
 SOURCE = Path(__file__).with_name("insncount.c")
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.ir.graph import Graph
-from compiler.passes.pipeline import PIPELINES, PassContext, register_pass
-from targets.mpsoc.profile import DEFAULT_BOARD, PRESETS, Board, get_board
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.passes.pipeline import PIPELINES, PassContext, register_pass
+from snnc.targets.mpsoc.profile import DEFAULT_BOARD, PRESETS, Board, get_board
 
 NAME = "mpsoc"
 DEVICES = ("qemu", "csim", "ssh://user@host[:port]")
@@ -31,8 +31,8 @@ def fit_pass(graph: Graph, ctx: PassContext) -> Graph | None:
 
     Float graphs pass through untouched (the emitter then refuses them with a clear error).
     """
-    from compiler.ir.qnodes import is_quantized
-    from targets.mpsoc.estimate import check_fit, choose_reuse, estimate
+    from snnc.compiler.ir.qnodes import is_quantized
+    from snnc.targets.mpsoc.estimate import check_fit, choose_reuse, estimate
 
     if not is_quantized(graph):
         return None

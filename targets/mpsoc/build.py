@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import FormatError, SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.serialize import atomic_write
-from targets.common import ModelInterface, read_interface, require_tool
-from targets.mpsoc.profile import Board, get_board
+from snnc.compiler.errors import FormatError, SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.targets.common import ModelInterface, read_interface, require_tool
+from snnc.targets.mpsoc.profile import Board, get_board
 
 CXX = "g++"
 CROSS_CXX = "aarch64-linux-gnu-g++"
@@ -37,10 +37,10 @@ def emit_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None
     Board and reuse come from ``metadata["mpsoc"]`` (set by the ``mpsoc_fit`` pass); a
     graph compiled without it gets the default board and the smallest reuse that fits.
     """
-    from compiler.codegen.hls import emit_hls
-    from targets.mpsoc import summary
-    from targets.mpsoc.estimate import check_fit, choose_reuse, estimate
-    from targets.registry import emit_c_build
+    from snnc.compiler.codegen.hls import emit_hls
+    from snnc.targets.mpsoc import summary
+    from snnc.targets.mpsoc.estimate import check_fit, choose_reuse, estimate
+    from snnc.targets.registry import emit_c_build
 
     meta = graph.metadata.get("mpsoc") or {}
     board = get_board(meta.get("board"))
@@ -165,7 +165,7 @@ def check_tcl(build_dir: str | Path, steps: tuple[str, ...] = ()) -> list[list[s
         try:
             import tkinter
         except ImportError:
-            from targets.common import ToolMissing
+            from snnc.targets.common import ToolMissing
 
             raise ToolMissing("'tclsh' not found on PATH (install tcl)") from None
         import io

@@ -101,10 +101,10 @@ from typing import Any
 
 import numpy as np
 
-from compiler.codegen.hls import layer_units  # the kernel generator's own rule
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import (
+from snnc.compiler.codegen.hls import layer_units  # the kernel generator's own rule
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import (
     SPIKE,
     Flatten,
     Input,
@@ -113,7 +113,7 @@ from compiler.ir.nodes import (
     Output,
     SpikeCountArgmax,
 )
-from compiler.ir.qnodes import (
+from snnc.compiler.ir.qnodes import (
     QIF,
     QLI,
     QLIF,
@@ -125,7 +125,7 @@ from compiler.ir.qnodes import (
     QThreshold,
     is_quantized,
 )
-from targets.mpsoc.profile import LIMITS, RESOURCE_NAMES, Board, get_board
+from snnc.targets.mpsoc.profile import LIMITS, RESOURCE_NAMES, Board, get_board
 
 SPIKE_BITS = 1
 LUTRAM_MAX_BITS = 1024
@@ -367,7 +367,7 @@ def _done(name: str, kind: str, n_in: int, n_out: int, units: int, rounds: int,
 def _acc_bits(graph: Graph, name: str, prod_bits: int) -> int:
     """Accumulator width the layer needs: the static bound on |acc| (weights, bias and the
     input range, compiler.passes.plan.acc_bound) plus a sign bit, at most 64."""
-    from compiler.passes.plan import acc_bound
+    from snnc.compiler.passes.plan import acc_bound
 
     return max(prod_bits, min(64, int(acc_bound(graph, name)).bit_length() + 1))
 

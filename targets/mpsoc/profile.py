@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import SnncError
-from compiler.ir.serialize import atomic_write
-from targets.common import HarnessOutput, inputs_blob, parse_harness, require_tool
-from targets.mpsoc.build import HostBinary, hls_dir
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.serialize import atomic_write
+from snnc.targets.common import HarnessOutput, inputs_blob, parse_harness, require_tool
+from snnc.targets.mpsoc.build import HostBinary, hls_dir
 
 QEMU = "qemu-aarch64"
 
@@ -103,8 +103,8 @@ def run_ssh(binary: HostBinary, inputs: np.ndarray, dest: str, known_hosts: str 
     The binary given is what runs there: the HOST_SIM build runs the kernel on the A53; a
     board build (compiled against the exported IP's xsnnc_kernel_hw.h) drives the PL.
     """
-    from targets.rpi.run import run_ssh as _ssh
-    from targets.ssh import SshDevice
+    from snnc.targets.rpi.run import run_ssh as _ssh
+    from snnc.targets.ssh import SshDevice
 
     dev = SshDevice.parse(dest, known_hosts=known_hosts, identity=identity)
     r = _ssh(binary, inputs, dev, timeout=timeout)  # type: ignore[arg-type]  # duck-typed

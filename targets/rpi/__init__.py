@@ -8,7 +8,7 @@ target-specific pass is needed).
 
 from __future__ import annotations
 
-from targets.rpi.profile import DEFAULT_PRESET, PRESETS, RpiProfile, get_profile
+from snnc.targets.rpi.profile import DEFAULT_PRESET, PRESETS, RpiProfile, get_profile
 
 NAME = "rpi"
 DEVICES = ("qemu", "ssh://user@host[:port]")

@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.errors import SnncError
-from targets.common import (
+from snnc.compiler.errors import SnncError
+from snnc.targets.common import (
     RUNTIME_DIR,
     ModelInterface,
     cached_object,
@@ -21,7 +21,7 @@ from targets.common import (
     require_tool,
     runtime_sources,
 )
-from targets.rpi.profile import RpiProfile, get_profile
+from snnc.targets.rpi.profile import RpiProfile, get_profile
 
 HERE = Path(__file__).resolve().parent
 CC = "aarch64-linux-gnu-gcc"

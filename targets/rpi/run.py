@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.errors import SnncError
-from targets.common import HarnessOutput, inputs_blob, parse_harness, require_tool
-from targets.insncount import InsnCounts, build_plugin, parse_log, plugin_args, symbol_addresses
-from targets.rpi.build import NM, Binary
-from targets.ssh import SshDevice
+from snnc.compiler.errors import SnncError
+from snnc.targets.common import HarnessOutput, inputs_blob, parse_harness, require_tool
+from snnc.targets.insncount import InsnCounts, build_plugin, parse_log, plugin_args, symbol_addresses
+from snnc.targets.rpi.build import NM, Binary
+from snnc.targets.ssh import SshDevice
 
 QEMU = "qemu-aarch64"
 MARKERS = ("snnc_mark_begin", "snnc_mark_end")

@@ -10,7 +10,7 @@
 - :mod:`targets.rram.commands`: ``snnc flash/bench --device sim`` glue.
 """
 
-from targets.rram.device import PRESETS, DeviceModel, get_device
-from targets.rram.flow import bench, flash
+from snnc.targets.rram.device import PRESETS, DeviceModel, get_device
+from snnc.targets.rram.flow import bench, flash
 
 __all__ = ["PRESETS", "DeviceModel", "bench", "flash", "get_device"]

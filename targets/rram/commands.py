@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 
 def is_rram(device: str, target: str | None, build: str | None = None) -> bool:
@@ -29,8 +29,8 @@ def is_rram(device: str, target: str | None, build: str | None = None) -> bool:
 
 def flash_cli(build: str, profile: str | None, seed: int, out_path: str | None) -> str:
     """Program chip ``seed``; returns the JSON line to print."""
-    from targets.rram.crossbar import plan_summary
-    from targets.rram.flow import flash
+    from snnc.targets.rram.crossbar import plan_summary
+    from snnc.targets.rram.flow import flash
 
     chip, path = flash(build, seed=seed, device=profile, out=out_path)
     s = plan_summary([pl.layer for pl in chip.layers], chip.device)
@@ -43,7 +43,7 @@ def bench_cli(build: str, profile: str | None, seed: int, chips: int, samples: i
               json_path: str | None, md_path: str | None, fmt: str) -> str:
     """Bench chips ``seed .. seed+chips-1`` on ``samples`` test samples (<= 0: all);
     writes the reports and returns what to print."""
-    from targets.rram.flow import bench, to_markdown, write_report
+    from snnc.targets.rram.flow import bench, to_markdown, write_report
 
     if chips < 1:
         raise SnncError(f"option '--chips' must be >= 1, got {chips}")

@@ -45,11 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import SYNAPSE_KINDS, Affine, DelayedLinear, Linear
-from compiler.ir.qnodes import QSYNAPSE_KINDS, QDelayedLinear, QLinear, is_quantized
-from targets.rram.device import DeviceModel
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import SYNAPSE_KINDS, Affine, DelayedLinear, Linear
+from snnc.compiler.ir.qnodes import QSYNAPSE_KINDS, QDelayedLinear, QLinear, is_quantized
+from snnc.targets.rram.device import DeviceModel
 
 MAPPABLE = (Linear, Affine, DelayedLinear, QLinear)   # QLinear includes QDelayedLinear
 

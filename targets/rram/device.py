@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from targets.rram.device import DeviceModel
-from targets.rram.sim import Activity
+from snnc.targets.rram.device import DeviceModel
+from snnc.targets.rram.sim import Activity
 
 CATEGORIES = ("cell_reads", "adc", "digital_neurons", "digital_adds", "digital_synapses",
               "data_movement")

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import FormatError, SnncError
-from compiler.ir.graph import Graph
-from targets.rram.crossbar import map_graph, plan_summary
-from targets.rram.device import DeviceModel, get_device
-from targets.rram.sim import (
+from snnc.compiler.errors import FormatError, SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.targets.rram.crossbar import map_graph, plan_summary
+from snnc.targets.rram.device import DeviceModel, get_device
+from snnc.targets.rram.sim import (
     Activity,
     Chip,
     digital_nodes,
@@ -47,7 +47,7 @@ def emit_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None
                device: str | DeviceModel | None = None) -> dict[str, Any]:
     """Write ``model.snn`` and ``plan.json`` (the conductance programming plan) to
     ``out_dir``; the registry's emitter for target ``rram``."""
-    from compiler.ir.serialize import atomic_write, save
+    from snnc.compiler.ir.serialize import atomic_write, save
 
     dev = resolve_device(graph, None, device)
     plan = plan_summary(map_graph(graph, dev, digital_nodes(graph)), dev)
@@ -67,7 +67,7 @@ def resolve_device(graph: Graph, build_dir: Path | None,
     if device is not None:
         return get_device(device)
     if build_dir is not None and (build_dir / "plan.json").exists():
-        from targets.rram.device import device_from_dict
+        from snnc.targets.rram.device import device_from_dict
 
         try:
             return device_from_dict(json.loads((build_dir / "plan.json").read_text())["device"])
@@ -82,7 +82,7 @@ def resolve_device(graph: Graph, build_dir: Path | None,
 def open_build(build: str | Path) -> tuple[Path, Graph]:
     """(build directory, graph) for a build directory or a ``.snn`` (whose build goes to
     ``STEM_rram/``, made on first use)."""
-    from compiler.ir import load
+    from snnc.compiler.ir import load
 
     p = Path(build)
     if p.is_dir():
@@ -134,7 +134,7 @@ def flash(build: str | Path | Graph, seed: int = 0, device: str | DeviceModel | 
 
 def note_rounding(chip: Chip) -> None:
     """Say on stderr (one line) which integer layers the level grid cannot hold exactly."""
-    from targets.rram.crossbar import levels_needed
+    from snnc.targets.rram.crossbar import levels_needed
 
     bad = [pl.layer for pl in chip.layers if pl.layer.integer and not pl.layer.exact]
     if bad:
@@ -165,12 +165,12 @@ def test_data(graph: Graph, samples: int | None) -> tuple[np.ndarray, np.ndarray
     meta = graph.metadata or {}
     text = " ".join(str(meta.get(k, "")) for k in ("dataset", "task")).lower()
     if "digits" in text:
-        from models.lsm.data import load_digits_spikes
+        from snnc.models.lsm.data import load_digits_spikes
 
         steps = int(meta.get("lsm_config", {}).get("steps", 50))
         x, y = load_digits_spikes("test", steps, n=samples)
         return x, y, f"sklearn digits test split ({len(x)} samples, rate-coded spikes)"
-    from targets.benchmark import load_test_data
+    from snnc.targets.benchmark import load_test_data
 
     d = load_test_data(graph, samples if samples else 64)
     return np.asarray(d.x), d.y, d.source
@@ -187,10 +187,10 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
     """Accuracy on the chip (per chip, mean and spread over ``seeds``) vs the graph's own
     simulator (float, or the integer simulator for a quantized graph), and the
     energy/latency estimate per inference with its breakdown."""
-    from compiler.ir import predict
-    from compiler.ir.interpret_int import predict_int
-    from compiler.ir.qnodes import is_quantized
-    from targets.rram.energy import estimate
+    from snnc.compiler.ir import predict
+    from snnc.compiler.ir.interpret_int import predict_int
+    from snnc.compiler.ir.qnodes import is_quantized
+    from snnc.targets.rram.energy import estimate
 
     if not seeds:
         raise SnncError("rram option 'seeds' must name at least one chip")
@@ -280,7 +280,7 @@ def to_markdown(r: dict[str, Any]) -> str:
 def write_report(r: dict[str, Any], json_path: str | Path | None,
                  md_path: str | Path | None) -> None:
     """Write the JSON and/or Markdown report atomically."""
-    from compiler.ir.serialize import atomic_write
+    from snnc.compiler.ir.serialize import atomic_write
 
     if json_path:
         atomic_write(json_path, lambda f: f.write(json.dumps(r, indent=2) + "\n"), mode="w")

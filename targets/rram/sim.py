@@ -32,26 +32,26 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import FormatError, SnncError
-from compiler.ir.graph import Graph
-from compiler.ir.interpret import SimResult, _step, simulate
-from compiler.ir.interpret_int import int_step, quantize_inputs, requant, sat
-from compiler.ir.nodes import NEURON_KINDS, SYNAPSE_KINDS, Affine, DelayedLinear, Node
-from compiler.ir.qnodes import (
+from snnc.compiler.errors import FormatError, SnncError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.interpret import SimResult, _step, simulate
+from snnc.compiler.ir.interpret_int import int_step, quantize_inputs, requant, sat
+from snnc.compiler.ir.nodes import NEURON_KINDS, SYNAPSE_KINDS, Affine, DelayedLinear, Node
+from snnc.compiler.ir.qnodes import (
     QNEURON_KINDS,
     QSYNAPSE_KINDS,
     QDelayedLinear,
     QLinear,
     is_quantized,
 )
-from targets.rram.crossbar import (
+from snnc.targets.rram.crossbar import (
     ProgrammedLayer,
     ReadCounters,
     map_graph,
     program,
     read,
 )
-from targets.rram.device import DeviceModel, device_from_dict
+from snnc.targets.rram.device import DeviceModel, device_from_dict
 
 CHIP_FORMAT = "snnc-rram-chip"
 CHIP_VERSION = 1
@@ -93,7 +93,7 @@ def flash_chip(graph: Graph, device: DeviceModel, seed: int,
 
 def save_chip(chip: Chip, path: str | Path) -> Path:
     """Write the programmed state to ``path`` (.npz, atomically)."""
-    from compiler.ir.serialize import atomic_write, graph_hash
+    from snnc.compiler.ir.serialize import atomic_write, graph_hash
 
     arrays: dict[str, np.ndarray] = {}
     layers = []
@@ -118,7 +118,7 @@ def save_chip(chip: Chip, path: str | Path) -> Path:
 def load_chip(path: str | Path, graph: Graph) -> Chip:
     """Read a chip saved by :func:`save_chip` for ``graph`` (FormatError if it is not one,
     or was programmed for another graph)."""
-    from compiler.ir.serialize import graph_hash
+    from snnc.compiler.ir.serialize import graph_hash
 
     p = Path(path)
     if not p.exists():

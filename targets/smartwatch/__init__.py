@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import tempfile
 
-from compiler.passes.pipeline import PIPELINES, PassContext, register_pass
-from targets.smartwatch.profile import DEFAULT_PRESET, PRESETS, McuProfile, get_profile
+from snnc.compiler.passes.pipeline import PIPELINES, PassContext, register_pass
+from snnc.targets.smartwatch.profile import DEFAULT_PRESET, PRESETS, McuProfile, get_profile
 
 NAME = "smartwatch"
 DEVICES = ("qemu", "probe", "probe:openocd", "probe:pyocd")
@@ -29,8 +29,8 @@ def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
     """
     import shutil
 
-    from compiler.codegen.c import write_c
-    from targets.smartwatch.build import check_fit
+    from snnc.compiler.codegen.c import write_c
+    from snnc.targets.smartwatch.build import check_fit
 
     if shutil.which("arm-none-eabi-gcc") is None:
         ctx.progress("smartwatch_fit: arm-none-eabi-gcc missing, size check skipped")

@@ -18,8 +18,8 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from compiler.errors import SnncError
-from targets.common import (
+from snnc.compiler.errors import SnncError
+from snnc.targets.common import (
     RUNTIME_DIR,
     ModelInterface,
     cached_object,
@@ -28,7 +28,7 @@ from targets.common import (
     require_tool,
     runtime_sources,
 )
-from targets.smartwatch.profile import McuProfile, get_profile
+from snnc.targets.smartwatch.profile import McuProfile, get_profile
 
 HERE = Path(__file__).resolve().parent
 CC = "arm-none-eabi-gcc"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.errors import SnncError
+from snnc.compiler.errors import SnncError
 
 KIB = 1024
 MIB = 1024 * 1024

@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.errors import SnncError
-from targets.common import HarnessOutput, parse_harness, require_tool
-from targets.insncount import InsnCounts, build_plugin, parse_log, plugin_args, symbol_addresses
-from targets.smartwatch.build import NM, Firmware
-from targets.smartwatch.profile import McuProfile
+from snnc.compiler.errors import SnncError
+from snnc.targets.common import HarnessOutput, parse_harness, require_tool
+from snnc.targets.insncount import InsnCounts, build_plugin, parse_log, plugin_args, symbol_addresses
+from snnc.targets.smartwatch.build import NM, Firmware
+from snnc.targets.smartwatch.profile import McuProfile
 
 QEMU = "qemu-system-arm"
 MARKERS = ("snnc_mark_begin", "snnc_mark_end")

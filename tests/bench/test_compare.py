@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench.compare import compare, run_all, to_markdown, write_report
-from cli import main
-from compiler.ir import (
+from snnc.bench.compare import compare, run_all, to_markdown, write_report
+from snnc.cli import main
+from snnc.compiler.ir import (
     LI,
     Conv1d,
     Graph,
@@ -84,7 +84,7 @@ def test_unsupported_backend_is_reported_not_raised() -> None:
 
 
 def test_bad_backend_name() -> None:
-    from compiler.errors import SnncError
+    from snnc.compiler.errors import SnncError
 
     with pytest.raises(SnncError, match="unknown backend 'nope'"):
         compare(TINY, backends=("nope",))

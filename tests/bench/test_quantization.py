@@ -1,10 +1,10 @@
-"""bench.quantization on the bundled example: runs every configuration, writes JSON + Markdown."""
+"""snnc.bench.quantization on the bundled example: runs every configuration, writes JSON + Markdown."""
 
 from __future__ import annotations
 
 import json
 
-from bench.quantization import CONFIGS, main
+from snnc.bench.quantization import CONFIGS, main
 
 
 def test_bench_writes_table(tmp_path, repo_root):

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.errors import FormatError, SnncError
-from models.datasets import (
+from snnc.compiler.errors import FormatError, SnncError
+from snnc.models.datasets import (
     DATA_DIR,
     load_basicmotions,
     load_japanese_vowels,

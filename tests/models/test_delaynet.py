@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.ir import DelayedLinear, load, predict, verify
+from snnc.compiler.ir import DelayedLinear, load, predict, verify
 
 HERE = Path(__file__).resolve().parents[2] / "models" / "delaynet"
 # Thresholds: the test accuracy measured in the reference simulator when the committed
@@ -17,7 +17,7 @@ MIN_ACC = {"delaynet.snn": 0.955, "delaynet_random.snn": 0.945, "delaynet_none.s
 
 @pytest.fixture(scope="module")
 def test_split():
-    from models.delaynet.data import load_split
+    from snnc.models.delaynet.data import load_split
 
     g = load(HERE / "delaynet.snn")
     return load_split("test", g.metadata)
@@ -47,7 +47,7 @@ def test_delay_modes_are_what_they_say():
 
 
 def test_prepare_normalizes_and_pads():
-    from models.delaynet.data import prepare
+    from snnc.models.delaynet.data import prepare
 
     X = np.zeros((2, 29, 12), np.float32)
     X[0, :3] = 2.0
@@ -57,7 +57,7 @@ def test_prepare_normalizes_and_pads():
     np.testing.assert_array_equal(out[0, :3], 0.5)
     np.testing.assert_array_equal(out[0, 3:], 0.0)  # padding stays silent
     np.testing.assert_array_equal(out[1, :29], 1.5)
-    from compiler.errors import SnncError
+    from snnc.compiler.errors import SnncError
     with pytest.raises(SnncError, match="t_total"):
         prepare(X, np.array([3, 29]), np.zeros(12), np.ones(12), 20)
 
@@ -66,9 +66,9 @@ def test_prepare_normalizes_and_pads():
 def test_export_matches_torch_hard_forward(mode):
     """The IR graph computes exactly the torch model's inference (rounded delays)."""
     torch = pytest.importorskip("torch")
-    from compiler.ir import simulate
-    from models.delaynet.export import build_graph
-    from models.delaynet.model import DelayNet
+    from snnc.compiler.ir import simulate
+    from snnc.models.delaynet.export import build_graph
+    from snnc.models.delaynet.model import DelayNet
 
     net = DelayNet(12, 16, 9, 4, mode, 0.9, 0.85, seed=3, dropout=0.0).double().eval()
     x = np.random.default_rng(0).normal(size=(5, 20, 12))
@@ -87,7 +87,7 @@ def test_train_script_end_to_end(tmp_path):
     pytest.importorskip("torch")
     import json
 
-    from models.delaynet.train import main
+    from snnc.models.delaynet.train import main
 
     main(["--modes", "learned", "--epochs", "3", "--hidden", "8", "--out", str(tmp_path)])
     res = json.loads((tmp_path / "results.json").read_text())["learned"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.ir import DelayedLinear, Threshold, load, predict, verify
-from models.hdsnn.events import EventConfig, events_from_motion, flatten_events, load_test_set
+from snnc.compiler.ir import DelayedLinear, Threshold, load, predict, verify
+from snnc.models.hdsnn.events import EventConfig, events_from_motion, flatten_events, load_test_set
 
 HERE = Path(__file__).resolve().parents[2] / "models" / "hdsnn"
 # Simulator accuracy measured on the first 400 committed test samples when hdsnn.snn was
@@ -101,7 +101,7 @@ def test_graph_reproduces_reference_decision(test_set):
 
 
 def test_bad_test_set_file_is_a_format_error(tmp_path):
-    from compiler.errors import FormatError
+    from snnc.compiler.errors import FormatError
 
     bad = tmp_path / "x.npz"
     bad.write_bytes(b"not a zip")
@@ -116,7 +116,7 @@ def test_train_script_end_to_end(tmp_path):
     pytest.importorskip("skimage")
     import json
 
-    from models.hdsnn.train import main
+    from snnc.models.hdsnn.train import main
 
     main(["--n-train", "64", "--n-test", "32", "--epochs", "1", "--out", str(tmp_path)])
     res = json.loads((tmp_path / "results.json").read_text())
@@ -127,8 +127,8 @@ def test_train_script_end_to_end(tmp_path):
 
 
 def test_keep_shortest_delays_prefers_short_then_large():
-    from compiler.ir import DelayedLinear, Graph, Input, Output
-    from models.hdsnn.sparsity_curve import keep_shortest_delays
+    from snnc.compiler.ir import DelayedLinear, Graph, Input, Output
+    from snnc.models.hdsnn.sparsity_curve import keep_shortest_delays
 
     t0 = DelayedLinear(np.array([[0.1, -0.5]]), np.array([[0, 0]]))
     t1 = DelayedLinear(np.array([[0.9, 0.2]]), np.array([[1, 1]]))

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from compiler.errors import FormatError
-from compiler.ir import LIF, CubaLIF, SpikeCountArgmax, graphs_equal, load, simulate
-from models.datasets import load_basicmotions
-from models.l2mu.checkpoint import load_checkpoint
-from models.l2mu.export import CHECKPOINT, SNN, export
+from snnc.compiler.errors import FormatError
+from snnc.compiler.ir import LIF, CubaLIF, SpikeCountArgmax, graphs_equal, load, simulate
+from snnc.models.datasets import load_basicmotions
+from snnc.models.l2mu.checkpoint import load_checkpoint
+from snnc.models.l2mu.export import CHECKPOINT, SNN, export
 
 POPULATIONS = {"input_enc": 24, "u": 4, "m": 16, "h": 24, "out": 4}
 # The reads at t-1 in the LMU equations: u[t] <- m[t-1], h[t-1]; m[t] <- m[t-1]; h[t] <- h[t-1].
@@ -82,7 +82,7 @@ def test_legendre_matrices_match_scipy_zoh() -> None:
 
 
 def test_inspect_lists_populations(graph) -> None:
-    from cli import main
+    from snnc.cli import main
 
     res = CliRunner().invoke(main, ["inspect", str(SNN)])
     assert res.exit_code == 0, res.output
@@ -104,7 +104,7 @@ def test_bad_checkpoint_is_a_format_error(tmp_path) -> None:
 
 def test_torch_and_ir_agree_on_committed_model(ir_run, test_split) -> None:
     torch = pytest.importorskip("torch", reason="torch is needed for the PyTorch comparison")
-    from models.l2mu.model import model_from_checkpoint
+    from snnc.models.l2mu.model import model_from_checkpoint
 
     X, y, _ = test_split
     model = model_from_checkpoint(CHECKPOINT, dtype=torch.float64)  # float64: no tie flips
@@ -124,8 +124,8 @@ def test_random_untrained_model_matches_ir_spike_for_spike(tmp_path, neuron: str
     torch = pytest.importorskip("torch", reason="torch is needed for the PyTorch comparison")
     from dataclasses import replace
 
-    from models.l2mu.checkpoint import L2MUConfig
-    from models.l2mu.model import L2MU, model_from_checkpoint, save_checkpoint
+    from snnc.models.l2mu.checkpoint import L2MUConfig
+    from snnc.models.l2mu.model import L2MU, model_from_checkpoint, save_checkpoint
 
     torch.manual_seed(7)
     rng = np.random.default_rng(7)

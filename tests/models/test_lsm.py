@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.ir import LIF, Affine, Linear, load, predict
+from snnc.compiler.ir import LIF, Affine, Linear, load, predict
 
 pytest.importorskip("sklearn", reason="the LSM's digits data ships with scikit-learn "
                                       "(pip install 'snnc[lsm]')")
 
-from models.lsm.data import encode, load_digits_spikes, split_indices  # noqa: E402
-from models.lsm.model import LSMConfig, fit_readout, sample_reservoir  # noqa: E402
+from snnc.models.lsm.data import encode, load_digits_spikes, split_indices  # noqa: E402
+from snnc.models.lsm.model import LSMConfig, fit_readout, sample_reservoir  # noqa: E402
 
 SNN = Path(__file__).resolve().parents[2] / "models" / "lsm" / "lsm.snn"
 
@@ -89,8 +89,8 @@ def test_fit_readout_separates_a_linear_problem():
 def test_on_chip_accuracy_close_to_software(lsm, tmp_path):
     """Two zero-shot chips on 30 test samples: agreement with the float graph stays high
     (the full 5-chip figure is in models/lsm/README.md, from models.lsm.evaluate)."""
-    from compiler.ir import save
-    from targets.rram.flow import bench
+    from snnc.compiler.ir import save
+    from snnc.targets.rram.flow import bench
 
     save(lsm, tmp_path / "lsm.snn")
     rep = bench(tmp_path / "lsm.snn", seeds=(0, 1), samples=30)
@@ -100,8 +100,8 @@ def test_on_chip_accuracy_close_to_software(lsm, tmp_path):
 
 @pytest.mark.slow
 def test_training_reproduces_the_committed_graph(lsm):
-    from compiler.ir.graph import graphs_equal
-    from models.lsm.train import train
+    from snnc.compiler.ir.graph import graphs_equal
+    from snnc.models.lsm.train import train
 
     g, stats = train(LSMConfig(**lsm.metadata["lsm_config"]), log=False)
     assert stats["test_accuracy"] == lsm.metadata["float_accuracy"]["test_accuracy"]

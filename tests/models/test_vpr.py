@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.errors import FormatError, SnncError
-from compiler.ir import Input, load, predict, simulate, verify
-from compiler.passes.hyperactive import remove_hyperactive
-from models.vpr.data import (
+from snnc.compiler.errors import FormatError, SnncError
+from snnc.compiler.ir import Input, load, predict, simulate, verify
+from snnc.compiler.passes.hyperactive import remove_hyperactive
+from snnc.models.vpr.data import (
     encode,
     load_nordland,
     load_route,
@@ -21,7 +21,7 @@ from models.vpr.data import (
     read_image,
     write_png,
 )
-from models.vpr.export import (
+from snnc.models.vpr.export import (
     as_current,
     assignments,
     build_graph,
@@ -29,8 +29,8 @@ from models.vpr.export import (
     recall_at_1,
     sad_predict,
 )
-from models.vpr.model import Module, TrainConfig, regions, train_ensemble
-from models.vpr.train import TOLERANCE, train
+from snnc.models.vpr.model import Module, TrainConfig, regions, train_ensemble
+from snnc.models.vpr.train import TOLERANCE, train
 
 HERE = Path(__file__).resolve().parents[2] / "models" / "vpr"
 
@@ -61,7 +61,7 @@ def test_loader_reads_nordland_layout_in_frame_order(tmp_path):
 
 def test_builtin_png_decoder_handles_every_filter(tmp_path):
     """Decode a PNG whose rows use all five filter types (hand-filtered here)."""
-    from models.vpr.data import _read_png
+    from snnc.models.vpr.data import _read_png
 
     img = _frames(1, 5, 7, seed=3)[0].astype(np.int64)
     raw = b""
@@ -201,7 +201,7 @@ def _tiny_route_and_config():
 
 
 def test_predict_over_concatenated_outputs_is_the_ensemble_decision():
-    """compiler.ir.predict (argmax over the Outputs concatenated in graph order, as the
+    """snnc.compiler.ir.predict (argmax over the Outputs concatenated in graph order, as the
     C code's output vector) equals the decision over the merged place scores, and the
     per-module Outputs are the old single place vector's slices."""
     route, cfg = _tiny_route_and_config()
@@ -247,7 +247,7 @@ def _committed():
 def test_committed_model_recall_in_simulator_beats_sad_quick():
     """Every 4th query of the cached test traversal, against the figure evaluate.py
     measured on the same queries (``results.json["quick"]``)."""
-    from models.vpr.evaluate import quick_figures
+    from snnc.models.vpr.evaluate import quick_figures
 
     g, results, route = _committed()
     got = quick_figures(g, route, results["tolerance"])

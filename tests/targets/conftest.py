@@ -142,11 +142,11 @@ def zoo_case(tmp_path_factory):
 
     def get(path: Path) -> ZooCase:
         if path not in cache:
-            from compiler.ir import load
-            from compiler.ir.interpret_int import simulate_int
-            from compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-            from targets.benchmark import device_inputs, load_test_data
-            from targets.registry import write_build
+            from snnc.compiler.ir import load
+            from snnc.compiler.ir.interpret_int import simulate_int
+            from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+            from snnc.targets.benchmark import device_inputs, load_test_data
+            from snnc.targets.registry import write_build
 
             g = load(path)
             data = load_test_data(g, 8, steps=30)

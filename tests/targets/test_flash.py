@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from target_helpers import require, standin_reference
 
-from compiler.errors import SnncError
-from targets.flash import parse_device
-from targets.smartwatch.profile import get_profile
-from targets.smartwatch.run import probe_commands
-from targets.ssh import SshDevice
+from snnc.compiler.errors import SnncError
+from snnc.targets.flash import parse_device
+from snnc.targets.smartwatch.profile import get_profile
+from snnc.targets.smartwatch.run import probe_commands
+from snnc.targets.ssh import SshDevice
 
 
 @pytest.mark.parametrize("target,device,expected", [
@@ -137,13 +137,13 @@ def test_cli_missing_build_dir(snnc_cmd, tmp_path):
 
 
 def _iface():
-    from targets.common import ModelInterface
+    from snnc.targets.common import ModelInterface
 
     return ModelInterface("m", 2, 2, "uint8_t", "int32_t")
 
 
 def test_parse_harness_decodes_outputs_and_cycles():
-    from targets.common import parse_harness
+    from snnc.targets.common import parse_harness
 
     text = ("semihosting noise\n"
             "snnc-harness v1 model=m samples=1 steps=2 inputs=2 outputs=2 out_bytes=8\n"
@@ -167,15 +167,15 @@ def test_parse_harness_decodes_outputs_and_cycles():
      "snnc-error step rc=-2 sample=0 step=0\nsnnc-done rc=-2\n", "step failed"),
 ])
 def test_parse_harness_rejects_bad_output(text, match):
-    from targets.common import parse_harness
+    from snnc.targets.common import parse_harness
 
     with pytest.raises(SnncError, match=match):
         parse_harness(text, _iface())
 
 
 def test_latency_prefers_exact_counts_then_cycles_then_wall_time():
-    from targets.benchmark import latency
-    from targets.flash import DeviceRun
+    from snnc.targets.benchmark import latency
+    from snnc.targets.flash import DeviceRun
 
     out = np.zeros((2, 3, 1))
     cyc = np.array([10, 20, 30, 40, 50, 60])
@@ -198,7 +198,7 @@ def test_cli_compile_rejects_a_model_too_big_for_the_watch(snnc_cmd, tmp_path):
     """1.1 M int8 weights cannot fit 1 MiB of flash: `snnc compile --target smartwatch`
     fails at compile time with the numbers and the passes that would help."""
     require("arm-none-eabi-gcc", "arm-none-eabi-size")
-    from compiler.ir import LIF, Graph, Input, Linear, Output, save
+    from snnc.compiler.ir import LIF, Graph, Input, Linear, Output, save
 
     rng = np.random.default_rng(0)
     g = Graph(nodes={"input": Input((1024,)),

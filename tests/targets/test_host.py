@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir import (
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir import (
     IF,
     LI,
     Affine,
@@ -38,10 +38,10 @@ from compiler.ir import (
     simulate,
     verify,
 )
-from compiler.ir.interpret_int import quantize_inputs, simulate_int
-from compiler.passes.prune import prune_magnitude
-from compiler.passes.quantize import QuantOptions, quantize
-from compiler.passes.storage import choose_storage
+from snnc.compiler.ir.interpret_int import quantize_inputs, simulate_int
+from snnc.compiler.passes.prune import prune_magnitude
+from snnc.compiler.passes.quantize import QuantOptions, quantize
+from snnc.compiler.passes.storage import choose_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = sorted((ROOT / "models").rglob("*.snn"))
@@ -64,22 +64,22 @@ def model_data(g: Graph) -> tuple[np.ndarray, np.ndarray, str]:
     """
     meta = json.dumps(g.metadata, default=str).lower().replace(" ", "")
     if "basicmotions" in meta:
-        from models.datasets import load_basicmotions
+        from snnc.models.datasets import load_basicmotions
 
         return load_basicmotions("test")[0], load_basicmotions("train")[0], "BasicMotions test"
     if "japanesevowels" in meta:
-        from models.datasets import load_japanese_vowels
+        from snnc.models.datasets import load_japanese_vowels
 
         return (load_japanese_vowels("test")[0], load_japanese_vowels("train")[0][:64],
                 "JapaneseVowels test")
     if "motiondirection" in meta:  # models/hdsnn: committed event test set
-        from models.hdsnn.events import flatten_events, load_test_set
+        from snnc.models.hdsnn.events import flatten_events, load_test_set
 
         x = flatten_events(load_test_set()[0]).astype(np.float32)
         return x, x[:CALIB_SMALL], "HD-SNN event test set"
     if "vpr" in g.metadata:  # models/vpr: the cached route's query traversals
-        from models.vpr.data import encode, load_route
-        from models.vpr.export import as_current, steps_of
+        from snnc.models.vpr.data import encode, load_route
+        from snnc.models.vpr.export import as_current, steps_of
 
         frames = load_route().frames
         t = steps_of(g)
@@ -88,7 +88,7 @@ def model_data(g: Graph) -> tuple[np.ndarray, np.ndarray, str]:
         ref = as_current(encode(frames["reference"][:4]), t).astype(np.float32)
         return x, ref, "VPR route queries"
     if "sklearn-digits" in meta:  # models/lsm: rate-coded digits
-        from models.lsm.data import load_digits_spikes
+        from snnc.models.lsm.data import load_digits_spikes
 
         return (load_digits_spikes("test")[0], load_digits_spikes("train", n=64)[0],
                 "digits spikes test")
@@ -129,7 +129,7 @@ class Builds:
         k = (model, variant)
         if k in self.cache:
             return self.cache[k]
-        from targets import host
+        from snnc.targets import host
 
         g = graph if graph is not None else load(model)
         x_test, x_cal, origin = (data[0], data[1], "given") if data else model_data(g)
@@ -343,8 +343,8 @@ def test_hand_built_int_graph_recurrent_synapse_input(tmp_path: Path) -> None:
     """A synapse summing a spike input and a population's spikes of step t-1 (its input
     edge is the recurrent one), and a readout fed by two populations: the int32 scratch
     sums of spike vectors, written without the quantize pass."""
-    from compiler.ir.qnodes import QLIF, QInput, QLinear
-    from targets import host
+    from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
+    from snnc.targets import host
 
     r = np.random.default_rng(4)
     i8 = lambda shape: r.integers(-90, 120, shape).astype(np.int8)  # noqa: E731
@@ -377,7 +377,7 @@ def test_hand_built_int_graph_recurrent_synapse_input(tmp_path: Path) -> None:
 
 def test_cli_compile_target_host_builds_bit_exact(tmp_path: Path, snnc_cmd: list[str]) -> None:
     """`snnc compile MODEL --target host -o DIR` (the full pipeline) -> a bit-exact build."""
-    from targets import host
+    from snnc.targets import host
 
     x = np.random.default_rng(0).normal(0, 1, (16, 25, 4)).astype(np.float32)
     np.save(tmp_path / "calib.npy", x)
@@ -396,7 +396,7 @@ def test_cli_compile_target_host_builds_bit_exact(tmp_path: Path, snnc_cmd: list
 
 
 def test_unsupported_op_names_node_and_op(tmp_path: Path) -> None:
-    from compiler.codegen.c import emit_c
+    from snnc.compiler.codegen.c import emit_c
 
     g = verify(Graph(nodes={"x": Input((2, 8)), "conv": Conv1d(8, np.ones((3, 2, 3))),
                             "y": Output((3, 6))},
@@ -406,7 +406,7 @@ def test_unsupported_op_names_node_and_op(tmp_path: Path) -> None:
 
 
 def test_cli_unsupported_op_is_one_line_error(tmp_path: Path, snnc_cmd: list[str]) -> None:
-    from compiler.ir import save
+    from snnc.compiler.ir import save
 
     g = verify(Graph(nodes={"x": Input((2, 8)), "conv": Conv1d(8, np.ones((3, 2, 3))),
                             "y": Output((3, 6))},
@@ -421,7 +421,7 @@ def test_cli_unsupported_op_is_one_line_error(tmp_path: Path, snnc_cmd: list[str
 
 
 def test_build_failure_shows_compiler_message_and_dir(tmp_path: Path, builds: Builds) -> None:
-    from targets import host
+    from snnc.targets import host
 
     src = builds.root / "tiny_recurrent_int8"
     builds.get(str(ROOT / "models/examples/tiny_recurrent.snn"), "int8")
@@ -448,7 +448,7 @@ def test_cmake_host_build_matches_gcc_build(tmp_path: Path, builds: Builds) -> N
     """The CMake path (top-level CMakeLists.txt) builds the same model, same outputs."""
     if shutil.which("cmake") is None:
         pytest.skip("cmake not installed")
-    from targets import host
+    from snnc.targets import host
 
     gq, cm, x, _ = builds.get(str(ROOT / "models/examples/tiny_recurrent.snn"), "int8")
     d = tmp_path / "cm"

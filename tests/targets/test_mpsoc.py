@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from target_helpers import ZOO, require
 
-from compiler.errors import SnncError
-from compiler.ir import LIF, Affine, Graph, Input, MembraneArgmax, Output, save, verify
-from targets.flash import parse_device
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import LIF, Affine, Graph, Input, MembraneArgmax, Output, save, verify
+from snnc.targets.flash import parse_device
 
 AARCH64 = ("aarch64-linux-gnu-g++", "qemu-aarch64")
 
@@ -28,7 +28,7 @@ def _first_mismatch(out: np.ndarray, ref: np.ndarray) -> str:
 @pytest.fixture(scope="session")
 def mpsoc_zoo(zoo_case, tmp_path_factory):
     """mpsoc_zoo(path) -> (ZooCase, mpsoc build dir), built once per model."""
-    from targets.registry import write_build
+    from snnc.targets.registry import write_build
 
     cache: dict[Path, tuple] = {}
 
@@ -45,8 +45,8 @@ def mpsoc_zoo(zoo_case, tmp_path_factory):
 @pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
 def test_zoo_csim_bit_exact(path, mpsoc_zoo):
     require("g++")
-    from targets.mpsoc.build import build_csim
-    from targets.mpsoc.run import run_csim
+    from snnc.targets.mpsoc.build import build_csim
+    from snnc.targets.mpsoc.run import run_csim
 
     case, bd = mpsoc_zoo(path)
     r = run_csim(build_csim(bd), bd, case.x_dev, golden=case.ref)
@@ -60,8 +60,8 @@ def test_zoo_csim_bit_exact(path, mpsoc_zoo):
 @pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
 def test_zoo_host_program_under_qemu_aarch64(path, mpsoc_zoo):
     require(*AARCH64)
-    from targets.mpsoc.build import build_host
-    from targets.mpsoc.run import run_qemu
+    from snnc.targets.mpsoc.build import build_host
+    from snnc.targets.mpsoc.run import run_qemu
 
     case, bd = mpsoc_zoo(path)
     b = build_host(bd)
@@ -72,7 +72,7 @@ def test_zoo_host_program_under_qemu_aarch64(path, mpsoc_zoo):
 
 
 def test_build_dir_and_tcl(mpsoc_zoo):
-    from targets.mpsoc.build import build_info, check_tcl
+    from snnc.targets.mpsoc.build import build_info, check_tcl
 
     _, bd = mpsoc_zoo(next(p for p in ZOO if p.stem == "l2mu"))
     info = build_info(bd)
@@ -151,8 +151,8 @@ def test_host_program_over_ssh(sshd, mpsoc_zoo):
     # No board here: the HOST_SIM host program built for this machine goes through the
     # exact ssh path a ZCU102's Linux gets (scp, run, collect, clean up).
     require("g++")
-    from targets.mpsoc.build import build_host
-    from targets.mpsoc.run import run_ssh
+    from snnc.targets.mpsoc.build import build_host
+    from snnc.targets.mpsoc.run import run_ssh
 
     case, bd = mpsoc_zoo(next(p for p in ZOO if p.stem == "l2mu"))
     b = build_host(bd, bd / "native", cross=False)

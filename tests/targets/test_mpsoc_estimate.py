@@ -12,11 +12,11 @@ import json
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir.graph import Graph
-from compiler.ir.nodes import Output, SpikeCountArgmax
-from compiler.ir.qnodes import QLIF, QConv, QDelayedLinear, QInput, QLinear
-from targets.mpsoc.estimate import (
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.nodes import Output, SpikeCountArgmax
+from snnc.compiler.ir.qnodes import QLIF, QConv, QDelayedLinear, QInput, QLinear
+from snnc.targets.mpsoc.estimate import (
     bram18_count,
     check_fit,
     choose_reuse,
@@ -25,7 +25,7 @@ from targets.mpsoc.estimate import (
     layer_units,
     reuse_candidates,
 )
-from targets.mpsoc.profile import LIMITS, PRESETS, get_board
+from snnc.targets.mpsoc.profile import LIMITS, PRESETS, get_board
 
 
 def _input(n: int, spike: bool) -> QInput:
@@ -259,7 +259,7 @@ def test_reports():
 
 
 def test_quantized_example_fits(tiny_graph):
-    from compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
 
     rng = np.random.default_rng(0)
     calib = rng.normal(size=(4, 10, 4)).astype(np.float32)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from target_helpers import ZOO, require, standin_reference
 
-from compiler.errors import SnncError
-from targets.rpi.profile import PRESETS, get_profile
+from snnc.compiler.errors import SnncError
+from snnc.targets.rpi.profile import PRESETS, get_profile
 
 AARCH64 = ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-nm", "qemu-aarch64")
 
@@ -23,7 +23,7 @@ def test_presets():
 @pytest.fixture(scope="session")
 def binaries(standin_build, tmp_path_factory):
     require(*AARCH64)
-    from targets.rpi.build import build_binary
+    from snnc.targets.rpi.build import build_binary
 
     return {p: build_binary(standin_build, p, tmp_path_factory.mktemp(p.replace("+", "p")))
             for p in PRESETS}
@@ -39,7 +39,7 @@ def test_static_aarch64_binaries(binaries):
 
 @pytest.mark.cross
 def test_outputs_match_reference_on_every_core(binaries, standin_inputs):
-    from targets.rpi.run import run_qemu_user
+    from snnc.targets.rpi.run import run_qemu_user
 
     ref = standin_reference(standin_inputs)
     for name, b in binaries.items():
@@ -49,7 +49,7 @@ def test_outputs_match_reference_on_every_core(binaries, standin_inputs):
 
 @pytest.mark.cross
 def test_instruction_counts_deterministic(binaries, standin_inputs):
-    from targets.rpi.run import run_qemu_user
+    from snnc.targets.rpi.run import run_qemu_user
 
     a = run_qemu_user(binaries["pi4"], standin_inputs).counts
     b = run_qemu_user(binaries["pi4"], standin_inputs).counts
@@ -60,8 +60,8 @@ def test_instruction_counts_deterministic(binaries, standin_inputs):
 
 @pytest.mark.cross
 def test_harness_rejects_mismatched_inputs(binaries, standin_inputs):
-    from targets.common import ModelInterface
-    from targets.rpi.run import run_qemu_user
+    from snnc.targets.common import ModelInterface
+    from snnc.targets.rpi.run import run_qemu_user
 
     b = binaries["pi4"]
     # Lie about the input width: the harness must refuse the file, not read garbage.
@@ -75,8 +75,8 @@ def test_harness_rejects_mismatched_inputs(binaries, standin_inputs):
 @pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
 def test_zoo_model_bit_exact_under_qemu_aarch64(path, zoo_case, tmp_path):
     require(*AARCH64, "cc")
-    from targets.rpi.build import build_binary
-    from targets.rpi.run import run_qemu_user
+    from snnc.targets.rpi.build import build_binary
+    from snnc.targets.rpi.run import run_qemu_user
 
     case = zoo_case(path)
     out = run_qemu_user(build_binary(case.build_dir, "pi4", tmp_path), case.x_dev,

@@ -14,8 +14,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir import (
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir import (
     LI,
     LIF,
     Affine,
@@ -30,12 +30,12 @@ from compiler.ir import (
     simulate,
     verify,
 )
-from compiler.ir.nodes import SPIKE
-from targets.rram.crossbar import assemble_tiles, map_graph, map_node, read, split_tiles
-from targets.rram.device import PRESETS, get_device
-from targets.rram.energy import CATEGORIES, estimate
-from targets.rram.flow import bench, flash, to_markdown, write_report
-from targets.rram.sim import Activity, flash_chip, load_chip, run_chip, save_chip
+from snnc.compiler.ir.nodes import SPIKE
+from snnc.targets.rram.crossbar import assemble_tiles, map_graph, map_node, read, split_tiles
+from snnc.targets.rram.device import PRESETS, get_device
+from snnc.targets.rram.energy import CATEGORIES, estimate
+from snnc.targets.rram.flow import bench, flash, to_markdown, write_report
+from snnc.targets.rram.sim import Activity, flash_chip, load_chip, run_chip, save_chip
 
 
 def _spikes(rng: np.random.Generator, shape: tuple[int, ...], p: float = 0.2) -> np.ndarray:
@@ -319,7 +319,7 @@ def test_unknown_preset_is_named():
 
 
 def _quantized(g: Graph, calib: np.ndarray, **opts) -> Graph:
-    from compiler.passes.quantize import QuantOptions, quantize
+    from snnc.compiler.passes.quantize import QuantOptions, quantize
 
     return quantize(g, {g.inputs[0]: calib}, QuantOptions(**opts))
 
@@ -332,7 +332,7 @@ def _exact_levels(gq: Graph) -> int:
 
 def _assert_bit_exact(gq: Graph, chip, xq: np.ndarray) -> dict[str, np.ndarray]:
     """Every node's trace and state on the chip equals the integer simulator's."""
-    from compiler.ir.interpret_int import simulate_int
+    from snnc.compiler.ir.interpret_int import simulate_int
 
     ref = simulate_int(gq, xq, record=True)
     got = run_chip(chip, xq, record=True)
@@ -350,9 +350,9 @@ def test_ideal_chip_reproduces_integer_simulator_on_l2mu(repo_root):
     """int8 L2MU (real-valued inputs through the DAC, 10 recurrent layers) on the whole
     BasicMotions test split: bit for bit the integer simulator, with the default ideal
     grid and with exactly as many levels as the weights need (one level step per unit)."""
-    from compiler.ir import load
-    from compiler.ir.interpret_int import quantize_inputs
-    from targets.benchmark import load_test_data
+    from snnc.compiler.ir import load
+    from snnc.compiler.ir.interpret_int import quantize_inputs
+    from snnc.targets.benchmark import load_test_data
 
     g = load(repo_root / "models" / "l2mu" / "l2mu.snn")
     data = load_test_data(g, 1000)
@@ -367,8 +367,8 @@ def test_ideal_chip_reproduces_integer_simulator_on_l2mu(repo_root):
         traces = _assert_bit_exact(gq, chip, xq)
     assert traces["h"].mean() > 0.01            # the recurrent layer is actually spiking
     # Float inputs are quantized the same way as predict_int does.
-    from compiler.ir.interpret_int import predict_int
-    from targets.rram.sim import predict_chip
+    from snnc.compiler.ir.interpret_int import predict_int
+    from snnc.targets.rram.sim import predict_chip
 
     np.testing.assert_array_equal(predict_chip(chip, data.x), predict_int(gq, data.x))
 
@@ -377,8 +377,8 @@ def test_ideal_chip_reproduces_integer_simulator_on_delayed_tiled_graph(rng, tmp
     """A hand-built graph with a QDelayedLinear (3 delays), an Affine bias, a recurrent
     300x300 matrix spread over 2 x 3 tiles and a membrane readout: bit for bit (also after
     saving and reloading the chip)."""
-    from compiler.ir.interpret_int import quantize_inputs
-    from compiler.ir.qnodes import QDelayedLinear
+    from snnc.compiler.ir.interpret_int import quantize_inputs
+    from snnc.compiler.ir.qnodes import QDelayedLinear
 
     g = mixed_graph(rng)
     gq = _quantized(g, _spikes(rng, (8, 30, 40), 0.25))
@@ -400,7 +400,7 @@ def test_ideal_chip_reproduces_integer_simulator_on_delayed_tiled_graph(rng, tmp
 def test_integer_graph_on_real_or_coarse_chip_differs(rng):
     """Guards the bit-exact tests: the neurram chip, or an ideal chip one level short of
     an exact grid, does change the integer results; strict mapping names the numbers."""
-    from compiler.ir.interpret_int import quantize_inputs, simulate_int
+    from snnc.compiler.ir.interpret_int import quantize_inputs, simulate_int
 
     gq = _quantized(mixed_graph(rng), _spikes(rng, (8, 30, 40), 0.25))
     xq = quantize_inputs(gq, _spikes(rng, (6, 30, 40), 0.25))
@@ -477,9 +477,9 @@ def test_cli_compile_int8_and_bench_ideal_chip(tmp_path, tiny_graph, snnc_cmd):
 
 
 def test_sweep_script_smoke(tmp_path):
-    """bench.rram_sweeps on 4 samples x 1 chip: every point is present, the preset point
+    """snnc.bench.rram_sweeps on 4 samples x 1 chip: every point is present, the preset point
     recurs identically in every sweep (same chip), and the README is left alone."""
-    from bench import rram_sweeps
+    from snnc.bench import rram_sweeps
 
     before = rram_sweeps.README.read_text()
     assert rram_sweeps.main(["--chips", "1", "--samples", "4", "--models", "l2mu",

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from target_helpers import ROOT, ZOO, require, standin_reference, write_standin
 
-from compiler.errors import SnncError
-from targets.smartwatch.build import build_firmware, check_fit, render_linker_script
-from targets.smartwatch.profile import KIB, MIB, PRESETS, get_profile
+from snnc.compiler.errors import SnncError
+from snnc.targets.smartwatch.build import build_firmware, check_fit, render_linker_script
+from snnc.targets.smartwatch.profile import KIB, MIB, PRESETS, get_profile
 
 ARM = ("arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm")
 
@@ -56,7 +56,7 @@ def firmware(standin_build, standin_inputs, tmp_path_factory):
 @pytest.fixture(scope="session")
 def qemu_run(firmware):
     require("qemu-system-arm", "cc")
-    from targets.smartwatch.run import run_qemu
+    from snnc.targets.smartwatch.run import run_qemu
 
     return run_qemu(firmware)
 
@@ -71,7 +71,7 @@ def test_firmware_outputs_match_reference(qemu_run, standin_inputs):
 
 @pytest.mark.cross
 def test_instruction_counts_are_exact_and_deterministic(firmware, qemu_run):
-    from targets.smartwatch.run import run_qemu
+    from snnc.targets.smartwatch.run import run_qemu
 
     c1 = qemu_run.counts
     c2 = run_qemu(firmware).counts
@@ -151,7 +151,7 @@ def smallest_fitting_profile(build_dir):
 @pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
 def test_zoo_model_bit_exact_on_emulated_mcu(path, zoo_case, tmp_path):
     require(*ARM, "qemu-system-arm", "cc")
-    from targets.smartwatch.run import run_qemu
+    from snnc.targets.smartwatch.run import run_qemu
 
     case = zoo_case(path)
     fw = build_firmware(case.build_dir, case.x_dev, smallest_fitting_profile(case.build_dir),
@@ -192,7 +192,7 @@ def test_instruction_count_is_exact_on_a_hand_counted_step(tmp_path):
     """Two steps of known length (100 vs 350 nops): the counts differ by exactly 250 and
     each is the step's own 102 or 352 instructions plus a small fixed call overhead."""
     require(*ARM, "qemu-system-arm", "cc")
-    from targets.smartwatch.run import run_qemu
+    from snnc.targets.smartwatch.run import run_qemu
 
     x = np.zeros((2, 3, 8), dtype=np.uint8)
     counts = {}
@@ -209,10 +209,10 @@ def test_instruction_count_is_exact_on_a_hand_counted_step(tmp_path):
 @pytest.mark.cross
 def test_smartwatch_pipeline_ends_with_the_size_check():
     require(*ARM)
-    from compiler.ir import load
-    from compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from targets.benchmark import load_test_data
-    from targets.registry import get_target
+    from snnc.compiler.ir import load
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+    from snnc.targets.benchmark import load_test_data
+    from snnc.targets.registry import get_target
 
     assert get_target("smartwatch").pipeline[-1] == "smartwatch_fit"
     g = load(ROOT / "models" / "examples" / "tiny_recurrent.snn")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from target_helpers import require, standin_reference
 
-from compiler.errors import SnncError
-from targets.rpi.build import build_binary
-from targets.rpi.run import run_ssh
-from targets.ssh import SshDevice
+from snnc.compiler.errors import SnncError
+from snnc.targets.rpi.build import build_binary
+from snnc.targets.rpi.run import run_ssh
+from snnc.targets.ssh import SshDevice
 
 
 def _device(sshd, known_hosts=None) -> SshDevice:

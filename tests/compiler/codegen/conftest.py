@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from compiler.ir import (
+from snnc.compiler.ir import (
     IF,
     LI,
     LIF,
@@ -142,7 +142,7 @@ QUANT_OPTIONS = {
 
 
 def quantized(graph: Graph, opts: dict, seed: int = 0) -> Graph:
-    from compiler.passes.quantize import QuantOptions, quantize
+    from snnc.compiler.passes.quantize import QuantOptions, quantize
 
     return quantize(graph, inputs_for(graph, batch=8, steps=30, seed=seed),
                     QuantOptions(**opts))
@@ -150,7 +150,7 @@ def quantized(graph: Graph, opts: dict, seed: int = 0) -> Graph:
 
 def int_inputs(graph_q: Graph, batch: int = 2, steps: int = 30, seed: int = 1
                ) -> dict[str, np.ndarray]:
-    from compiler.ir.interpret_int import quantize_inputs
+    from snnc.compiler.ir.interpret_int import quantize_inputs
 
     return quantize_inputs(graph_q, inputs_for(graph_q, batch, steps, seed))
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.codegen import cgen
-from compiler.codegen.c import emit_c, runtime_dir, write_c
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax, load, save, verify
-from compiler.passes.quantize import quantize
+from snnc.compiler.codegen import cgen
+from snnc.compiler.codegen.c import emit_c, runtime_dir, write_c
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax, load, save, verify
+from snnc.compiler.passes.quantize import quantize
 
 ROOT = Path(__file__).resolve().parents[3]
 SNAP = Path(__file__).parent / "snapshots" / "tiny_recurrent_int8"
@@ -130,7 +130,7 @@ def test_contract_names_in_header(tiny_q: Graph) -> None:
 
 
 def test_targets_parser_reads_the_header(tiny_q: Graph, tmp_path: Path) -> None:
-    from targets.common import read_interface
+    from snnc.targets.common import read_interface
 
     write_c(tiny_q, tmp_path)
     i = read_interface(tmp_path)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.codegen.hls import emit_hls, layer_units, supported_ops
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir import (
+from snnc.compiler.codegen.hls import emit_hls, layer_units, supported_ops
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir import (
     LIF,
     Affine,
     CubaLIF,
@@ -27,7 +27,7 @@ from compiler.ir import (
     Threshold,
     verify,
 )
-from compiler.ir.interpret_int import simulate_int
+from snnc.compiler.ir.interpret_int import simulate_int
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed")

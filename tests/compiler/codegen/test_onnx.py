@@ -11,11 +11,11 @@ import numpy as np
 import onnx
 import pytest
 
-from compiler.codegen.baseline import OnnxRuntimeRunner, OnnxRuntimeWindowRunner
-from compiler.codegen.onnx import export_step, export_window
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir import Graph, Input, Output, simulate
-from compiler.ir.nodes import Node
+from snnc.compiler.codegen.baseline import OnnxRuntimeRunner, OnnxRuntimeWindowRunner
+from snnc.compiler.codegen.onnx import export_step, export_window
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir import Graph, Input, Output, simulate
+from snnc.compiler.ir.nodes import Node
 
 
 def _ort64(step) -> OnnxRuntimeRunner:
@@ -86,7 +86,7 @@ def test_zoo_float64_matches_reference(zoo_graph: Graph, cg) -> None:
 @pytest.mark.parametrize("opts", ["default", "pow2_16", "w4_layer_32"])
 @pytest.mark.parametrize("name", ["tiny", "delay", "conv", "conv1d"])
 def test_integer_step_and_window_bit_exact(name: str, opts: str, cg) -> None:
-    from compiler.ir.interpret_int import simulate_int
+    from snnc.compiler.ir.interpret_int import simulate_int
 
     try:
         gq = cg.quantized(cg.FEATURE_GRAPHS[name](), cg.QUANT_OPTIONS[opts])
@@ -112,7 +112,7 @@ def test_integer_step_and_window_bit_exact(name: str, opts: str, cg) -> None:
 
 
 def test_zoo_integer_bit_exact(zoo_graph: Graph, cg) -> None:
-    from compiler.ir.interpret_int import simulate_int
+    from snnc.compiler.ir.interpret_int import simulate_int
 
     try:
         gq = cg.quantized(zoo_graph, {})

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.codegen.baseline import LiteRTRunner, litert_interpreter_class
-from compiler.codegen.tflite import export_tflite
-from compiler.errors import UnsupportedError
-from compiler.ir import simulate
+from snnc.compiler.codegen.baseline import LiteRTRunner, litert_interpreter_class
+from snnc.compiler.codegen.tflite import export_tflite
+from snnc.compiler.errors import UnsupportedError
+from snnc.compiler.ir import simulate
 
 try:
     litert_interpreter_class()
@@ -49,7 +49,7 @@ def test_zoo_float32(zoo_graph, cg) -> None:
 @needs_litert
 @pytest.mark.parametrize("name", ["tiny", "delay", "conv"])
 def test_integer_pow2_bit_exact(name: str, cg) -> None:
-    from compiler.ir.interpret_int import simulate_int
+    from snnc.compiler.ir.interpret_int import simulate_int
 
     try:
         gq = cg.quantized(cg.FEATURE_GRAPHS[name](), {"pow2": True, "state_bits": 16})

@@ -14,10 +14,10 @@ import pytest
 
 tvm = pytest.importorskip("tvm", reason="apache-tvm is not installed")
 
-from compiler.codegen.baseline import TvmRunner  # noqa: E402
-from compiler.codegen.onnx import export_step, export_window  # noqa: E402
-from compiler.errors import SnncError, UnsupportedError  # noqa: E402
-from compiler.ir import simulate  # noqa: E402
+from snnc.compiler.codegen.baseline import TvmRunner  # noqa: E402
+from snnc.compiler.codegen.onnx import export_step, export_window  # noqa: E402
+from snnc.compiler.errors import SnncError, UnsupportedError  # noqa: E402
+from snnc.compiler.ir import simulate  # noqa: E402
 
 _CACHE: dict[str, TvmRunner] = {}
 
@@ -56,7 +56,7 @@ def _zoo_params() -> list:
 
 @pytest.mark.parametrize("path", _zoo_params())
 def test_zoo_float32(path, cg) -> None:
-    from compiler.ir import load
+    from snnc.compiler.ir import load
 
     zoo_graph = load(path)
     x = cg.inputs_for(zoo_graph, batch=1, steps=20, scale=1.0)
@@ -70,7 +70,7 @@ def test_zoo_float32(path, cg) -> None:
 
 @pytest.mark.parametrize("name", ["tiny", "conv"])
 def test_integer_bit_exact(name: str, cg) -> None:
-    from compiler.ir.interpret_int import simulate_int
+    from snnc.compiler.ir.interpret_int import simulate_int
 
     gq = cg.quantized(cg.FEATURE_GRAPHS[name](), {})
     xq = cg.int_inputs(gq, batch=1, steps=40)
@@ -82,7 +82,7 @@ def test_integer_bit_exact(name: str, cg) -> None:
 
 
 def test_needs_static_step_model(cg) -> None:
-    from compiler.codegen.tvm import to_relax
+    from snnc.compiler.codegen.tvm import to_relax
 
     with pytest.raises(SnncError, match="static batch"):
         to_relax(export_step(cg.tiny()))
@@ -94,7 +94,7 @@ def test_needs_static_step_model(cg) -> None:
 def test_aarch64_shared_library(tmp_path, cg) -> None:
     if shutil.which("aarch64-linux-gnu-gcc") is None:
         pytest.skip("aarch64-linux-gnu-gcc not installed")
-    from compiler.codegen.tvm import export_aarch64
+    from snnc.compiler.codegen.tvm import export_aarch64
 
     path = export_aarch64(export_step(cg.tiny(), batch=1), tmp_path / "tiny_aarch64.so")
     head = path.read_bytes()[:20]

@@ -12,9 +12,9 @@ import nir
 import numpy as np
 import pytest
 
-from compiler.errors import FormatError, GraphError, SnncError, UnsupportedError
-from compiler.frontend.nir import export_nir, import_nir, write_nir
-from compiler.ir import (
+from snnc.compiler.errors import FormatError, GraphError, SnncError, UnsupportedError
+from snnc.compiler.frontend.nir import export_nir, import_nir, write_nir
+from snnc.compiler.ir import (
     IF,
     LIF,
     CubaLIF,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.ir import DelayedLinear, Graph, Input, Output, simulate
+from snnc.compiler.ir import DelayedLinear, Graph, Input, Output, simulate
 
 
 def direct(w: np.ndarray, d: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import GraphError, SnncError
-from compiler.ir import (
+from snnc.compiler.errors import GraphError, SnncError
+from snnc.compiler.ir import (
     IF,
     LI,
     LIF,

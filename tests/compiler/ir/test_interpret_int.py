@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import GraphError, SnncError
-from compiler.ir import Graph, MembraneArgmax, Output, SpikeCountArgmax, load, save
-from compiler.ir.graph import graphs_equal
-from compiler.ir.interpret_int import (
+from snnc.compiler.errors import GraphError, SnncError
+from snnc.compiler.ir import Graph, MembraneArgmax, Output, SpikeCountArgmax, load, save
+from snnc.compiler.ir.graph import graphs_equal
+from snnc.compiler.ir.interpret_int import (
     decay,
     predict_int,
     quantize_inputs,
@@ -18,7 +18,7 @@ from compiler.ir.interpret_int import (
     sat,
     simulate_int,
 )
-from compiler.ir.qnodes import QIF, QLI, QLIF, QCubaLIF, QDelayedLinear, QInput, QLinear
+from snnc.compiler.ir.qnodes import QIF, QLI, QLIF, QCubaLIF, QDelayedLinear, QInput, QLinear
 
 # ------------------------------------------------------------------ primitives
 
@@ -196,13 +196,13 @@ def test_bad_inputs_raise_clear_errors():
         quantize_inputs(g, np.zeros((1, 2, 3)))
     with pytest.raises(SnncError, match="0 and 1"):
         quantize_inputs(g, np.full((1, 2, 2), 0.5))
-    from models.examples.make_examples import tiny_recurrent
+    from snnc.models.examples.make_examples import tiny_recurrent
     with pytest.raises(SnncError, match="not quantized"):
         simulate_int(tiny_recurrent(), np.zeros((1, 2, 4), np.int32))
 
 
 def test_verify_rejects_bad_integer_parameters():
-    from compiler.ir import verify
+    from snnc.compiler.ir import verify
     g = _one_lif()
     with pytest.raises(GraphError, match="beta_q"):
         verify(g.replace(nodes={**g.nodes, "lif": QLIF(shape=(1,),
@@ -221,7 +221,7 @@ def test_predict_int_matches_argmax_of_output():
 
 
 def test_qthreshold_compares_the_exact_sum():
-    from compiler.ir.qnodes import QThreshold
+    from snnc.compiler.ir.qnodes import QThreshold
     g = Graph(
         nodes={"in": QInput(shape=(2,), dtype="spike", bits=1),
                "a": QLinear(weight=np.array([[3, 0], [0, -2]], np.int8)),
@@ -236,7 +236,7 @@ def test_qthreshold_compares_the_exact_sum():
 
 
 def test_fast_matmul_path_is_exact_and_wide_values_use_int64():
-    from compiler.ir.interpret_int import _acc
+    from snnc.compiler.ir.interpret_int import _acc
     rng = np.random.default_rng(3)
     w = rng.integers(-128, 128, (7, 300)).astype(np.int8)
     x = rng.integers(-2**15, 2**15, (5, 300)).astype(np.int64)

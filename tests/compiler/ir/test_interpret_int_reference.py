@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.ir import Graph, Output, SpikeCountArgmax
-from compiler.ir.interpret_int import simulate_int
-from compiler.ir.qnodes import QLIF, QCubaLIF, QInput, QLinear
+from snnc.compiler.ir import Graph, Output, SpikeCountArgmax
+from snnc.compiler.ir.interpret_int import simulate_int
+from snnc.compiler.ir.qnodes import QLIF, QCubaLIF, QInput, QLinear
 
 
 def _sat(x: int, b: int) -> int:

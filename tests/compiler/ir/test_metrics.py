@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ir import IF, Conv1d, DelayedLinear, Graph, Input, Linear, Output, simulate
-from compiler.ir.metrics import (
+from snnc.compiler.ir import IF, Conv1d, DelayedLinear, Graph, Input, Linear, Output, simulate
+from snnc.compiler.ir.metrics import (
     connection_sparsity,
     dense_macs_per_step,
     neurobench_metrics,

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from compiler.errors import FormatError
-from compiler.ir import (
+from snnc.compiler.errors import FormatError
+from snnc.compiler.ir import (
     IF,
     LI,
     LIF,
@@ -31,7 +31,7 @@ from compiler.ir import (
     load,
     save,
 )
-from compiler.ir.serialize import graph_hash
+from snnc.compiler.ir.serialize import graph_hash
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
 dtypes = st.sampled_from([np.float64, np.float32, np.int8, np.int16, np.int32])
@@ -134,7 +134,7 @@ def test_edited_file_fails_hash(tiny_graph, tmp_path):
 
 
 def test_unknown_kind_and_version(tiny_graph, tmp_path):
-    from compiler.ir.serialize import content_hash
+    from snnc.compiler.ir.serialize import content_hash
 
     save(tiny_graph, tmp_path / "g.snn")
     with zipfile.ZipFile(tmp_path / "g.snn") as z:
@@ -154,7 +154,7 @@ def test_unknown_kind_and_version(tiny_graph, tmp_path):
 
 
 def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
-    import compiler.ir.serialize as ser
+    import snnc.compiler.ir.serialize as ser
 
     g = Graph(nodes={"in": Input((1,)), "out": Output((1,))}, edges=[("in", "out")])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import GraphError
-from compiler.ir import (
+from snnc.compiler.errors import GraphError
+from snnc.compiler.ir import (
     LIF,
     DelayedLinear,
     Graph,

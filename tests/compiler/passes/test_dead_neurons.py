@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax, simulate, verify
-from compiler.ir.interpret_int import run_int
-from compiler.passes.dead_neurons import remove_dead_neurons
-from compiler.passes.quantize import quantize
+from snnc.compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax, simulate, verify
+from snnc.compiler.ir.interpret_int import run_int
+from snnc.compiler.passes.dead_neurons import remove_dead_neurons
+from snnc.compiler.passes.quantize import quantize
 
 
 def _before() -> Graph:

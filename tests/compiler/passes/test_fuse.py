@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ir import simulate, verify
-from compiler.ir.graph import nodes_equal
-from compiler.passes.fuse import fuse, fused_synapses, fusion_groups
+from snnc.compiler.ir import simulate, verify
+from snnc.compiler.ir.graph import nodes_equal
+from snnc.compiler.passes.fuse import fuse, fused_synapses, fusion_groups
 
 
 def test_tiny_recurrent_groups(tiny_graph, rng):
@@ -26,7 +26,7 @@ def test_tiny_recurrent_groups(tiny_graph, rng):
 
 
 def test_synapse_with_two_consumers_is_not_fused(tiny_graph):
-    from compiler.ir import LIF
+    from snnc.compiler.ir import LIF
     g = tiny_graph.replace(
         nodes={**tiny_graph.nodes, "lif3": LIF((3,))},
         edges=tiny_graph.edges + (("fc2", "lif3"),))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import GraphError, SnncError, UnsupportedError
-from compiler.ir import (
+from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
+from snnc.compiler.ir import (
     IF,
     Affine,
     Graph,
@@ -20,7 +20,7 @@ from compiler.ir import (
     simulate,
     verify,
 )
-from compiler.passes.hyperactive import (
+from snnc.compiler.passes.hyperactive import (
     hyperactive_counts,
     remove_hyperactive,
     remove_neurons,

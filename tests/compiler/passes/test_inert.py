@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError
-from compiler.ir import (
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import (
     IF,
     Affine,
     DelayedLinear,
@@ -18,7 +18,7 @@ from compiler.ir import (
     simulate,
     verify,
 )
-from compiler.passes.inert import remove_inert_synapses
+from snnc.compiler.passes.inert import remove_inert_synapses
 
 
 def parallel(w_a: np.ndarray, d_a: np.ndarray, w_b: np.ndarray, d_b: np.ndarray) -> Graph:

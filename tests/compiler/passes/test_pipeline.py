@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError
-from compiler.ir import load, predict
-from compiler.ir.interpret_int import predict_int
-from compiler.ir.qnodes import is_quantized
-from compiler.passes.pipeline import (
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import load, predict
+from snnc.compiler.ir.interpret_int import predict_int
+from snnc.compiler.ir.qnodes import is_quantized
+from snnc.compiler.passes.pipeline import (
     PIPELINES,
     CompileOptions,
     PassContext,
@@ -46,8 +46,8 @@ def test_float_pipeline_and_prune(tiny_graph, rng):
 
 
 def test_register_pipeline_is_data(tiny_graph):
-    from compiler.passes.pipeline import LAYOUTS
-    from compiler.passes.storage import Layout
+    from snnc.compiler.passes.pipeline import LAYOUTS
+    from snnc.compiler.passes.storage import Layout
     register_pipeline("test-target", ("storage", "fuse"), layout=Layout(spike_bytes=1))
     try:
         ctx = PassContext(options=CompileOptions(target="test-target", quantize="float"),
@@ -79,7 +79,7 @@ def test_quantize_without_calibration_names_the_option(tiny_graph):
 
 
 def test_pipeline_output_is_deterministic(tiny_graph, rng):
-    from compiler.ir.serialize import graph_hash
+    from snnc.compiler.ir.serialize import graph_hash
     x = rng.random((8, 10, 4))
     hashes = set()
     for _ in range(2):

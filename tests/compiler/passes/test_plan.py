@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax
-from compiler.passes.fuse import fuse
-from compiler.passes.plan import Buffer, _greedy, plan_memory
-from compiler.passes.quantize import quantize
-from compiler.passes.storage import Layout
+from snnc.compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax
+from snnc.compiler.passes.fuse import fuse
+from snnc.compiler.passes.plan import Buffer, _greedy, plan_memory
+from snnc.compiler.passes.quantize import quantize
+from snnc.compiler.passes.storage import Layout
 
 
 def _ff() -> Graph:
@@ -63,9 +63,9 @@ def test_recurrent_output_is_persistent_and_fusion_removes_buffers(tiny_graph, r
 
 
 def test_delay_ring_slots_widen_when_the_bound_needs_int64():
-    from compiler.ir import MembraneArgmax
-    from compiler.ir.qnodes import QLI, QDelayedLinear, QInput
-    from compiler.passes.plan import acc_bound
+    from snnc.compiler.ir import MembraneArgmax
+    from snnc.compiler.ir.qnodes import QLI, QDelayedLinear, QInput
+    from snnc.compiler.passes.plan import acc_bound
 
     def g(bits: int, w: np.ndarray = np.full((2, 3), 127, np.int8)) -> Graph:
         return Graph(nodes={"in": QInput(shape=(3,), dtype="real", bits=bits),

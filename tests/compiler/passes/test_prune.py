@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError
-from compiler.ir import (
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import (
     LIF,
     DelayedLinear,
     Graph,
@@ -17,7 +17,7 @@ from compiler.ir import (
     graphs_equal,
     verify,
 )
-from compiler.passes.prune import count_weights, prune_magnitude
+from snnc.compiler.passes.prune import count_weights, prune_magnitude
 
 
 def two_layer(w1: np.ndarray, w2: np.ndarray, d2: np.ndarray | None = None) -> Graph:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError, UnsupportedError
-from compiler.ir import (
+from snnc.compiler.errors import SnncError, UnsupportedError
+from snnc.compiler.ir import (
     IF,
     LI,
     LIF,
@@ -25,10 +25,10 @@ from compiler.ir import (
     simulate,
     verify,
 )
-from compiler.ir.graph import graphs_equal
-from compiler.ir.interpret_int import predict_int, run_int
-from compiler.ir.qnodes import QIF, QLIF, QDelayedLinear, QInput, QLinear
-from compiler.passes.quantize import QuantOptions, quantize, quantize_multiplier
+from snnc.compiler.ir.graph import graphs_equal
+from snnc.compiler.ir.interpret_int import predict_int, run_int
+from snnc.compiler.ir.qnodes import QIF, QLIF, QDelayedLinear, QInput, QLinear
+from snnc.compiler.passes.quantize import QuantOptions, quantize, quantize_multiplier
 
 
 def _if_graph(w: float = 2.5) -> Graph:
@@ -207,7 +207,7 @@ def test_already_quantized_and_unsupported(tiny_graph, rng):
     q = quantize(tiny_graph, rng.random((2, 3, 4)))
     with pytest.raises(SnncError, match="already quantized"):
         quantize(q, rng.random((2, 3, 4)))
-    from compiler.ir import Conv1d, Flatten
+    from snnc.compiler.ir import Conv1d, Flatten
     g = Graph(nodes={"in": Input((1, 6)), "c": Conv1d(6, np.ones((2, 1, 3))),
                      "f": Flatten((2, 4)), "fc": Linear(np.ones((2, 8))),
                      "n": LIF((2,)), "cnt": SpikeCountArgmax((2,)), "out": Output((2,))},
@@ -219,8 +219,8 @@ def test_already_quantized_and_unsupported(tiny_graph, rng):
 
 def test_threshold_population_and_exact_pooling_readout(rng):
     """HD-SNN topology: delay taps -> Threshold -> pooling ones -> membrane-sum readout."""
-    from compiler.ir import Threshold
-    from compiler.ir.qnodes import QThreshold
+    from snnc.compiler.ir import Threshold
+    from snnc.compiler.ir.qnodes import QThreshold
     w0, w1 = rng.normal(0, 1, (4, 6)), rng.normal(0, 1, (4, 6))
     g = Graph(
         nodes={"in": Input((6,), dtype="spike"),
@@ -264,8 +264,8 @@ def test_ensemble_of_if_modules_summed_into_one_readout(rng):
 
 
 def test_convolutions_quantize_per_channel(rng):
-    from compiler.ir import Conv1d, Conv2d, Flatten
-    from compiler.ir.qnodes import QConv
+    from snnc.compiler.ir import Conv1d, Conv2d, Flatten
+    from snnc.compiler.ir.qnodes import QConv
     g = Graph(
         nodes={"in": Input((2, 6, 6)),
                "c1": Conv2d((6, 6), rng.normal(0, 1, (4, 1, 3, 3)), stride=(1, 1),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.errors import SnncError
-from compiler.ir import LIF, DelayedLinear, Graph, Input, Linear, Output, SpikeCountArgmax, simulate
-from compiler.passes.quantize import quantize
-from compiler.passes.storage import Layout, choose_storage, density, weight_bytes
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import LIF, DelayedLinear, Graph, Input, Linear, Output, SpikeCountArgmax, simulate
+from snnc.compiler.passes.quantize import quantize
+from snnc.compiler.passes.storage import Layout, choose_storage, density, weight_bytes
 
 
 def _graph(w: np.ndarray, delays: np.ndarray | None = None) -> Graph:
