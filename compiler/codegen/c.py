@@ -35,7 +35,7 @@ import jinja2
 import numpy as np
 
 from snnc.compiler import __version__
-from snnc.compiler.codegen import cgen
+from snnc.compiler.codegen import cgen, cnames
 from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
@@ -149,7 +149,7 @@ class _Ctx:
         if name in self.names:
             raise SnncError(f"internal: table '{name}' emitted twice")
         self.names.add(name)
-        self.tables.append(cgen.array(ctype, name, vals, comment=comment))
+        self.tables.append(cgen.array(ctype, name, vals, comment=cnames.c_comment(comment)))
         self.flash += max(vals.size, 1) * _CTYPE_BYTES[ctype]
         return name
 
@@ -157,7 +157,7 @@ class _Ctx:
         cgen.identifier(name)
         decl = f"{ctype} {name}" + (f"[{n}]" if n is not None else "") + ";"
         if comment:
-            decl += f" /* {comment} */"
+            decl += f" /* {cnames.c_comment(comment)} */"
         self.fields.append(decl)
         self.ram += (n or 1) * _CTYPE_BYTES[ctype]
         return f"s->{name}"
@@ -671,7 +671,7 @@ def _place_buffers(ctx: _Ctx, order: list[str], back: set[tuple[str, str]]) -> N
         ctx.member(ctype, arena, size,
                    "activations of non-overlapping lifetimes, see the layout in model.c")
         width = max(len(x.name) for _, x in layout)
-        lines = [f"{b.name:<{width}}  [{off}, {off + b.n})  {b.comment}"
+        lines = [f"{b.name:<{width}}  [{off}, {off + b.n})  {cnames.c_comment(b.comment)}"
                  for off, b in sorted(layout, key=lambda t: (t[0], t[1].name))]
         ctx.tables.append(f"/* Layout of {arena} ({ctype} elements):\n *   "
                           + "\n *   ".join(lines) + "\n */\n")
@@ -703,10 +703,10 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
             raise UnsupportedError(
                 f"node '{name}': the C backend cannot lower op '{node.kind}' in a {what} "
                 f"graph (supported: {', '.join(supported_ops(quantized))})")
-    c_name = cgen.identifier(cgen.mangle(graph.name).lower())
+    c_name = cnames.c_ident(graph.name).lower()
     order, back = graph.schedule()
     preds = {n: [a for a, b in graph.edges if b == n] for n in graph.nodes}
-    ctx = _Ctx(graph=graph, quantized=quantized, ids=cgen.unique_names(graph.nodes),
+    ctx = _Ctx(graph=graph, quantized=quantized, ids=cnames.c_idents(graph.nodes),
                preds=preds, act="int32_t" if quantized else "snnc_real_t")
     ctx.btype = _buffer_types(graph, preds, ctx.act)
     if quantized:
@@ -723,10 +723,10 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
     n_outputs = off
     for name in order:
         node = graph.nodes[name]
-        lines = [f"    /* {name}: {node.kind} {list(node.shape_in())} -> "
-                 f"{list(node.shape_out())}"
-                 + ("".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
-                 + " */"]
+        lines = ["    /* " + cnames.c_comment(
+            f"{name}: {node.kind} {list(node.shape_in())} -> {list(node.shape_out())}"
+            + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
+            + " */"]
         rules[type(node)](ctx, name, node, lines)
         # Locals (xs arrays) need their own scope so declarations stay at block start.
         if any(line.lstrip().startswith("const ") for line in lines[1:]):
@@ -771,10 +771,11 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
         extra = ""
         if quantized and nd.dtype == REAL:
             extra = f", int{int(nd.bits)} with per-channel scale and zero point"
-        shape_lines.append(f"input  {n}: {list(nd.shape)} {nd.dtype}{extra}, "
-                           f"in[{ctx.in_off[n]}..]")
+        shape_lines.append(cnames.c_comment(f"input  {n}: {list(nd.shape)} {nd.dtype}{extra}, "
+                                             f"in[{ctx.in_off[n]}..]"))
     for n in graph.outputs:
-        shape_lines.append(f"output {n}: {list(graph.nodes[n].shape)}, out[{ctx.out_off[n]}..]")
+        shape_lines.append(cnames.c_comment(
+            f"output {n}: {list(graph.nodes[n].shape)}, out[{ctx.out_off[n]}..]"))
     flash, ram = ctx.flash, ctx.ram
     note = ""
     if memory:
@@ -784,10 +785,10 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True,
                              autoescape=False)
-    common = dict(version=__version__, model_name=cgen.c_string(graph.name),
+    common = dict(version=__version__, model_name=cnames.c_string(graph.name),
                   model_hash=graph_hash(graph), c_name=c_name, encoder=encoder)
     header = env.get_template("model.h.j2").render(
-        **common, arithmetic=arithmetic, shape_lines=shape_lines, flash_bytes=flash,
+        **common, arithmetic=cnames.c_comment(arithmetic), shape_lines=shape_lines, flash_bytes=flash,
         ram_bytes=ram, memory_note=note, n_inputs=n_inputs, n_outputs=n_outputs,
         input_ctype=input_ctype, output_ctype=output_ctype,
         input_note=("quantized input x_q per value" if quantized and input_ctype == "int16_t"

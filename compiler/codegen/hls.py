@@ -38,7 +38,7 @@ import jinja2
 import numpy as np
 
 from snnc.compiler import __version__
-from snnc.compiler.codegen import cgen
+from snnc.compiler.codegen import cgen, cnames
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
@@ -140,7 +140,7 @@ class _Ctx:
 
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
         vals = np.asarray(values).ravel()
-        self.tables.append(cgen.array(ctype, name, vals, comment=comment))
+        self.tables.append(cgen.array(ctype, name, vals, comment=cnames.c_comment(comment)))
         self.rom += max(vals.size, 1) * _BYTES[ctype]
         return name
 
@@ -156,7 +156,7 @@ class _Ctx:
     def static(self, ctype: str, name: str, dims: tuple[int, ...], comment: str) -> str:
         cgen.identifier(name)
         shape = "".join(f"[{d}]" for d in dims)
-        self.statics.append(f"static {ctype} {name}{shape}; /* {comment} */")
+        self.statics.append(f"static {ctype} {name}{shape}; /* {cnames.c_comment(comment)} */")
         n = int(np.prod(dims)) if dims else 1
         if dims:
             first = name + "[0]" * (len(dims) - 1)  # the first row of a 2-D array
@@ -362,7 +362,7 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
         if ((a, b) in back) != (pos[a] >= pos[b]):
             raise SnncError(f"internal: edge {a} -> {b} is not ordered as the schedule says")
     preds = {n: [a for a, b in graph.edges if b == n] for n in graph.nodes}
-    ids = cgen.unique_names(graph.nodes)
+    ids = cnames.c_idents(graph.nodes)
     ctx = _Ctx(graph=graph, ids=ids, preds=preds, btype=_buffer_types(graph, preds),
                reuse=int(reuse))
     for n in order:
@@ -376,15 +376,15 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
     outs, off = [], 0
     for n in graph.outputs:
         k = _size(tuple(graph.nodes[n].shape_out()))
-        outs.append((ctx.y(n), off, k, n))
+        outs.append((ctx.y(n), off, k, cnames.c_comment(n)))
         off += k
     n_outputs = off
     for name in order:
         node = graph.nodes[name]
-        lines = [f"    /* {name}: {node.kind} {list(node.shape_in())} -> "
-                 f"{list(node.shape_out())}"
-                 + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back)
-                 + " */"]
+        lines = ["    /* " + cnames.c_comment(
+            f"{name}: {node.kind} {list(node.shape_in())} -> {list(node.shape_out())}"
+            + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
+            + " */"]
         if isinstance(node, QInput):
             _lower_input(ctx, name, node, in_off[name], lines)
         else:
@@ -408,7 +408,9 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
     shape_lines += [f"output {n}: {list(graph.nodes[n].shape)}, y[{o}..]" for _, o, _, n in outs]
     unit_lines = [f"{n}: {u} MAC units, {math.ceil(_size(graph.nodes[n].weight.shape) / u)} "
                   f"rounds" for n, u in ctx.units.items()]
-    common = dict(version=__version__, model_name=cgen.c_string(graph.name),
+    shape_lines = [cnames.c_comment(t) for t in shape_lines]
+    unit_lines = [cnames.c_comment(t) for t in unit_lines]
+    common = dict(version=__version__, model_name=cnames.c_string(graph.name),
                   model_hash=graph_hash(graph), top=TOP, n_inputs=n_inputs,
                   n_outputs=n_outputs, input_ctype=input_ctype, output_ctype="int32_t",
                   reuse=int(reuse), shape_lines=shape_lines, unit_lines=unit_lines,
@@ -419,7 +421,8 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
         "kernel.cpp": env.get_template("kernel.cpp.j2").render(
             **common, tables=ctx.tables, statics=ctx.statics, clears=ctx.clears,
             pragmas=ctx.pragmas, steps=ctx.steps, outs=outs),
-        "run_hls.tcl": env.get_template("run_hls.tcl.j2").render(**common),
+        "run_hls.tcl": env.get_template("run_hls.tcl.j2").render(
+            **{**common, "model_name": cnames.tcl_string(graph.name)}),
     }
     return HlsModel(name=graph.name, files=files, n_inputs=n_inputs, n_outputs=n_outputs,
                     input_ctype=input_ctype, output_ctype="int32_t", reuse=int(reuse),
