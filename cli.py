@@ -121,30 +121,78 @@ def convert(src: str, dst: str, dt: float | None, discretization: str | None,
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
-              help="Input array .npy, shape [batch, T, ...] (or .npz keyed by input node).")
+@click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
+              help="Input array .npy, shape [batch, T, ...] (or .npz keyed by input node); "
+                   "float (quantized for a compiled model) or, for a compiled model, the "
+                   "integers it is fed.")
+@click.option("--data", "data", type=click.Path(dir_okay=False), default=None,
+              help="Labelled float data: .npz (x [N, T, C] float, y [N] int), UEA/UCR .ts or "
+                   ".csv; prints the accuracy report (see docs/own_data.md).")
+@click.option("--samples", type=int, default=None,
+              help="--data: evenly spaced cases to run (default: all).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="--data: write accuracy.json, accuracy.md and accuracy_confusion.png here.")
 @click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Write outputs to this .npz (default: print predictions).")
-def simulate(model: str, input_path: str, out_path: str | None) -> None:
-    """Run MODEL in the reference simulator on an input array."""
+def simulate(model: str, input_path: str | None, out_path: str | None, data: str | None = None,
+             samples: int | None = None, report_dir: str | None = None) -> None:
+    """Run MODEL in the reference simulator on an input array or a labelled dataset.
+
+    A compiled (quantized) model runs in the integer golden model (the arithmetic every
+    backend matches bit for bit); float inputs are quantized by the model's own input
+    quantization first.
+    """
     from snnc.compiler.errors import FormatError
     from snnc.compiler.ir import simulate as sim
+    from snnc.compiler.ir.qnodes import is_quantized
     from snnc.compiler.ir.serialize import atomic_write
 
+    if (input_path is None) == (data is None):
+        raise SnncError("pass exactly one of --input ARRAY and --data DATASET")
     g = load_model(model)
-    ip = Path(input_path)
-    if not ip.exists():
-        raise FormatError("no such file", ip)
-    try:
-        data = np.load(ip, allow_pickle=False)
-        inputs = dict(data) if isinstance(data, np.lib.npyio.NpzFile) else data
-    except (ValueError, OSError, EOFError) as e:
-        raise FormatError(f"cannot read input array ({e})", ip) from None
-    res = sim(g, inputs)
+    quantized = is_quantized(g)
+    ds = None
+    if data is not None:
+        from snnc.compiler.data import for_graph, load_data
+
+        ds = for_graph(load_data(data), g).take(samples)
+        inputs: Any = ds.x
+    else:
+        ip = Path(str(input_path))
+        if not ip.exists():
+            raise FormatError("no such file", ip)
+        try:
+            arr = np.load(ip, allow_pickle=False)
+            inputs = dict(arr) if isinstance(arr, np.lib.npyio.NpzFile) else arr
+        except (ValueError, OSError, EOFError) as e:
+            raise FormatError(f"cannot read input array ({e})", ip) from None
+    if quantized:
+        from snnc.compiler.ir.interpret_int import quantize_inputs, simulate_int
+
+        as_dict = inputs if isinstance(inputs, dict) else {g.inputs[0]: inputs}
+        if all(np.asarray(v).dtype.kind in "iub" for v in as_dict.values()) and ds is None:
+            q = as_dict  # already the integers the compiled model is fed
+        else:
+            q = quantize_inputs(g, {k: np.asarray(v, np.float64) for k, v in as_dict.items()})
+        res = simulate_int(g, q)
+    else:
+        res = sim(g, inputs if isinstance(inputs, dict) else np.asarray(inputs, np.float64))
     if out_path:
         atomic_write(out_path, lambda f: np.savez(f, **res.outputs))
         click.echo(out_path)
-    else:
+    if ds is not None:
+        from snnc.compiler.data import predictions, score, score_markdown
+
+        out = np.concatenate([res.outputs[n].reshape(len(ds), ds.steps, -1)
+                              for n in g.outputs], axis=2)
+        sim_kind = "integer golden model" if quantized else "float simulator"
+        sc = score(predictions(out), ds.y, ds.classes, n_classes=out.shape[2])
+        sc["simulator"], sc["data"] = sim_kind, ds.source
+        _write_scores(sc, report_dir, f"{g.name} ({sim_kind})")
+        if not out_path:
+            click.echo(score_markdown(sc, f"{g.name} on {ds.source} ({sim_kind})"))
+        return
+    if not out_path:
         for name, y in res.outputs.items():
             pred = np.argmax(y[:, -1].reshape(y.shape[0], -1), axis=1)
             click.echo(json.dumps({"output": name, "shape": list(y.shape),
@@ -176,8 +224,9 @@ def _device_options(f: Any) -> Any:
                      help="The .snn the build came from (default: the build's own .snn)."),
         click.option("--inputs", "inputs", type=click.Path(dir_okay=False), default=None,
                      help="Device inputs .npy [samples, steps, ...] (default: the model's test data)."),
-        click.option("--samples", type=int, default=8, show_default=True,
-                     help="Test samples to run."),
+        click.option("--samples", type=int, default=None,
+                     help="Test cases to run, evenly spaced (default: all of --data; 8 of the "
+                          "model's own test file)."),
         click.option("--known-hosts", type=click.Path(dir_okay=False), default=None,
                      help="ssh devices: known_hosts file to check the board's host key against."),
         click.option("--identity", type=click.Path(dir_okay=False), default=None,
@@ -185,18 +234,42 @@ def _device_options(f: Any) -> Any:
     ]
     for o in reversed(opts):
         f = o(f)
+    f = _data_options(f)
     return click.argument("build", type=click.Path())(f)
 
 
+def _data_options(f: Any) -> Any:
+    """--data / --report: the user's labelled float data and where the accuracy report goes
+    (snnc.compiler.data is the convention)."""
+    f = click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+                     help="Write accuracy.json, accuracy.md and accuracy_confusion.png "
+                          "(predictions, per-class table, confusion matrix) here.")(f)
+    return click.option("--data", "data", type=click.Path(dir_okay=False), default=None,
+                        help="Float test data: .npz (x [N, T, C] float, y [N] int), UEA/UCR "
+                             ".ts or .csv; quantized for a compiled model (default: the "
+                             "model's own test file; see docs/own_data.md).")(f)
+
+
+def _write_scores(scores: dict[str, Any] | None, report_dir: str | None, title: str) -> None:
+    """Write the accuracy report files and say where (stderr)."""
+    if report_dir is None or not scores:
+        return
+    from snnc.compiler.data import write_scores
+
+    for p in write_scores(scores, report_dir, title=title):
+        log.warning("wrote %s", p)
+
+
 def _device_run(build: str, device: str, target: str | None, profile: str | None,
-                model: str | None, inputs: str | None, samples: int,
-                known_hosts: str | None, identity: str | None) -> tuple[Any, Any]:
+                model: str | None, inputs: str | None, samples: int | None,
+                known_hosts: str | None, identity: str | None,
+                data: str | None = None) -> tuple[Any, Any]:
     from snnc.targets.benchmark import build_target, ensure_build, prepare
     from snnc.targets.flash import run_on_device
 
     tgt = build_target(build, target, device)
     build = str(ensure_build(build, tgt))
-    prep = prepare(build, model=model, inputs=inputs, samples=samples)
+    prep = prepare(build, model=model, inputs=inputs, samples=samples, data=data)
     run = run_on_device(tgt, build, prep.x_dev, device=device, profile=profile,
                         known_hosts=known_hosts, identity=identity)
     return prep, run
@@ -209,8 +282,9 @@ def _device_run(build: str, device: str, target: str | None, profile: str | None
 @click.option("--seed", type=int, default=0, show_default=True,
               help="--device sim (rram): chip seed (bench: the first of --chips seeds).")
 def flash(build: str, device: str, target: str | None, profile: str | None, model: str | None,
-          inputs: str | None, samples: int, known_hosts: str | None, identity: str | None,
-          out_path: str | None, seed: int = 0) -> None:
+          inputs: str | None, samples: int | None, known_hosts: str | None,
+          identity: str | None, out_path: str | None, seed: int = 0, data: str | None = None,
+          report_dir: str | None = None) -> None:
     """Build BUILD for a device target, flash it to DEVICE and run the test inputs.
 
     BUILD is a build directory (model.h, model.c, model.snn) or a compiled graph (.snn
@@ -223,10 +297,12 @@ def flash(build: str, device: str, target: str | None, profile: str | None, mode
         return
     from snnc.compiler.ir.serialize import atomic_write
 
-    _, run = _device_run(build, device, target, profile, model, inputs, samples,
-                         known_hosts, identity)
+    prep, run = _device_run(build, device, target, profile, model, inputs, samples,
+                            known_hosts, identity, data)
     log.warning("ran %d samples x %d steps on %s (%s, %s)", run.n_samples, run.n_steps,
                 run.device, run.target, run.profile)
+    scores = _flash_scores(prep, run)
+    _write_scores(scores, report_dir, f"{run.target} ({run.device})")
     if out_path:
         atomic_write(out_path, lambda f: np.savez(f, outputs=run.outputs))
         click.echo(out_path)
@@ -237,7 +313,22 @@ def flash(build: str, device: str, target: str | None, profile: str | None, mode
            "argmax_last_step": pred.tolist()}
     if run.step_instructions is not None:
         rec["instructions_per_step_median"] = float(np.median(run.step_instructions))
+    if scores is not None:
+        if "accuracy" in scores:
+            rec["accuracy"] = scores["accuracy"]
+        rec.update({f"agreement_with_{k.replace(' ', '_')}": v["agreement"]
+                    for k, v in scores.get("others", {}).items()})
     click.echo(json.dumps(rec))
+
+
+def _flash_scores(prep: Any, run: Any) -> dict[str, Any] | None:
+    """The device's accuracy report against the data's labels and the golden model."""
+    if prep.graph is None or prep.data is None:
+        return None
+    from snnc.targets.benchmark import device_scores, reference_outputs
+
+    ref, kind = reference_outputs(prep.graph, prep.x_dev)
+    return device_scores(run, ref, kind, prep.data, prep.float_graph)
 
 
 @main.command()
@@ -262,9 +353,10 @@ def flash(build: str, device: str, target: str | None, profile: str | None, mode
               help="--device sim (rram): chips (seeds) to average over; --samples 0 = the "
                    "whole test split.")
 def bench(build: str, device: str, target: str | None, profile: str | None, model: str | None,
-          inputs: str | None, samples: int, known_hosts: str | None, identity: str | None,
-          json_path: str | None, md_path: str | None, fmt: str, compare: bool = False,
-          repeats: int = 3, backends: str | None = None, seed: int = 0, chips: int = 5) -> None:
+          inputs: str | None, samples: int | None, known_hosts: str | None,
+          identity: str | None, json_path: str | None, md_path: str | None, fmt: str,
+          compare: bool = False, repeats: int = 3, backends: str | None = None, seed: int = 0,
+          chips: int = 5, data: str | None = None, report_dir: str | None = None) -> None:
     """Benchmark BUILD on DEVICE: latency, RAM/flash, SynOps, agreement and accuracy.
 
     With --compare, BUILD is a model (.snn) run side by side on this host through snnc C,
@@ -276,20 +368,23 @@ def bench(build: str, device: str, target: str | None, profile: str | None, mode
     if compare:
         from snnc.bench.compare import run_cli
 
-        click.echo(run_cli(build, samples=samples, repeats=repeats, backends=backends,
+        click.echo(run_cli(build, samples=8 if samples is None else samples,
+                           repeats=repeats, backends=backends,
                            json_path=json_path, md_path=md_path, fmt=fmt))
         return
     from snnc.targets.rram.commands import bench_cli, is_rram
 
     if is_rram(device, target, build):  # rram: accuracy over chips, energy/latency estimate
-        click.echo(bench_cli(build, profile, seed, chips, samples, json_path, md_path, fmt))
+        click.echo(bench_cli(build, profile, seed, chips, samples, json_path, md_path, fmt,
+                             data=data, report_dir=report_dir))
         return
     from snnc.targets.benchmark import _jsonable, bench_run, to_markdown, write_report
 
     prep, run = _device_run(build, device, target, profile, model, inputs, samples,
-                            known_hosts, identity)
+                            known_hosts, identity, data)
     rep = bench_run(run, prep.graph, prep.data, prep.x_dev, prep.float_graph)
     write_report(rep, json_path, md_path)
+    _write_scores(rep.get("scores"), report_dir, f"{run.target} ({run.device})")
     click.echo(json.dumps(rep, indent=2, default=_jsonable) if fmt == "json" else to_markdown(rep))
 
 

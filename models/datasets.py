@@ -1,5 +1,8 @@
 """Loaders for the vendored UEA/UCR ``.ts`` time-series datasets (``models/data/``).
 
+The parser itself (:func:`read_ts`) lives in :mod:`snnc.compiler.data`, the data
+convention of the command line; this module adds the per-dataset loaders.
+
 The UEA ``.ts`` format: comment lines start with ``#``; header lines start with ``@``
 (``@problemName``, ``@timeStamps``, ``@missing``, ``@univariate``, ``@dimensions``,
 ``@equalLength``, ``@seriesLength``, ``@classLabel true <labels...>``), then ``@data``;
@@ -23,179 +26,16 @@ missing values ``?``, timestamps, a wrong channel count, an unknown label) raise
 
 from __future__ import annotations
 
-import math
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+# The .ts parser is part of the CLI's data convention (compiler/data.py); re-exported here.
+from snnc.compiler.data import TsFile, load_ts, read_ts  # noqa: F401
 from snnc.compiler.errors import FormatError, SnncError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SPLITS = ("train", "test")
-
-
-@dataclass(frozen=True)
-class TsFile:
-    """A parsed ``.ts`` file. ``X``: float32 ``[n, channels, max_len]`` (NaN-padded)."""
-
-    problem_name: str
-    class_names: list[str]
-    X: np.ndarray
-    lengths: np.ndarray  # int64 [n]
-    labels: list[str]
-
-
-_BOOL = {"true": True, "false": False}
-
-
-def _bool(value: str, key: str, path: os.PathLike[str] | str, lineno: int) -> bool:
-    if value.lower() not in _BOOL:
-        raise FormatError(f"line {lineno}: {key} must be true or false, got '{value}'", path)
-    return _BOOL[value.lower()]
-
-
-def _int(value: str, key: str, path: os.PathLike[str] | str, lineno: int) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n <= 0:
-        raise FormatError(f"line {lineno}: {key} must be a positive integer, got '{value}'",
-                          path)
-    return n
-
-
-def read_ts(path: str | os.PathLike[str]) -> TsFile:
-    """Parse a UEA ``.ts`` classification file (see the module docstring)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise FormatError(f"cannot read file ({e.strerror or e})", path) from None
-    except UnicodeDecodeError:
-        raise FormatError("not a text (UTF-8) file", path) from None
-
-    header: dict[str, object] = {}
-    class_names: list[str] | None = None
-    in_data = False
-    cases: list[np.ndarray] = []
-    labels: list[str] = []
-    n_dims: int | None = None
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if not in_data:
-            if not line.startswith("@"):
-                raise FormatError(
-                    f"line {lineno}: expected a header line starting with '@' before @data", path)
-            key, _, rest = line.partition(" ")
-            key, rest = key.lower(), rest.strip()
-            if key == "@data":
-                if class_names is None:
-                    raise FormatError(
-                        f"line {lineno}: @data before @classLabel (only classification "
-                        "files are supported)", path)
-                in_data = True
-                n_dims = header.get("dimensions")  # type: ignore[assignment]
-                if n_dims is None and header.get("univariate") is True:
-                    n_dims = 1
-                continue
-            if key == "@classlabel":
-                parts = rest.split()
-                if not parts or not _bool(parts[0], key, path, lineno):
-                    raise FormatError(
-                        f"line {lineno}: '@classLabel false' (regression/unlabelled) is not "
-                        "supported", path)
-                if len(parts) < 2:
-                    raise FormatError(f"line {lineno}: @classLabel true lists no labels", path)
-                if len(set(parts[1:])) != len(parts) - 1:
-                    raise FormatError(f"line {lineno}: @classLabel lists a label twice", path)
-                class_names = parts[1:]
-            elif key == "@problemname":
-                header["problemname"] = rest
-            elif key in ("@timestamps", "@missing", "@univariate", "@equallength"):
-                val = _bool(rest, key, path, lineno)
-                if key == "@timestamps" and val:
-                    raise FormatError(f"line {lineno}: '@timeStamps true' is not supported",
-                                      path)
-                header[key[1:]] = val
-            elif key == "@dimensions":
-                header["dimensions"] = _int(rest, key, path, lineno)
-            elif key == "@serieslength":
-                header["serieslength"] = _int(rest, key, path, lineno)
-            else:
-                raise FormatError(f"line {lineno}: unknown header '{key}'", path)
-            continue
-        cases_x, label = _parse_case(line, path, lineno, n_dims)
-        if n_dims is None:  # no @dimensions: the first case decides
-            n_dims = cases_x.shape[0]
-        if label not in class_names:  # type: ignore[operator]
-            raise FormatError(
-                f"line {lineno}: unknown class label '{label}' (declared: "
-                f"{' '.join(class_names or [])})", path)
-        if header.get("equallength") is True:
-            want = header.get("serieslength") or (cases[0].shape[1] if cases else None)
-            if want is not None and cases_x.shape[1] != want:
-                raise FormatError(
-                    f"line {lineno}: series length {cases_x.shape[1]} but the header says "
-                    f"equal lengths of {want}", path)
-        cases.append(cases_x)
-        labels.append(label)
-    if not in_data:
-        raise FormatError("no @data section", path)
-    if not cases:
-        raise FormatError("@data section holds no cases", path)
-    lengths = np.array([c.shape[1] for c in cases], dtype=np.int64)
-    X = np.full((len(cases), n_dims or 1, int(lengths.max())), np.nan, dtype=np.float32)
-    for i, c in enumerate(cases):
-        X[i, :, : c.shape[1]] = c
-    return TsFile(problem_name=str(header.get("problemname", "")),
-                  class_names=list(class_names or []), X=X, lengths=lengths, labels=labels)
-
-
-def _parse_case(line: str, path: os.PathLike[str] | str, lineno: int,
-                n_dims: int | None) -> tuple[np.ndarray, str]:
-    """One data line -> (float32 [channels, length], label)."""
-    parts = line.split(":")
-    if len(parts) < 2:
-        raise FormatError(f"line {lineno}: expected '<channel>:...:<label>', found no ':'", path)
-    label = parts[-1].strip()
-    chans = parts[:-1]
-    if not label:
-        raise FormatError(f"line {lineno}: empty class label", path)
-    if n_dims is not None and len(chans) != n_dims:
-        raise FormatError(
-            f"line {lineno}: {len(chans)} channels but the header declares {n_dims}", path)
-    rows: list[list[float]] = []
-    for ci, chan in enumerate(chans):
-        row = []
-        for tok in chan.split(","):
-            tok = tok.strip()
-            if tok == "?":
-                raise FormatError(
-                    f"line {lineno}: channel {ci}: missing value '?' is not supported", path)
-            try:
-                val = float(tok)
-            except ValueError:
-                raise FormatError(
-                    f"line {lineno}: channel {ci}: '{tok}' is not a number", path) from None
-            if not math.isfinite(val):
-                raise FormatError(f"line {lineno}: channel {ci}: non-finite value '{tok}'", path)
-            row.append(val)
-        if rows and len(row) != len(rows[0]):
-            raise FormatError(
-                f"line {lineno}: channel {ci} has {len(row)} values but channel 0 has "
-                f"{len(rows[0])}", path)
-        rows.append(row)
-    return np.asarray(rows, dtype=np.float32), label
-
-
-def load_ts(path: str | os.PathLike[str]) -> tuple[np.ndarray, list[str]]:
-    """``(X float32 [n_cases, n_channels, max_len] NaN-padded, labels)`` of a ``.ts`` file."""
-    f = read_ts(path)
-    return f.X, f.labels
 
 
 def _split_file(name: str, split: str) -> Path:

@@ -95,6 +95,7 @@ class EvalData:
     x: np.ndarray
     y: np.ndarray | None
     source: str
+    classes: list[str] | None = None
 
 
 def synthetic_inputs(graph: Graph, n: int, steps: int, seed: int = 0) -> np.ndarray:
@@ -109,9 +110,20 @@ def synthetic_inputs(graph: Graph, n: int, steps: int, seed: int = 0) -> np.ndar
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def load_test_data(graph: Graph, n: int, steps: int = 50, seed: int = 0) -> EvalData:
-    """``n`` evenly spaced samples of the model's test split (every class represented in
-    order-sorted splits) if its metadata names one, else seeded synthetic inputs."""
+def load_test_data(graph: Graph, n: int, steps: int = 50, seed: int = 0,
+                   path: str | Path | None = None) -> EvalData:
+    """``n`` evenly spaced samples of the model's test data: the ``STEM.test.npz`` file
+    next to the model at ``path`` (or a build directory's ``test.npz``) when there is one;
+    else (repository benchmarks of zoo graphs loaded without a path) the zoo test split
+    its metadata names; else seeded synthetic inputs. The CLI does not use this fallback
+    chain: :func:`prepare` takes the user's --data or the model's own data file."""
+    if path is not None:
+        from snnc.compiler.data import for_graph, load_data, model_data_file
+
+        f = model_data_file(path, "test")
+        if f is not None:
+            ds = for_graph(load_data(f), graph).take(n)
+            return EvalData(x=ds.x, y=ds.y, source=ds.source, classes=ds.classes)
     meta = graph.metadata or {}
     text = " ".join(str(meta.get(k, "")) for k in ("dataset", "task")).lower().replace(" ", "")
     for key, loader in TEST_SETS.items():
@@ -132,19 +144,10 @@ def load_test_data(graph: Graph, n: int, steps: int = 50, seed: int = 0) -> Eval
 
 def device_inputs(graph: Graph, x: np.ndarray) -> np.ndarray:
     """What the device is fed: integers from quantize_inputs for a quantized graph,
-    float32 otherwise; flattened to [S, T, n_inputs]."""
-    from snnc.compiler.ir.qnodes import is_quantized
+    float32 otherwise; flattened to [S, T, n_inputs] (:func:`compiler.data.device_inputs`)."""
+    from snnc.compiler.data import device_inputs as _device_inputs
 
-    if len(graph.inputs) != 1:
-        raise SnncError(f"graph '{graph.name}' has {len(graph.inputs)} inputs; device "
-                        "harnesses take one")
-    if is_quantized(graph):
-        from snnc.compiler.ir.interpret_int import quantize_inputs
-
-        xq = np.asarray(quantize_inputs(graph, x))
-    else:
-        xq = np.asarray(x, dtype=np.float32)
-    return xq.reshape(xq.shape[0], xq.shape[1], -1)
+    return _device_inputs(graph, x)
 
 
 def reference_outputs(graph: Graph, x_dev: np.ndarray) -> tuple[np.ndarray, str]:
@@ -249,6 +252,7 @@ def bench_run(run: DeviceRun, graph: Graph | None, data: EvalData, x_dev: np.nda
                                                       == data.y[:run.n_samples])),
                            "rule": "argmax of the last step's outputs"}
     fg = float_graph if float_graph is not None else (None if exact else graph)
+    res["scores"] = device_scores(run, ref, kind, data, fg)
     if fg is not None:
         try:
             from snnc.compiler.ir.metrics import workload
@@ -264,6 +268,26 @@ def bench_run(run: DeviceRun, graph: Graph | None, data: EvalData, x_dev: np.nda
         except (SnncError, ImportError) as e:  # metrics are optional extras of the report
             res["synops_per_sample"] = {"error": str(e)}
     return res
+
+
+def device_scores(run: DeviceRun, ref: np.ndarray, kind: str, data: EvalData,
+                  float_graph: Graph | None) -> dict[str, Any]:
+    """Accuracy report of the device's predictions (:func:`compiler.data.score`), with the
+    golden model's and the float model's predictions on the same cases beside them."""
+    from snnc.compiler.data import predictions, score
+
+    pred = predictions(run.outputs)
+    others = {kind: predictions(ref)}
+    if float_graph is not None:
+        from snnc.compiler.ir import predict
+
+        try:
+            others["float model"] = predict(float_graph, np.asarray(data.x[:run.n_samples],
+                                                                   dtype=np.float64))
+        except SnncError:  # a float source that no longer fits the data: report without it
+            pass
+    y = None if data.y is None else data.y[:run.n_samples]
+    return score(pred, y, data.classes, others=others, n_classes=int(run.outputs.shape[2]))
 
 
 def to_markdown(r: dict[str, Any]) -> str:
@@ -319,6 +343,10 @@ def to_markdown(r: dict[str, Any]) -> str:
         lines.append("Latency is counted in guest instructions under QEMU, not cycles"
                      + ("; the time estimate assumes one instruction per cycle at the "
                         "profile's clock." if est else "."))
+    if r.get("scores"):
+        from snnc.compiler.data import score_markdown
+
+        lines += ["", score_markdown(r["scores"], f"accuracy on {r['device']}").rstrip()]
     return "\n".join(lines) + "\n"
 
 
@@ -390,17 +418,60 @@ def source_float_graph(build_dir: str | Path) -> Graph | None:
     return g if g is not None and not is_quantized(g) else None
 
 
+def source_model_path(build_dir: str | Path) -> Path | None:
+    """The model a build was compiled from (compile report "model", else manifest
+    "source"), if that file still exists."""
+    bd = Path(build_dir)
+    for name, key in (("report.json", "model"), ("manifest.json", "source")):
+        try:
+            src = Path(json.loads((bd / name).read_text())[key])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if src.is_file():
+            return src
+    return None
+
+
+def resolve_test_data(build_dir: str | Path, graph: Graph, graph_path: Path | None,
+                      data: str | Path | None) -> Any:
+    """The dataset a run scores on (:class:`compiler.data.Dataset`, labels mapped onto
+    the model's classes): ``data`` (the user's --data) if given, else the test file that
+    ships with the build or with the model it came from (``test.npz`` in the build,
+    ``STEM.test.npz`` next to the .snn). Nothing is guessed from the model's name: a
+    model without its own data file is an error saying what to pass."""
+    from snnc.compiler.data import for_graph, load_data, model_data_file
+
+    if data is not None:
+        return for_graph(load_data(data), graph)
+    cands = [Path(build_dir), graph_path, source_model_path(build_dir)]
+    for c in cands:
+        f = model_data_file(c, "test") if c is not None and c.exists() else None
+        if f is not None:
+            return for_graph(load_data(f), graph)
+    raise SnncError(f"model '{graph.name}' ships no test data (no test.npz in the build, no "
+                    "STEM.test.npz beside its .snn): pass --data TEST.npz (x [N, T, C] float, "
+                    "y [N] int) or a UEA/UCR .ts/.csv file; see docs/own_data.md")
+
+
 def prepare(build_dir: str | Path, model: str | Path | None = None,
-            inputs: str | Path | None = None, samples: int = 8, steps: int = 50) -> Prepared:
-    """Device inputs from ``--inputs`` (an .npy already in the device's types,
-    [S, T, ...]) or from the model's test data quantized like the integer simulator."""
-    graph = None
+            inputs: str | Path | None = None, samples: int | None = None, steps: int = 50,
+            data: str | Path | None = None) -> Prepared:
+    """Device inputs from ``data`` (the user's float dataset, any format of
+    :mod:`compiler.data`), from ``--inputs`` (an .npy already in the device's types,
+    [S, T, ...]) or from the model's own test data file; float data is quantized like the
+    integer simulator. ``samples``: evenly spaced cases (None: all of ``data``, 8 of the
+    model's own test file)."""
+    graph, gpath = None, None
     try:
-        graph, _ = find_graph(build_dir, model)
+        graph, gpath = find_graph(build_dir, model)
     except FormatError:
         if model is not None or inputs is None:
             raise
+    if inputs is not None and data is not None:
+        raise SnncError("pass either --data (float data, quantized for you) or --inputs "
+                        "(device-typed inputs), not both")
     if inputs is not None:
+        samples = 8 if samples is None else samples
         p = Path(inputs)
         if not p.exists():
             raise FormatError("no such file", p)
@@ -414,10 +485,12 @@ def prepare(build_dir: str | Path, model: str | Path | None = None,
         return Prepared(graph=graph, data=EvalData(x=x, y=None, source=f"inputs from {p}"),
                         x_dev=x.reshape(x.shape[0], x.shape[1], -1))
     assert graph is not None
-    if samples < 1:
+    if samples is not None and samples < 1:
         raise SnncError(f"--samples must be >= 1, got {samples}")
-    data = load_test_data(graph, samples, steps)
-    return Prepared(graph=graph, data=data, x_dev=device_inputs(graph, data.x),
+    ds = resolve_test_data(build_dir, graph, gpath, data)
+    ds = ds.take(samples if samples is not None or data is not None else 8)
+    ev = EvalData(x=ds.x, y=ds.y, source=ds.source, classes=ds.classes)
+    return Prepared(graph=graph, data=ev, x_dev=device_inputs(graph, ev.x),
                     float_graph=source_float_graph(build_dir))
 
 
@@ -439,6 +512,9 @@ def ensure_build(build: str | Path, target: str) -> Path:
     out = p.with_name(f"{p.stem}_build")
     write_c(g, out)
     save(g, out / "model.snn")
+    from snnc.compiler.data import copy_model_data
+
+    copy_model_data(p, out)
     atomic_write(out / "manifest.json",
                  lambda f: f.write(json.dumps({"target": target, "source": str(p)}, indent=1)),
                  mode="w")

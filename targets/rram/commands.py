@@ -39,17 +39,33 @@ def flash_cli(build: str, profile: str | None, seed: int, out_path: str | None) 
                        "cells": s["cells"]})
 
 
-def bench_cli(build: str, profile: str | None, seed: int, chips: int, samples: int,
-              json_path: str | None, md_path: str | None, fmt: str) -> str:
-    """Bench chips ``seed .. seed+chips-1`` on ``samples`` test samples (<= 0: all);
-    writes the reports and returns what to print."""
+def bench_cli(build: str, profile: str | None, seed: int, chips: int, samples: int | None,
+              json_path: str | None, md_path: str | None, fmt: str, data: str | None = None,
+              report_dir: str | None = None) -> str:
+    """Bench chips ``seed .. seed+chips-1`` on ``samples`` test cases (<= 0: all; None:
+    all of ``data``, else 8 of the model's test split) of ``data`` (the user's float
+    dataset, :mod:`compiler.data`) or the model's own test data; writes the reports
+    (``report_dir``: the accuracy report of the first chip) and returns what to print."""
     from snnc.targets.rram.flow import bench, to_markdown, write_report
 
     if chips < 1:
         raise SnncError(f"option '--chips' must be >= 1, got {chips}")
     if seed < 0:
         raise SnncError(f"option '--seed' must be >= 0, got {seed}")
+    if samples is None:
+        samples = 0 if data is not None else 8
+    ds = None
+    if data is not None:
+        from snnc.compiler.data import for_graph, load_data
+        from snnc.targets.rram.flow import open_build
+
+        _, graph = open_build(build)
+        ds = for_graph(load_data(data), graph).take(samples if samples > 0 else None)
     rep = bench(build, seeds=tuple(range(seed, seed + chips)), device=profile,
-                samples=samples if samples > 0 else None)
+                samples=samples if samples > 0 else None, data=ds)
     write_report(rep, json_path, md_path)
+    if report_dir is not None and rep.get("scores"):
+        from snnc.compiler.data import write_scores
+
+        write_scores(rep["scores"], report_dir, title=f"rram (sim, chip seed {seed})")
     return json.dumps(rep, indent=2) if fmt == "json" else to_markdown(rep)

@@ -183,7 +183,7 @@ def _dense_macs(graph: Graph, chip: Chip, steps: int) -> float:
 
 def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4),
           device: str | DeviceModel | None = None, samples: int | None = None,
-          batch_size: int = 256) -> dict[str, Any]:
+          batch_size: int = 256, data: Any = None) -> dict[str, Any]:
     """Accuracy on the chip (per chip, mean and spread over ``seeds``) vs the graph's own
     simulator (float, or the integer simulator for a quantized graph), and the
     energy/latency estimate per inference with its breakdown."""
@@ -198,7 +198,9 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
         raise SnncError(f"rram option 'samples' must be >= 1, got {samples}")
     bdir, graph = open_build(build)
     dev = resolve_device(graph, bdir, device)
-    x, y, source = test_data(graph, samples)
+    # ``data``: the user's dataset (compiler.data.Dataset, already fitted to the graph).
+    x, y, source = (test_data(graph, samples) if data is None
+                    else (np.asarray(data.x), data.y, data.source))
     t0 = time.perf_counter()
     quantized = is_quantized(graph)
     kind = "int" if quantized else "float"
@@ -206,10 +208,13 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
     ref = (predict_int(graph, x.astype(np.float64), batch_size=batch_size) if quantized
            else predict(graph, x.astype(np.float64), batch_size=batch_size))
     chips, act = [], Activity()
+    first_pred = ref
     for s in seeds:
         chip, how = get_chip(bdir, graph, dev, int(s))
         _say(f"chip seed {s}: {how}; running {len(x)} samples")
         pred = predict_chip(chip, x.astype(np.float64), batch_size=batch_size, activity=act)
+        if not chips:  # the first chip's predictions make the accuracy report
+            first_pred = pred
         rec: dict[str, Any] = {"seed": int(s),
                                f"agreement_with_{kind}": float(np.mean(pred == ref))}
         if y is not None:
@@ -228,6 +233,10 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
         "seconds": round(time.perf_counter() - t0, 1),
         "host": {"machine": platform.machine(), "python": platform.python_version()},
     }
+    from snnc.compiler.data import score
+
+    rep["scores"] = score(first_pred, y, getattr(data, "classes", None),
+                          others={f"{kind} simulator": ref})
     if y is not None:
         accs = np.array([c["accuracy"] for c in chips])
         rep["accuracy"] = {f"{kind}_simulator": float(np.mean(ref == y)),

@@ -229,7 +229,13 @@ def test_cli_bench_a_compiled_snn_matches_integer_simulator(snnc_cmd, repo_root,
     r = _cli(snnc_cmd, "compile", str(repo_root / "models/examples/tiny_recurrent.snn"),
              "--calib", str(tmp_path / "calib.npy"), "-o", str(q))
     assert r.returncode == 0, r.stderr
+    # A model with no data of its own: bench says which data to pass, then runs --data.
     r = _cli(snnc_cmd, "bench", str(q), "--target", "rpi", "--samples", "3", "--format", "json")
+    assert r.returncode == 1 and "pass --data" in r.stderr and "Traceback" not in r.stderr
+    np.savez(tmp_path / "test.npz", x=rng.standard_normal((6, 20, 4)).astype(np.float32),
+             y=np.array([0, 1, 0, 1, 0, 1]))
+    r = _cli(snnc_cmd, "bench", str(q), "--target", "rpi", "--samples", "3", "--format", "json",
+             "--data", str(tmp_path / "test.npz"))
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     assert (tmp_path / "tiny_int8_build" / "model.c").exists()
