@@ -34,6 +34,7 @@ from snnc.compiler.ir.nodes import (
     Output,
     Scale,
     SpikeCountArgmax,
+    SumPool2d,
     Threshold,
 )
 from snnc.compiler.ir.verify import verify
@@ -90,6 +91,18 @@ def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int, ...],
     return y
 
 
+def sum_pool2d(x: np.ndarray, node: SumPool2d) -> np.ndarray:
+    """Window sums of ``x`` [B, C, H, W] (any numeric dtype; the integer rule reuses it)."""
+    (kh, kw), (sh, sw), (ph, pw) = node.kernel_size, node.stride, node.padding
+    x = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
+    oh, ow = node.shape_out()[1:]
+    y = np.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            y += x[:, :, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw]
+    return y
+
+
 def _spike_and_reset(v: np.ndarray, node: Any) -> tuple[np.ndarray, np.ndarray]:
     thr = np.asarray(node.v_threshold)
     s = (v > thr).astype(np.float64)
@@ -127,6 +140,8 @@ def _step(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> np.
                      tuple(node.dilation), node.groups)
     if isinstance(node, Flatten):
         return x.reshape((bsz,) + tuple(node.shape_out()))
+    if isinstance(node, SumPool2d):
+        return sum_pool2d(x, node)
     if isinstance(node, Scale):
         return x * node.scale
     if isinstance(node, Threshold):

@@ -21,7 +21,7 @@ import numpy as np
 
 from snnc.compiler.errors import GraphError, SnncError
 from snnc.compiler.ir.graph import Graph
-from snnc.compiler.ir.interpret import SimResult, simulate
+from snnc.compiler.ir.interpret import SimResult, simulate, sum_pool2d
 from snnc.compiler.ir.nodes import (
     REAL,
     Flatten,
@@ -30,6 +30,7 @@ from snnc.compiler.ir.nodes import (
     Node,
     Output,
     SpikeCountArgmax,
+    SumPool2d,
 )
 from snnc.compiler.ir.qnodes import (
     QIF,
@@ -237,6 +238,8 @@ def int_step(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> 
         return x
     if isinstance(node, Flatten):
         return x.reshape((bsz,) + tuple(node.shape_out()))
+    if isinstance(node, SumPool2d):  # integer window sums, saturated like an accumulator
+        return sat(sum_pool2d(x, node), 32)
     if isinstance(node, QConv):
         return _conv_int(node, x)
     if isinstance(node, QDelayedLinear):

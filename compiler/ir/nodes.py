@@ -240,6 +240,36 @@ class Flatten(Node):
         return tuple(s[:a] + [int(np.prod(s[a : b + 1]))] + s[b + 1 :])
 
 
+# --- pooling (issue 17) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SumPool2d(Node):
+    """2-D sum pooling over each channel (no weights; exact on integers).
+
+    y[c, i, j] = sum_{a<KH, b<KW} x[c, i*SH + a - PH, j*SW + b - PW]   (zero padding)
+
+    input (C, H, W) with (H, W) = ``input_shape[1:]``. NIR's AvgPool2d imports as this
+    node with its 1/(KH*KW) folded into the next synapse (or a Scale); MaxPool2d over
+    0/1 spikes is this node followed by ``Threshold(0)`` (max of spikes = any spike).
+    """
+
+    kind: ClassVar[str] = "SumPool2d"
+    input_shape: Shape  # (C, H, W)
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int] = (0, 0)
+
+    def shape_in(self) -> Shape:
+        return tuple(int(v) for v in self.input_shape)
+
+    def shape_out(self) -> Shape:
+        c, h, w = (int(v) for v in self.input_shape)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        return (c, conv_out_len(h, int(kh), int(sh), int(ph), 1),
+                conv_out_len(w, int(kw), int(sw), int(pw), 1))
+
+
 @dataclass(frozen=True, eq=False)
 class Scale(Node):
     """Elementwise gain.  y[t] = scale * x[t]"""
@@ -396,7 +426,7 @@ READOUTS = (SpikeCountArgmax, MembraneArgmax)
 NODE_KINDS: dict[str, type[Node]] = {
     cls.kind: cls
     for cls in (
-        Input, Output, Affine, Linear, DelayedLinear, Conv1d, Conv2d, Flatten, Scale,
+        Input, Output, Affine, Linear, DelayedLinear, Conv1d, Conv2d, Flatten, SumPool2d, Scale,
         Threshold, LIF, CubaLIF, LI, IF, SpikeCountArgmax, MembraneArgmax,
     )
 }

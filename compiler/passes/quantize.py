@@ -63,6 +63,7 @@ from snnc.compiler.ir.nodes import (
     Node,
     Output,
     SpikeCountArgmax,
+    SumPool2d,
     Threshold,
 )
 from snnc.compiler.ir.qnodes import (
@@ -442,11 +443,17 @@ class _Quantizer:
         node = self.g.nodes[name]
         if isinstance(node, SpikeCountArgmax):
             s = np.asarray(1.0)
-        elif isinstance(node, (Output, MembraneArgmax, Flatten)):
+        elif isinstance(node, (Output, MembraneArgmax, Flatten, SumPool2d)):
             preds = self.g.predecessors(name)
             s = np.asarray(self.out_scale(preds[0]))
             if isinstance(node, Flatten):
                 s = np.broadcast_to(s, node.shape_in()).reshape(node.shape_out())
+            if isinstance(node, SumPool2d):  # sums integers: needs one scale per channel
+                ch = np.broadcast_to(s, node.shape_in()).reshape(node.shape_in()[0], -1)
+                if len(preds) != 1 or not np.all(ch == ch[:, :1]):
+                    raise UnsupportedError(f"quantize: pooling '{name}' needs a single "
+                                           "source with one scale per channel")
+                s = np.broadcast_to(ch[:, :1, None], node.shape_out())
         else:
             raise UnsupportedError(f"quantize: node '{name}' ({node.kind}) is not supported "
                                    "by the integer pipeline yet")
@@ -558,7 +565,7 @@ class _Quantizer:
         for name, node in self.g.items():
             if name in self.new:
                 continue
-            if isinstance(node, (Output, SpikeCountArgmax, MembraneArgmax, Flatten)):
+            if isinstance(node, (Output, SpikeCountArgmax, MembraneArgmax, Flatten, SumPool2d)):
                 self.out_scale(name)  # also rejects readouts of unsupported sources
                 self.new[name] = node
             elif isinstance(node, Input):  # pragma: no cover - handled in inputs()
