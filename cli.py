@@ -42,21 +42,8 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, stream=sys.stderr, format="snnc: %(message)s")
 
 
-def load_model(path: str | Path) -> Any:
-    """Load a model by extension: ``.snn`` (snnc) or ``.nir``/``.h5`` (NIR)."""
-    from snnc.compiler.errors import FormatError
-    from snnc.compiler.ir import load
-
-    p = Path(path)
-    if not p.exists():
-        raise FormatError("no such file", p)
-    if p.suffix in (".nir", ".h5", ".hdf5"):
-        from snnc.compiler.frontend.nir import import_nir
-
-        return import_nir(p)
-    if p.suffix == ".snn":
-        return load(p)
-    raise FormatError(f"unknown model format '{p.suffix}' (expected .snn or .nir)", p)
+# The model loader lives in the compiler (snnc compile uses it too); re-exported here.
+from snnc.compiler.frontend.load import load_model  # noqa: E402
 
 
 @main.command()
@@ -210,16 +197,16 @@ main.add_command(compile_cmd)
 def _device_options(f: Any) -> Any:
     """Options shared by `snnc flash` and `snnc bench`."""
     opts = [
-        click.option("--device", default="qemu", show_default=True,
-                     help="qemu | probe | probe:pyocd (smartwatch) | ssh://user@host[:port] (rpi, "
-                          "mpsoc) | csim (mpsoc: HLS C simulation) | sim (rram: the simulated "
-                          "crossbar chip)."),
-        click.option("--target", "target", type=click.Choice(["smartwatch", "rpi", "mpsoc", "rram"]),
+        click.option("--device", default=None,
+                     help="Where to run (default: the target's first device): "
+                          + registry.device_help() + "."),
+        click.option("--target", "target", type=click.Choice(registry.list_targets()),
                      default=None,
-                     help="Device target (default: the build's manifest, else smartwatch)."),
+                     help="Device target (default: the build's manifest, else the first "
+                          "target that has --device)."),
         click.option("--profile", default=None,
-                     help="Board preset: nrf52840 | apollo3 | stm32l4r9 (smartwatch), "
-                          "pi3b+ | pi4 | pi5 (rpi); mpsoc: the board comes from the build."),
+                     help="Preset (default: the build's, else the target's first): "
+                          + registry.profile_help() + "."),
         click.option("--model", "model", type=click.Path(dir_okay=False), default=None,
                      help="The .snn the build came from (default: the build's own .snn)."),
         click.option("--inputs", "inputs", type=click.Path(dir_okay=False), default=None,
@@ -264,13 +251,13 @@ def _device_run(build: str, device: str, target: str | None, profile: str | None
                 model: str | None, inputs: str | None, samples: int | None,
                 known_hosts: str | None, identity: str | None,
                 data: str | None = None) -> tuple[Any, Any]:
-    from snnc.targets.benchmark import build_target, ensure_build, prepare
+    from snnc.targets.benchmark import ensure_build, prepare
     from snnc.targets.flash import run_on_device
 
-    tgt = build_target(build, target, device)
-    build = str(ensure_build(build, tgt))
+    t, dev, _ = registry.resolve(build, target, device)
+    build = str(ensure_build(build, t.name))
     prep = prepare(build, model=model, inputs=inputs, samples=samples, data=data)
-    run = run_on_device(tgt, build, prep.x_dev, device=device, profile=profile,
+    run = run_on_device(t.name, build, prep.x_dev, device=device or dev.name, profile=profile,
                         known_hosts=known_hosts, identity=identity)
     return prep, run
 
@@ -280,7 +267,7 @@ def _device_run(build: str, device: str, target: str | None, profile: str | None
 @click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Write the device outputs [samples, steps, n_outputs] to this .npz.")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="--device sim (rram): chip seed (bench: the first of --chips seeds).")
+              help="Simulated chips: which chip (bench: the first of --chips seeds).")
 def flash(build: str, device: str, target: str | None, profile: str | None, model: str | None,
           inputs: str | None, samples: int | None, known_hosts: str | None,
           identity: str | None, out_path: str | None, seed: int = 0, data: str | None = None,
@@ -290,10 +277,11 @@ def flash(build: str, device: str, target: str | None, profile: str | None, mode
     BUILD is a build directory (model.h, model.c, model.snn) or a compiled graph (.snn
     from `snnc compile`), whose C code is then generated into STEM_build/.
     """
-    from snnc.targets.rram.commands import flash_cli, is_rram
-
-    if is_rram(device, target, build):  # rram: program the simulated chip, save its conductances
-        click.echo(flash_cli(build, profile, seed, out_path))
+    t, _, _ = registry.resolve(build, target, device)
+    if t.flash is not None:  # the target's own flash (a simulated chip: program it)
+        click.echo(t.flash(build=build, device=device, profile=profile, seed=seed,
+                           out_path=out_path, samples=samples, data=data,
+                           report_dir=report_dir))
         return
     from snnc.compiler.ir.serialize import atomic_write
 
@@ -348,9 +336,9 @@ def _flash_scores(prep: Any, run: Any) -> dict[str, Any] | None:
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
               show_default=True, help="What to print on stdout.")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="--device sim (rram): first chip seed.")
+              help="Simulated chips: the first chip seed.")
 @click.option("--chips", type=int, default=5, show_default=True,
-              help="--device sim (rram): chips (seeds) to average over; --samples 0 = the "
+              help="Simulated chips: chips (seeds) to average over; --samples 0 = the "
                    "whole test split.")
 def bench(build: str, device: str, target: str | None, profile: str | None, model: str | None,
           inputs: str | None, samples: int | None, known_hosts: str | None,
@@ -372,11 +360,11 @@ def bench(build: str, device: str, target: str | None, profile: str | None, mode
                            repeats=repeats, backends=backends,
                            json_path=json_path, md_path=md_path, fmt=fmt))
         return
-    from snnc.targets.rram.commands import bench_cli, is_rram
-
-    if is_rram(device, target, build):  # rram: accuracy over chips, energy/latency estimate
-        click.echo(bench_cli(build, profile, seed, chips, samples, json_path, md_path, fmt,
-                             data=data, report_dir=report_dir))
+    t, _, _ = registry.resolve(build, target, device)
+    if t.bench is not None:  # the target's own bench (simulated chips: accuracy over chips)
+        click.echo(t.bench(build=build, device=device, profile=profile, seed=seed,
+                           chips=chips, samples=samples, json_path=json_path,
+                           md_path=md_path, fmt=fmt, data=data, report_dir=report_dir))
         return
     from snnc.targets.benchmark import _jsonable, bench_run, to_markdown, write_report
 

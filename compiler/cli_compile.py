@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 import numpy as np
@@ -62,7 +62,7 @@ def agreement(graph_f: Any, graph_q: Any, calib: Any, n: int = 64) -> dict[str, 
 def compile_model(model: str | Path, options: Any, calib: Any = None,
                   dump_dir: str | Path | None = None) -> tuple[Any, Any, dict[str, Any]]:
     """Load, run the pipeline, and build the report: (graph, plan, report dict)."""
-    from snnc.cli import load_model
+    from snnc.compiler.frontend.load import load_model
     from snnc.compiler.ir.serialize import graph_hash
     from snnc.compiler.passes.pipeline import PassContext, options_dict, run_pipeline
 
@@ -133,72 +133,111 @@ def report_markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@click.command("compile")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out", required=True, type=click.Path(),
-              help="Optimized graph (.snn); the report goes beside it (.report.json/.md). "
-                   "With a device --target (host, ...): a build directory (model.h, model.c, "
-                   "model.snn, manifest.json, report.json/.md).")
-@click.option("--quantize", type=click.Choice(["float", "int4", "int8", "int16"]),
-              default="int8", show_default=True, help="Weight precision (float: no quantize).")
-@click.option("--state-bits", type=click.Choice(["16", "32"]), default="16", show_default=True)
-@click.option("--granularity", type=click.Choice(["neuron", "layer"]), default="neuron",
-              show_default=True, help="Weight scale per output neuron or per layer.")
-@click.option("--pow2", is_flag=True, help="Power-of-two requantization (shift-only targets).")
-@click.option("--input-bits", type=click.Choice(["8", "16"]), default="8", show_default=True)
-@click.option("--prune", type=float, default=0.0, show_default=True,
-              help="Fraction of non-zero weights to remove by magnitude.")
-@click.option("--prune-scope", type=click.Choice(["global", "layer"]), default="global",
-              show_default=True)
-@click.option("--calib", type=click.Path(dir_okay=False), default=None,
-              help="Calibration inputs .npy [batch, T, ...] (or .npz keyed by input node).")
-@click.option("--calib-samples", type=int, default=64, show_default=True)
-@click.option("--dump-ir", "dump_ir", type=click.Path(file_okay=False), default=None,
-              help="Write the graph after each pass (NN_<pass>.snn + .txt) here.")
-@click.option("--target", default="generic", show_default=True,
-              help="Pipeline to run (targets register their own).")
-@click.option("--profile", default=None,
-              help="Device preset the target's fit check uses: nrf52840 | apollo3 | "
-                   "stm32l4r9 (smartwatch), zcu102 | zcu104 | kv260 | ultra96 (mpsoc).")
-@click.option("--reuse", type=int, default=None,
-              help="mpsoc: reuse factor of every synapse layer (default: the smallest "
-                   "that fits the board).")
-def compile_cmd(model: str, out: str, quantize: str, state_bits: str, granularity: str,
-                pow2: bool, input_bits: str, prune: float, prune_scope: str,
-                calib: str | None, calib_samples: int, dump_ir: str | None,
-                target: str, profile: str | None = None, reuse: int | None = None) -> None:
-    """Optimize MODEL (prune, quantize, sparsify, fuse, plan memory) and write OUT.snn."""
-    from snnc.compiler.ir.serialize import atomic_write, save
-    from snnc.compiler.passes.pipeline import CompileOptions
-    from snnc.targets import registry  # registers the device targets' pipelines
+class TargetRegistry(Protocol):
+    """What ``snnc compile`` needs from the target registry (:mod:`targets.registry`),
+    passed in by ``cli.py`` so that the compiler never imports the targets."""
 
-    opt = CompileOptions(quantize=quantize, state_bits=int(state_bits),
-                         granularity=granularity, pow2=pow2, input_bits=int(input_bits),
-                         prune=prune, prune_scope=prune_scope, calib_samples=calib_samples,
-                         target=target, profile=profile, reuse=reuse)
-    outp = Path(out)
-    build_dir = target in registry.TARGETS and outp.suffix != ".snn"
-    if not build_dir and outp.suffix != ".snn":
-        raise FormatError("output must be a .snn file (or a build directory with --target "
-                          f"{'|'.join(registry.list_targets())})", outp)
-    g, plan, report = compile_model(model, opt, calib, dump_ir)
-    if build_dir:
-        # Generated sources + the graph + manifest, then the report inside the directory.
-        registry.write_build(target, g, outp, {"flash_bytes": plan.flash_bytes,
-                                               "ram_bytes": plan.ram_bytes})
-        atomic_write(outp / "report.json", lambda f: f.write(json.dumps(report, indent=1)),
+    def list_targets(self) -> list[str]: ...
+
+    def target_options(self) -> list[tuple[str, Any]]: ...
+
+    def check_target_options(self, target: str, values: dict[str, Any]) -> dict[str, Any]: ...
+
+    def profile_help(self) -> str: ...
+
+    def write_build(self, target: str, graph: Any, out_dir: str | Path,
+                    memory: dict[str, int] | None = None) -> Path: ...
+
+
+def make_compile_command(registry: TargetRegistry) -> click.Command:
+    """The ``snnc compile`` command for the targets ``registry`` knows: ``--target``
+    choices, ``--profile`` help and each target's own options come from it."""
+    targets = registry.list_targets()
+    own = registry.target_options()
+    names = sorted({o.name for _, o in own})
+
+    @click.command("compile")
+    @click.argument("model", type=click.Path(dir_okay=False))
+    @click.option("-o", "--output", "out", required=True, type=click.Path(),
+                  help="Optimized graph (.snn); the report goes beside it (.report.json/.md). "
+                       "With a --target other than generic: a build directory (the "
+                       "target's files, model.snn, manifest.json, report.json/.md).")
+    @click.option("--quantize", type=click.Choice(["float", "int4", "int8", "int16"]),
+                  default="int8", show_default=True,
+                  help="Weight precision (float: no quantize).")
+    @click.option("--state-bits", type=click.Choice(["16", "32"]), default="16",
+                  show_default=True)
+    @click.option("--granularity", type=click.Choice(["neuron", "layer"]), default="neuron",
+                  show_default=True, help="Weight scale per output neuron or per layer.")
+    @click.option("--pow2", is_flag=True,
+                  help="Power-of-two requantization (shift-only targets).")
+    @click.option("--input-bits", type=click.Choice(["8", "16"]), default="8",
+                  show_default=True)
+    @click.option("--prune", type=float, default=0.0, show_default=True,
+                  help="Fraction of non-zero weights to remove by magnitude.")
+    @click.option("--prune-scope", type=click.Choice(["global", "layer"]), default="global",
+                  show_default=True)
+    @click.option("--calib", type=click.Path(dir_okay=False), default=None,
+                  help="Calibration inputs .npy [batch, T, ...] (or .npz keyed by input node).")
+    @click.option("--calib-samples", type=int, default=64, show_default=True)
+    @click.option("--dump-ir", "dump_ir", type=click.Path(file_okay=False), default=None,
+                  help="Write the graph after each pass (NN_<pass>.snn + .txt) here.")
+    @click.option("--target", type=click.Choice(["generic", *targets]), default="generic",
+                  show_default=True,
+                  help="Pipeline to run and, with -o DIR, the build to write.")
+    @click.option("--profile", default=None,
+                  help="Device preset the target's fit check uses: "
+                       + registry.profile_help() + ".")
+    def compile_cmd(model: str, out: str, quantize: str, state_bits: str, granularity: str,
+                    pow2: bool, input_bits: str, prune: float, prune_scope: str,
+                    calib: str | None, calib_samples: int, dump_ir: str | None,
+                    target: str, profile: str | None = None, **target_values: Any) -> None:
+        """Optimize MODEL (prune, quantize, sparsify, fuse, plan memory) and write OUT.snn
+        or a build directory for --target."""
+        from snnc.compiler.ir.serialize import atomic_write, save
+        from snnc.compiler.passes.pipeline import CompileOptions
+
+        topts = registry.check_target_options(target, target_values)
+        opt = CompileOptions(quantize=quantize, state_bits=int(state_bits),
+                             granularity=granularity, pow2=pow2, input_bits=int(input_bits),
+                             prune=prune, prune_scope=prune_scope,
+                             calib_samples=calib_samples, target=target, profile=profile,
+                             target_options=topts)
+        outp = Path(out)
+        build_dir = target in targets and outp.suffix != ".snn"
+        if not build_dir and outp.suffix != ".snn":
+            raise FormatError("output must be a .snn file (or a build directory with --target "
+                              f"{'|'.join(targets)})", outp)
+        g, plan, report = compile_model(model, opt, calib, dump_ir)
+        if build_dir:
+            # The target's files + the graph + manifest, then the report inside the directory.
+            registry.write_build(target, g, outp, {"flash_bytes": plan.flash_bytes,
+                                                   "ram_bytes": plan.ram_bytes})
+            atomic_write(outp / "report.json",
+                         lambda f: f.write(json.dumps(report, indent=1)), mode="w")
+            atomic_write(outp / "report.md", lambda f: f.write(report_markdown(report)),
+                         mode="w")
+            files = json.loads((outp / "manifest.json").read_text())["files"]
+            click.echo(f"snnc: RAM {plan.ram_bytes} B, flash {plan.flash_bytes} B (memory "
+                       f"plan); wrote {outp}/ ({', '.join(files)})", err=True)
+            click.echo(str(outp))
+            return
+        stem = outp.with_suffix("")
+        atomic_write(f"{stem}.report.json", lambda f: f.write(json.dumps(report, indent=1)),
                      mode="w")
-        atomic_write(outp / "report.md", lambda f: f.write(report_markdown(report)), mode="w")
-        click.echo(f"snnc: RAM {plan.ram_bytes} B, flash {plan.flash_bytes} B (memory plan); "
-                   f"wrote {outp}/model.h, model.c", err=True)
+        atomic_write(f"{stem}.report.md", lambda f: f.write(report_markdown(report)),
+                     mode="w")
+        save(g, outp)
+        click.echo(f"snnc: RAM {plan.ram_bytes} B, flash {plan.flash_bytes} B"
+                   + (f", float/int agreement {100 * report['float_vs_int']['agreement']:.1f}%"
+                      if "float_vs_int" in report else ""), err=True)
         click.echo(str(outp))
-        return
-    stem = outp.with_suffix("")
-    atomic_write(f"{stem}.report.json", lambda f: f.write(json.dumps(report, indent=1)),
-                 mode="w")
-    atomic_write(f"{stem}.report.md", lambda f: f.write(report_markdown(report)), mode="w")
-    save(g, outp)
-    click.echo(f"snnc: RAM {plan.ram_bytes} B, flash {plan.flash_bytes} B"
-               + (f", float/int agreement {100 * report['float_vs_int']['agreement']:.1f}%"
-                  if "float_vs_int" in report else ""), err=True)
-    click.echo(str(outp))
+
+    # Each target's own options, named after the target in their help; given for another
+    # target they are an error (check_target_options).
+    for name in names:
+        opts = [(t, o) for t, o in own if o.name == name]
+        help_ = "; ".join(f"{t}: {o.help}" for t, o in opts)
+        compile_cmd.params.append(click.Option([opts[0][1].flag, name], type=opts[0][1].type,
+                                               default=None, help=help_))
+    return compile_cmd

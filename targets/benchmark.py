@@ -375,24 +375,6 @@ def _jsonable(v: Any) -> Any:
 # ------------------------------------------------------------------ CLI glue
 
 
-def build_target(build_dir: str | Path, target: str | None, device: str = "qemu") -> str:
-    """The device target: ``target`` if given, else the build's manifest, else implied by
-    the device (ssh:// -> rpi, probe -> smartwatch), else smartwatch."""
-    if target:
-        return target
-    man = Path(build_dir) / "manifest.json"
-    if man.exists():
-        try:
-            t = json.loads(man.read_text()).get("target")
-        except (ValueError, AttributeError):
-            t = None
-        if t in ("smartwatch", "rpi", "mpsoc"):
-            return str(t)
-    if device.startswith("ssh://"):
-        return "rpi"
-    return "smartwatch"
-
-
 @dataclass
 class Prepared:
     """Everything a device run needs besides the build: graph, data, device inputs, and
@@ -496,7 +478,8 @@ def prepare(build_dir: str | Path, model: str | Path | None = None,
 
 def ensure_build(build: str | Path, target: str) -> Path:
     """A build directory for ``build``: itself if it is one, or, for a compiled graph
-    (``.snn``, e.g. from ``snnc compile``), the C code generated into ``STEM_build/``."""
+    (``.snn``, e.g. from ``snnc compile``), ``target``'s build emitted into
+    ``STEM_build/`` (:func:`targets.registry.write_build`)."""
     p = Path(build)
     if p.is_dir():
         return p
@@ -504,18 +487,10 @@ def ensure_build(build: str | Path, target: str) -> Path:
         raise FormatError("no such build directory or model", p)
     if p.suffix != ".snn":
         raise FormatError("expected a build directory (model.h, model.c) or a .snn graph", p)
-    from snnc.compiler.codegen.c import write_c
-    from snnc.compiler.ir import load
-    from snnc.compiler.ir.serialize import atomic_write, save
-
-    g = load(p)
-    out = p.with_name(f"{p.stem}_build")
-    write_c(g, out)
-    save(g, out / "model.snn")
     from snnc.compiler.data import copy_model_data
+    from snnc.compiler.ir import load
+    from snnc.targets.registry import write_build
 
-    copy_model_data(p, out)
-    atomic_write(out / "manifest.json",
-                 lambda f: f.write(json.dumps({"target": target, "source": str(p)}, indent=1)),
-                 mode="w")
+    out = write_build(target, load(p), p.with_name(f"{p.stem}_build"), source=p)
+    copy_model_data(p, out)  # the model's own test/calibration data travel with the build
     return out

@@ -1,21 +1,10 @@
 """Device dispatch: build a target's binary from a build directory, put it on a device, run
 the test inputs through it and bring the outputs back.
 
-Devices (``--device``):
-
-=================  ============================================================
-smartwatch
-``qemu``           qemu-system-arm MPS2 AN386 + semihosting, exact instruction counts
-``probe``          real board via OpenOCD (flash, run with semihosting, collect)
-``probe:pyocd``    real board via pyOCD (flash and start; no output capture)
-rpi
-``qemu``           qemu-aarch64 user mode, exact instruction counts
-``ssh://u@h[:p]``  scp + run on the board; wall time per step
-mpsoc
-``qemu``           the A53 host program (kernel linked in software) under qemu-aarch64
-``csim``           the HLS C-simulation testbench built with g++ on this machine
-``ssh://u@h[:p]``  scp + run the host program on the board; wall time per step
-=================  ============================================================
+Which devices a target has, and which function below runs each, is declared in
+:mod:`targets.registry` (``snnc flash/bench --help`` lists them); :func:`run_on_device`
+resolves a ``--device`` string through it, so nothing here branches on a target name.
+One function per target turns a :class:`DeviceRequest` into a :class:`DeviceRun`.
 """
 
 from __future__ import annotations
@@ -27,9 +16,6 @@ from typing import Any
 import numpy as np
 
 from snnc.compiler.errors import SnncError
-
-DEVICE_TARGETS = ("smartwatch", "rpi", "mpsoc")
-
 
 @dataclass
 class DeviceRun:
@@ -57,106 +43,157 @@ class DeviceRun:
         return int(self.outputs.shape[1])
 
 
-def parse_device(target: str, device: str) -> tuple[str, str]:
-    """Validate ``device`` for ``target``; returns (kind, detail)."""
-    if target not in DEVICE_TARGETS:
-        raise SnncError(f"target '{target}' has no devices to flash (device targets: "
-                        f"{', '.join(DEVICE_TARGETS)})")
-    if device == "qemu":
-        return "qemu", ""
-    if target == "smartwatch" and (device == "probe" or device.startswith("probe:")):
-        tool = device.split(":", 1)[1] if ":" in device else "openocd"
-        if tool not in ("openocd", "pyocd"):
-            raise SnncError(f"unknown probe tool '{tool}' in --device {device} "
-                            "(expected probe, probe:openocd or probe:pyocd)")
-        return "probe", tool
-    if target in ("rpi", "mpsoc") and device.startswith("ssh://"):
-        return "ssh", device
-    if target == "mpsoc" and device == "csim":
-        return "csim", ""
-    allowed = {"smartwatch": "qemu, probe, probe:pyocd", "rpi": "qemu, ssh://user@host[:port]",
-               "mpsoc": "qemu, csim, ssh://user@host[:port]"}[target]
-    raise SnncError(f"unknown device '{device}' for target '{target}' (expected {allowed})")
+@dataclass(frozen=True)
+class DeviceRequest:
+    """One run of test inputs ``[S, T, n_inputs]`` on a device (what a Device's run takes)."""
+
+    target: str
+    build_dir: Path
+    inputs: np.ndarray
+    device: str                  # as typed, e.g. "ssh://pi@board"
+    kind: str                    # the registry's device name, e.g. "ssh"
+    detail: str                  # what the device's match returned (probe tool, ssh URL)
+    profile: str | None = None
+    count: bool = True
+    known_hosts: str | Path | None = None
+    identity: str | Path | None = None
+    out_dir: str | Path | None = None
+    timeout: float = 600.0
+    seed: int = 0                # simulated chips: which chip
+
+
+def parse_device(target: str, device: str | None) -> tuple[str, str]:
+    """Validate ``device`` for ``target``; returns (device name, detail)."""
+    from snnc.targets.registry import get_target
+
+    dev, detail = get_target(target).device(device)
+    return dev.name, detail
 
 
 def run_on_device(target: str, build_dir: str | Path, inputs: np.ndarray,
-                  device: str = "qemu", profile: str | None = None, count: bool = True,
+                  device: str | None = None, profile: str | None = None, count: bool = True,
                   known_hosts: str | Path | None = None, identity: str | Path | None = None,
-                  out_dir: str | Path | None = None, timeout: float = 600.0) -> DeviceRun:
-    """Build for ``target`` from ``build_dir`` and run ``inputs`` [S, T, I] on ``device``."""
-    kind, detail = parse_device(target, device)
-    if target == "smartwatch":
-        from snnc.targets.smartwatch.build import build_firmware
-        from snnc.targets.smartwatch.run import run_probe, run_qemu
+                  out_dir: str | Path | None = None, timeout: float = 600.0,
+                  seed: int = 0) -> DeviceRun:
+    """Build for ``target`` from ``build_dir`` and run ``inputs`` [S, T, I] on ``device``
+    (None: the target's default device)."""
+    from snnc.targets.registry import get_target
 
-        fw = build_firmware(build_dir, inputs, profile, out_dir)
-        mem = {"firmware": fw.memory.to_dict(), "model": fw.model_memory.to_dict()}
-        if kind == "qemu":
-            r = run_qemu(fw, count=count, timeout=timeout)
-        else:
-            r = run_probe(fw, detail, timeout=timeout)
-            if r is None:
-                raise SnncError("firmware flashed and started with pyOCD; its outputs are "
-                                "only visible in a semihosting session (use --device probe "
-                                "for OpenOCD, which collects them)")
-        return DeviceRun(target=target, profile=fw.profile.name, device=device,
-                         outputs=r.harness.outputs,
-                         step_instructions=r.counts.intervals if r.counts else None,
-                         step_ns=None,
-                         # QEMU does not model cycles: SysTick only counts on a board.
-                         step_cycles=r.harness.step_cycles if kind == "probe" else None,
-                         binary=fw.elf, command=r.command, memory=mem,
-                         clock_hz=fw.profile.clock_hz,
-                         burst_clock_hz=fw.profile.burst_clock_hz)
-    if target == "mpsoc":
-        return _run_mpsoc(kind, detail, build_dir, inputs, device, known_hosts, identity,
-                          out_dir, timeout)
+    dev, detail = get_target(target).device(device)
+    if dev.run is None:
+        raise SnncError(f"device '{dev.name}' of target '{target}' runs no test inputs")
+    return dev.run(DeviceRequest(target=target, build_dir=Path(build_dir),
+                                 inputs=np.asarray(inputs), device=device or dev.name,
+                                 kind=dev.name, detail=detail, profile=profile, count=count,
+                                 known_hosts=known_hosts, identity=identity, out_dir=out_dir,
+                                 timeout=timeout, seed=seed))
+
+
+def run_host(req: DeviceRequest) -> DeviceRun:
+    """host: build the shared library and run in-process (ctypes); wall time per sample
+    is not split into steps, so no latency is reported."""
+    from snnc.targets.host import build, get_profile
+
+    model = build(req.build_dir, get_profile(req.profile))
+    y = model.run(req.inputs)
+    return DeviceRun(target=req.target, profile=model.profile.name, device=req.device,
+                     outputs=y, step_instructions=None, step_ns=None,
+                     binary=model.lib_path, command=[],
+                     memory={"state_bytes": int(model.state_bytes)}, clock_hz=None)
+
+
+def run_smartwatch(req: DeviceRequest) -> DeviceRun:
+    """smartwatch: firmware with the inputs embedded; QEMU MPS2 AN386 or a debug probe."""
+    from snnc.targets.smartwatch.build import build_firmware
+    from snnc.targets.smartwatch.run import run_probe, run_qemu
+
+    fw = build_firmware(req.build_dir, req.inputs, req.profile, req.out_dir)
+    mem = {"firmware": fw.memory.to_dict(), "model": fw.model_memory.to_dict()}
+    if req.kind == "qemu":
+        r = run_qemu(fw, count=req.count, timeout=req.timeout)
+    else:
+        r = run_probe(fw, req.detail, timeout=req.timeout)
+        if r is None:
+            raise SnncError("firmware flashed and started with pyOCD; its outputs are "
+                            "only visible in a semihosting session (use --device probe "
+                            "for OpenOCD, which collects them)")
+    return DeviceRun(target=req.target, profile=fw.profile.name, device=req.device,
+                     outputs=r.harness.outputs,
+                     step_instructions=r.counts.intervals if r.counts else None,
+                     step_ns=None,
+                     # QEMU does not model cycles: SysTick only counts on a board.
+                     step_cycles=r.harness.step_cycles if req.kind == "probe" else None,
+                     binary=fw.elf, command=r.command, memory=mem,
+                     clock_hz=fw.profile.clock_hz,
+                     burst_clock_hz=fw.profile.burst_clock_hz)
+
+
+def run_rpi(req: DeviceRequest) -> DeviceRun:
+    """rpi: static aarch64 binary under qemu-aarch64 user mode or on a board over ssh."""
     from snnc.targets.rpi.build import build_binary
     from snnc.targets.rpi.run import run_qemu_user, run_ssh
     from snnc.targets.ssh import SshDevice
 
-    b = build_binary(build_dir, profile, out_dir)
-    if kind == "qemu":
-        r2 = run_qemu_user(b, inputs, count=count, timeout=timeout)
+    b = build_binary(req.build_dir, req.profile, req.out_dir)
+    if req.kind == "qemu":
+        r2 = run_qemu_user(b, req.inputs, count=req.count, timeout=req.timeout)
     else:
-        dev = SshDevice.parse(detail, known_hosts=known_hosts, identity=identity)
-        r2 = run_ssh(b, inputs, dev, timeout=timeout)
-    return DeviceRun(target=target, profile=b.profile.name, device=device,
+        dev = SshDevice.parse(req.detail, known_hosts=req.known_hosts, identity=req.identity)
+        r2 = run_ssh(b, req.inputs, dev, timeout=req.timeout)
+    return DeviceRun(target=req.target, profile=b.profile.name, device=req.device,
                      outputs=r2.harness.outputs,
                      step_instructions=r2.counts.intervals if r2.counts else None,
-                     step_ns=r2.harness.step_ns if kind == "ssh" else None,
+                     step_ns=r2.harness.step_ns if req.kind == "ssh" else None,
                      binary=b.path, command=r2.command,
                      memory={"binary_file_bytes": b.file_bytes},
                      # No time estimate from instructions: these cores are superscalar.
                      clock_hz=None)
 
 
-def _run_mpsoc(kind: str, detail: str, build_dir: str | Path, inputs: np.ndarray, device: str,
-               known_hosts: str | Path | None, identity: str | Path | None,
-               out_dir: str | Path | None, timeout: float) -> DeviceRun:
+def run_rram(req: DeviceRequest) -> DeviceRun:
+    """rram: program simulated chip ``seed`` (device preset ``--profile``, else the
+    build's) and run the inputs through it (float inputs, or the integers of a quantized
+    graph); outputs as the chip reads them out, per step."""
+    from snnc.targets.rram.flow import open_build, resolve_device
+    from snnc.targets.rram.sim import flash_chip, run_chip
+
+    bd, graph = open_build(req.build_dir)
+    chip = flash_chip(graph, resolve_device(graph, bd, req.profile), seed=req.seed)
+    node = graph.nodes[graph.inputs[0]]
+    x = req.inputs.reshape(req.inputs.shape[0], req.inputs.shape[1], *node.shape_out())
+    res = run_chip(chip, x)
+    y = np.concatenate([np.asarray(res.outputs[n]).reshape(x.shape[0], x.shape[1], -1)
+                        for n in graph.outputs], axis=2)
+    return DeviceRun(target=req.target, profile=chip.device.name, device=req.device,
+                     outputs=y, step_instructions=None, step_ns=None,
+                     binary=bd / "plan.json", command=[], clock_hz=None)
+
+
+def run_mpsoc(req: DeviceRequest) -> DeviceRun:
     """mpsoc: csim testbench, host program under qemu-aarch64, or on a board over ssh."""
     from snnc.targets.mpsoc.build import build_csim, build_host, build_info
     from snnc.targets.mpsoc.run import run_csim, run_qemu, run_ssh
 
-    info = build_info(build_dir)
+    info = build_info(req.build_dir)
     extra: dict[str, Any] = {}
-    if kind == "csim":
+    if req.kind == "csim":
         from snnc.compiler.ir import load
         from snnc.targets.benchmark import reference_outputs
 
         # The testbench checks itself against the integer simulator (golden.bin), and the
         # files stay beside run_hls.tcl for Vitis HLS's own csim/cosim.
-        golden, _ = reference_outputs(load(Path(build_dir) / "model.snn"), inputs)
-        b = build_csim(build_dir, out_dir)
-        r = run_csim(b, build_dir, inputs, golden=golden, timeout=timeout)
+        golden, _ = reference_outputs(load(req.build_dir / "model.snn"), req.inputs)
+        b = build_csim(req.build_dir, req.out_dir)
+        r = run_csim(b, req.build_dir, req.inputs, golden=golden, timeout=req.timeout)
         extra["csim"] = {"compared": int(golden.size), "mismatches": r.mismatches}
     else:
-        b = build_host(build_dir, out_dir)
-        r = (run_qemu(b, inputs, timeout=timeout) if kind == "qemu" else
-             run_ssh(b, inputs, detail, known_hosts, identity, timeout=timeout))
-    return DeviceRun(target="mpsoc", profile=info["board"], device=device,
+        b = build_host(req.build_dir, req.out_dir)
+        r = (run_qemu(b, req.inputs, timeout=req.timeout) if req.kind == "qemu" else
+             run_ssh(b, req.inputs, req.detail, req.known_hosts, req.identity,
+                     timeout=req.timeout))
+    return DeviceRun(target=req.target, profile=info["board"], device=req.device,
                      outputs=r.harness.outputs, step_instructions=None,
-                     step_ns=r.harness.step_ns if kind == "ssh" else None,
+                     step_ns=r.harness.step_ns if req.kind == "ssh" else None,
                      binary=b.path, command=r.command,
                      memory={"binary_file_bytes": b.file_bytes, "pl_estimate": info["estimate"],
                              **extra},

@@ -50,7 +50,9 @@ class CompileOptions:
     calib_samples: int = 64           # calibration samples used (first N)
     target: str = "generic"
     profile: str | None = None        # the target's board/MCU preset (None: its default)
-    reuse: int | None = None          # mpsoc: reuse factor (None: smallest that fits)
+    # Options only the target understands (declared by the target's registry entry and
+    # validated there), e.g. a reuse factor; passes read them by name.
+    target_options: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> "CompileOptions":
         """Raise SnncError naming the bad option."""
@@ -58,14 +60,10 @@ class CompileOptions:
             raise SnncError(f"option 'quantize' must be one of {sorted(QUANTIZE_CHOICES)}, "
                             f"got {self.quantize!r}")
         if self.target not in PIPELINES:
-            _discover(self.target)
-        if self.target not in PIPELINES:
             raise SnncError(f"option 'target' must be one of {sorted(PIPELINES)}, "
                             f"got {self.target!r}")
         if not (0.0 <= float(self.prune) < 1.0):
             raise SnncError(f"option 'prune' must be in [0, 1), got {self.prune!r}")
-        if self.reuse is not None and not (isinstance(self.reuse, int) and self.reuse >= 1):
-            raise SnncError(f"option 'reuse' must be a positive integer, got {self.reuse!r}")
         if not (isinstance(self.calib_samples, int) and self.calib_samples >= 1):
             raise SnncError(f"option 'calib_samples' must be a positive integer, "
                             f"got {self.calib_samples!r}")
@@ -81,18 +79,6 @@ class CompileOptions:
         return QuantOptions(weight_bits=bits, state_bits=self.state_bits,
                             granularity=self.granularity, pow2=self.pow2,
                             input_bits=self.input_bits).check()
-
-
-def _discover(target: str) -> None:
-    """Import ``targets.<target>`` so that a target module can register its pipeline."""
-    import importlib
-
-    if not target.isidentifier():
-        return
-    try:
-        importlib.import_module(f"targets.{target}")
-    except ImportError:
-        pass
 
 
 def _stderr(msg: str) -> None:

@@ -37,7 +37,7 @@ def fit_pass(graph: Graph, ctx: PassContext) -> Graph | None:
     if not is_quantized(graph):
         return None
     board = get_board(getattr(ctx.options, "profile", None))
-    reuse = getattr(ctx.options, "reuse", None)
+    reuse = ctx.options.target_options.get("reuse")  # registry: TargetOption "reuse"
     est = estimate(graph, board, reuse=int(reuse)) if reuse else choose_reuse(graph, board)
     check_fit(est)
     t = est.totals()

@@ -31,13 +31,14 @@ VITIS_COMMANDS = ("open_project", "set_top", "add_files", "open_solution", "set_
                   "export_design")
 
 
-def emit_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None) -> Any:
-    """The target's emitter: C build + ``hls/`` (kernel, testbench, host, TCL, estimate).
+def emit_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None) -> list[str]:
+    """The target's emitter: C build + ``hls/`` (kernel, testbench, host, TCL, estimate);
+    returns the files written (relative to ``out_dir``), which the manifest lists.
 
     Board and reuse come from ``metadata["mpsoc"]`` (set by the ``mpsoc_fit`` pass); a
     graph compiled without it gets the default board and the smallest reuse that fits.
     """
-    from snnc.compiler.codegen.hls import emit_hls
+    from snnc.compiler.codegen.hls import STATIC_FILES, emit_hls
     from snnc.targets.mpsoc import summary
     from snnc.targets.mpsoc.estimate import check_fit, choose_reuse, estimate
     from snnc.targets.registry import emit_c_build
@@ -49,7 +50,7 @@ def emit_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None
     check_fit(est)
     model = emit_hls(graph, reuse=est.reuse, part=board.part, clock_ns=board.clock_ns,
                      board=board.name)  # generated before anything is written
-    cmodel = emit_c_build(graph, out_dir, memory)
+    files = emit_c_build(graph, out_dir, memory)
     hls = model.write(Path(out_dir) / "hls")
     atomic_write(hls / "estimate.json",
                  lambda f: f.write(json.dumps(est.to_dict(), indent=1) + "\n"), mode="w")
@@ -58,7 +59,8 @@ def emit_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = None
         {"board": board.name, "part": board.part, "clock_ns": board.clock_ns,
          "reuse": est.reuse, "units": model.units, "estimate": summary(est)}, indent=1) + "\n"),
         mode="w")
-    return cmodel
+    written = [*model.files, *STATIC_FILES, "estimate.json", "estimate.md", "build.json"]
+    return files + [f"hls/{f}" for f in written]
 
 
 def hls_dir(build_dir: str | Path) -> Path:

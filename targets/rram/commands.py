@@ -1,37 +1,28 @@
-"""CLI glue for ``snnc flash BUILD --device sim`` and ``snnc bench BUILD --device sim``.
+"""The rram target's own ``snnc flash`` and ``snnc bench`` (its registry entry's ``flash``
+and ``bench``): the device is a simulated chip, so flashing programs one (seeded
+conductances, saved) and benching runs the test set over several chips.
 
-``cli.py`` calls these when the device is ``sim`` or the target ``rram``; ``profile`` is
-the device preset (neurram | lsm | ideal; default: the build's or model's own).
+Both take the CLI's options as keywords and ignore the ones they do not use; ``profile``
+is the device preset (neurram | lsm | ideal; default: the build's or model's own).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Any
 
 from snnc.compiler.errors import SnncError
 
 
-def is_rram(device: str, target: str | None, build: str | None = None) -> bool:
-    """Does this flash/bench invocation address the simulated RRAM chip? (``--device
-    sim``, ``--target rram``, or a build directory whose manifest says rram.)"""
-    if target is None and device == "qemu" and build is not None:
-        man = Path(build) / "manifest.json"
-        if man.is_file():
-            try:
-                target = json.loads(man.read_text()).get("target")
-            except (ValueError, OSError, AttributeError):
-                target = None
-    if target == "rram" and device not in ("sim", "qemu"):
-        raise SnncError(f"target 'rram' has one device, 'sim' (got --device {device})")
-    return device == "sim" or target == "rram"
-
-
-def flash_cli(build: str, profile: str | None, seed: int, out_path: str | None) -> str:
+def flash_cli(build: str, profile: str | None = None, seed: int = 0,
+              out_path: str | None = None, data: str | None = None, **_: Any) -> str:
     """Program chip ``seed``; returns the JSON line to print."""
     from snnc.targets.rram.crossbar import plan_summary
     from snnc.targets.rram.flow import flash
 
+    if data is not None:
+        raise SnncError("--data: flashing programs a chip and runs nothing; use "
+                        "`snnc bench --device sim --data ...` to score data on it")
     chip, path = flash(build, seed=seed, device=profile, out=out_path)
     s = plan_summary([pl.layer for pl in chip.layers], chip.device)
     return json.dumps({"target": "rram", "device": "sim", "profile": chip.device.name,
@@ -39,9 +30,10 @@ def flash_cli(build: str, profile: str | None, seed: int, out_path: str | None) 
                        "cells": s["cells"]})
 
 
-def bench_cli(build: str, profile: str | None, seed: int, chips: int, samples: int | None,
-              json_path: str | None, md_path: str | None, fmt: str, data: str | None = None,
-              report_dir: str | None = None) -> str:
+def bench_cli(build: str, profile: str | None = None, seed: int = 0, chips: int = 5,
+              samples: int | None = None, json_path: str | None = None,
+              md_path: str | None = None, fmt: str = "md", data: str | None = None,
+              report_dir: str | None = None, **_: Any) -> str:
     """Bench chips ``seed .. seed+chips-1`` on ``samples`` test cases (<= 0: all; None:
     all of ``data``, else 8 of the model's test split) of ``data`` (the user's float
     dataset, :mod:`compiler.data`) or the model's own test data; writes the reports

@@ -34,7 +34,8 @@ def test_parse_device(target, device, expected):
     ("smartwatch", "ssh://pi@host", "unknown device 'ssh://pi@host' for target 'smartwatch'"),
     ("rpi", "probe", "unknown device 'probe' for target 'rpi'"),
     ("smartwatch", "probe:jlink", "unknown probe tool 'jlink'"),
-    ("host", "qemu", "target 'host' has no devices"),
+    ("host", "qemu", r"unknown device .qemu. for target .host. \(expected local; it belongs to target smartwatch"),
+    ("rram", "qemu", "unknown device .qemu. for target .rram."),
 ])
 def test_parse_device_errors(target, device, match):
     with pytest.raises(SnncError, match=match):
