@@ -190,6 +190,10 @@ from snnc.compiler.cli_compile import compile_cmd  # noqa: E402  (snnc compile)
 
 main.add_command(compile_cmd)
 
+from snnc.compiler.fit.cli import fit_cmd  # noqa: E402  (snnc fit)
+
+main.add_command(fit_cmd)
+
 
 # ------------------------------------------------------------ device targets (flash, bench)
 

@@ -68,6 +68,14 @@ class HostProfile:
 PROFILE = HostProfile()
 
 
+def fit_space(graph: object, profile: str | None = None) -> object:
+    """What ``snnc fit`` searches on the host: the C runtime's dimensions; cost is the
+    memory planner's bytes (the host has no instruction counter)."""
+    from snnc.compiler.fit.space import SearchSpace, c_target_dims
+
+    return SearchSpace("host", c_target_dims(), costs=("ram", "flash"), measure="plan")
+
+
 def get_profile(name: str | None = None, **overrides: object) -> HostProfile:
     """The host profile (there is one), with field overrides (e.g. ``real='double'``)."""
     if name not in (None, "host"):

@@ -59,6 +59,17 @@ def summary(est: Any) -> dict[str, Any]:
             "latency_us_per_step": float(est.latency_us_per_step), "fits": bool(est.fits)}
 
 
+def fit_space(graph: Graph, profile: str | None = None) -> Any:
+    """What ``snnc fit`` searches on this target: weight/state bits, pruning and the reuse
+    factor (None: the smallest that fits); cost from the estimator (LUT/BRAM/DSP, cycles)."""
+    from snnc.compiler.fit.space import Dimension, SearchSpace, c_target_dims
+
+    dims = tuple(d for d in c_target_dims() if d.name in ("quantize", "state_bits",
+                                                           "prune", "prune_scope"))
+    return SearchSpace(NAME, (*dims, Dimension("reuse", (None, 1, 2, 4, 8, 16), None)),
+                       costs=("latency", "lut", "dsp", "bram18"), measure="mpsoc_estimate")
+
+
 register_pass("mpsoc_fit", fit_pass)
 PIPELINE: tuple[str, ...] = (*PIPELINES["generic"], "mpsoc_fit")
 

@@ -44,6 +44,17 @@ def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
     return None
 
 
+def fit_space(graph, profile=None):  # type: ignore[no-untyped-def]
+    """What ``snnc fit`` searches on this target: bits, pruning, storage (the C runtime's
+    dimensions); cost measured under QEMU (instructions) and from the ELF (flash/RAM)."""
+    from snnc.compiler.fit.space import SearchSpace, c_target_dims
+
+    prof = get_profile(profile or DEFAULT_PRESET)
+    return SearchSpace(NAME, c_target_dims(), costs=("instructions", "latency", "flash", "ram"),
+                       measure="qemu", constraints={"flash": prof.flash_bytes,
+                                                    "ram": prof.ram_bytes})
+
+
 register_pass("smartwatch_fit", fit_pass)
 PIPELINE: tuple[str, ...] = (*PIPELINES["generic"], "smartwatch_fit")
 

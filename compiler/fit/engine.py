@@ -1,0 +1,200 @@
+"""Execution engines for fit tasks: a local process pool (default) or Ray.
+
+Both take the :class:`~.evaluate.FitState` once and run a list of task dicts, calling
+``on_result(index, result)`` as each finishes and returning the results in task order,
+so the search is deterministic whatever the number of workers or the finishing order.
+
+- :class:`LocalPool`: ``concurrent.futures.ProcessPoolExecutor`` (fork), the state handed
+  to each worker once by the pool initializer. If a worker process dies (killed, out of
+  memory), the pool breaks; the engine starts a new pool and resubmits only the tasks
+  that have no result yet (a task that breaks the pool three times is reported as an
+  error instead of looping).
+- :class:`RayEngine`: ``ray.init(address)`` (``RAY_ADDRESS`` or an explicit address; or a
+  local head when none), the state put once in the object store and passed to every task
+  by reference; Ray itself re-runs a task whose worker died (``max_retries``). Ray is an
+  optional dependency (the ``fit`` extra), imported only here.
+- :class:`InlineEngine`: runs tasks in this process (tests, debugging).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable
+
+from snnc.compiler.errors import SnncError
+from snnc.compiler.fit.evaluate import FitState, init_worker, run_task
+
+OnResult = Callable[[int, dict[str, Any]], None]
+MAX_POOL_RESTARTS_PER_TASK = 3
+
+
+class InlineEngine:
+    """Run tasks one after another in this process."""
+
+    name = "inline"
+    workers = 1
+
+    def __init__(self, state: FitState):
+        self.state = state
+
+    def run(self, tasks: list[dict[str, Any]], on_result: OnResult) -> list[dict[str, Any]]:
+        out = []
+        for i, t in enumerate(tasks):
+            r = run_task(t, self.state)
+            on_result(i, r)
+            out.append(r)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+class LocalPool:
+    """A pool of ``workers`` local processes, surviving the death of a worker."""
+
+    name = "local"
+
+    def __init__(self, state: FitState, workers: int):
+        if workers < 1:
+            raise SnncError(f"fit: --workers must be >= 1, got {workers}")
+        self.state, self.workers = state, workers
+        self._pool: ProcessPoolExecutor | None = None
+        self.restarts = 0
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # fork: the workers inherit the imported modules; the state goes in once each.
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                   initializer=init_worker, initargs=(self.state,))
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers (tests kill one to check recovery)."""
+        procs = getattr(self._pool, "_processes", None) or {}
+        return sorted(procs)
+
+    def run(self, tasks: list[dict[str, Any]], on_result: OnResult) -> list[dict[str, Any]]:
+        results: dict[int, dict[str, Any]] = {}
+        breaks = {i: 0 for i in range(len(tasks))}
+        while len(results) < len(tasks):
+            if self._pool is None:
+                self._pool = self._new_pool()
+            futs: dict[Future, int] = {}
+            try:
+                for i, t in enumerate(tasks):
+                    if i not in results:
+                        futs[self._pool.submit(run_task, t)] = i
+                pending = set(futs)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in sorted(done, key=lambda f: futs[f]):
+                        i = futs[f]
+                        r = f.result()  # BrokenProcessPool if a worker died
+                        results[i] = r
+                        on_result(i, r)
+            except BrokenProcessPool:
+                # A worker died: every unfinished task of this pool is lost, not failed.
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                self.restarts += 1
+                for f, i in futs.items():
+                    if i in results:
+                        continue
+                    if f.done() and not f.cancelled() and f.exception() is None:
+                        results[i] = f.result()
+                        on_result(i, results[i])
+                        continue
+                    breaks[i] += 1
+                    if breaks[i] >= MAX_POOL_RESTARTS_PER_TASK:
+                        results[i] = {"point": tasks[i]["point"], "n": tasks[i].get("n"),
+                                      "cost": None, "accuracy": None, "seconds": 0.0,
+                                      "error": "worker process died 3 times on this point",
+                                      "transient": True}
+                        on_result(i, results[i])
+        return [results[i] for i in range(len(tasks))]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+_RAY_STATE: FitState | None = None
+
+
+def _ray_task(state: FitState, task: dict[str, Any]) -> dict[str, Any]:
+    """Ray task body: keep the state per worker process (by content id) and evaluate."""
+    global _RAY_STATE
+    if _RAY_STATE is None or _RAY_STATE.sid != state.sid:
+        _RAY_STATE = state
+    return run_task(task, _RAY_STATE)
+
+
+class RayEngine:
+    """Run tasks as Ray tasks; model and data travel once through the object store."""
+
+    name = "ray"
+
+    def __init__(self, state: FitState, address: str | None = None, workers: int | None = None):
+        try:
+            import ray
+        except ImportError:
+            raise SnncError("fit: --ray needs Ray: pip install 'snnc[fit]' (or run without "
+                            "--ray for the local process pool)") from None
+        self.ray = ray
+        self.started = False
+        if not ray.is_initialized():
+            addr = address or os.environ.get("RAY_ADDRESS") or None
+            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                  "configure_logging": False}
+            if addr is None:  # a local head on this machine
+                kw.update(num_cpus=workers or os.cpu_count() or 1,
+                          _node_ip_address="127.0.0.1")
+            try:
+                ray.init(address=addr, **kw)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise SnncError(f"fit: cannot reach the Ray cluster at "
+                                f"{addr or 'a new local head'} "
+                                f"({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+                                ) from None
+            self.started = True
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        self.state_ref = ray.put(state)          # shipped once, referenced by every task
+        self.remote = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
+
+    def run(self, tasks: list[dict[str, Any]], on_result: OnResult) -> list[dict[str, Any]]:
+        ray = self.ray
+        refs = {self.remote.remote(self.state_ref, t): i for i, t in enumerate(tasks)}
+        results: dict[int, dict[str, Any]] = {}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                i = refs[ref]
+                try:
+                    results[i] = ray.get(ref)
+                except ray.exceptions.RayError as e:  # retries exhausted
+                    results[i] = {"point": tasks[i]["point"], "n": tasks[i].get("n"),
+                                  "cost": None, "accuracy": None, "seconds": 0.0,
+                                  "error": f"Ray task failed: {type(e).__name__}",
+                                  "transient": True}
+                on_result(i, results[i])
+        return [results[i] for i in range(len(tasks))]
+
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+
+
+def make_engine(state: FitState, workers: int, ray: str | None) -> Any:
+    """The engine for ``--workers N`` / ``--ray ADDR|auto``: Ray when ``ray`` is given or
+    ``RAY_ADDRESS`` is set ('auto': ``RAY_ADDRESS``, else a local head), else a local pool
+    of ``workers`` processes (0: one per CPU)."""
+    if ray is None and os.environ.get("RAY_ADDRESS"):
+        ray = "auto"
+    if ray is not None:
+        return RayEngine(state, None if ray == "auto" else ray,
+                         workers if workers > 0 else None)
+    return LocalPool(state, workers if workers > 0 else (os.cpu_count() or 1))
