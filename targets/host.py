@@ -155,8 +155,13 @@ def build(build_dir: str | Path, profile: HostProfile | None = None, *,
         cc = require_tool(profile.cc, "install gcc")
         rt = runtime_dir()
         objs = runtime_objects(cc, profile, bd)
+        # --kernels tvm: the wrappers, the FFI shim and TVM's object for this machine.
+        from snnc.compiler.codegen.tvm_kernels import isa_for, link_inputs
+
+        tvm_src, tvm_obj, tvm_inc = link_inputs(bd, isa_for("host"))
         cmd = [cc, *profile.cflags(), "-fPIC", "-shared", f"-I{rt / 'include'}", f"-I{bd}",
-               str(bd / "model.c"), str(HARNESS), *map(str, objs), "-o", str(tmp)]
+               *[f"-I{d}" for d in tvm_inc], str(bd / "model.c"), *map(str, tvm_src),
+               str(HARNESS), *map(str, objs), *map(str, tvm_obj), "-o", str(tmp)]
         _run(cmd, bd, f"compiling {bd.name} for the host")
     tmp.replace(lib)
     return CompiledModel(lib_path=lib, iface=iface, profile=profile)

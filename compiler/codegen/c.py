@@ -682,16 +682,34 @@ def _place_buffers(ctx: _Ctx, order: list[str], back: set[tuple[str, str]]) -> N
 _TOKEN = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)@")
 
 
+# ---- external synapse kernels: the one hook for compiler/codegen/tvm_kernels.py ----
+_SYNAPSE_CALL = re.compile(r"\bsnnc_q(?:dense|csc|delay)_\w+\(")
+
+
+def _external_kernel(lines: list[str], name: str, fn: str) -> None:
+    """Make node ``name``'s synapse call go to ``fn``, which takes exactly the parameters
+    of the runtime kernel it replaces (``snnc_qdense_*``, ``snnc_qcsc_*``, ``snnc_qdelay_*``)."""
+    hits = [k for k, line in enumerate(lines) if _SYNAPSE_CALL.search(line)]
+    if len(hits) != 1:
+        raise SnncError(f"internal: node '{name}' has {len(hits)} synapse kernel calls, "
+                        "expected one to replace")
+    lines[hits[0]] = _SYNAPSE_CALL.sub(cgen.identifier(fn) + "(", lines[hits[0]], count=1)
+# ---- end of the external-kernel hook ----
+
+
 def supported_ops(quantized: bool) -> list[str]:
     """Node kinds the C backend lowers, for integer or float graphs."""
     return sorted(c.kind for c in (_INT_RULES if quantized else _FLOAT_RULES))
 
 
-def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
+def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
+           kernels: dict[str, str] | None = None) -> CModel:
     """Generate ``model.h``/``model.c`` for ``graph`` (quantized -> integer, else float).
 
     ``memory`` (optional, e.g. from a memory planner) overrides the flash/RAM figures in
     the header comment with ``{"flash_bytes": ..., "ram_bytes": ...}``.
+    ``kernels`` (node -> C function, from :mod:`compiler.codegen.tvm_kernels`) replaces
+    those synapse layers' runtime kernel calls (see :func:`_external_kernel`).
     Raises UnsupportedError naming the node and op the backend cannot lower.
     """
     verify(graph)
@@ -728,6 +746,8 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
             + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
             + " */"]
         rules[type(node)](ctx, name, node, lines)
+        if kernels and name in kernels:
+            _external_kernel(lines, name, kernels[name])
         # Locals (xs arrays) need their own scope so declarations stay at block start.
         if any(line.lstrip().startswith("const ") for line in lines[1:]):
             body = "\n".join("    " + line for line in lines[1:])
@@ -735,6 +755,8 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None) -> CModel:
         else:
             ctx.steps.append("\n".join(lines))
     _place_buffers(ctx, order, back)
+    if kernels:
+        ctx.tables.insert(0, '#include "tvm_kernels.h" /* --kernels tvm */\n')
     if quantized:
         ins = [graph.nodes[n] for n in graph.inputs]
         input_ctype = "uint8_t" if all(i.dtype == SPIKE for i in ins) else "int16_t"
