@@ -81,6 +81,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,14 @@ from snnc.compiler.ir.nodes import (
     Output,
     Scale,
     SpikeCountArgmax,
+    SumPool2d,
     Threshold,
 )
 from snnc.compiler.ir.serialize import _jsonable, _unjson
 from snnc.compiler.ir.verify import verify
 
-__all__ = ["import_nir", "export_nir", "write_nir", "DEFAULT_DT", "FRAMEWORK_DEFAULTS"]
+__all__ = ["import_nir", "export_nir", "write_nir", "DEFAULT_DT", "FRAMEWORK_DEFAULTS",
+           "FRAMEWORKS", "NirImportWarning"]
 
 DEFAULT_DT = 1e-3
 GRAPH_KEY = "snnc.graph"  # JSON: name, dt, discretization, metadata, node order
@@ -130,10 +133,20 @@ FRAMEWORK_DEFAULTS: dict[str, tuple[float | None, str]] = {
     "sinabs": (1.0, "exact"),
 }
 
+# Values of the ``framework`` option ('nir': plain NIR semantics, no framework convention).
+FRAMEWORKS = ("snntorch", "norse", "sinabs", "rockpool", "nir")
+
+
+class NirImportWarning(UserWarning):
+    """A semantic of the source model that the NIR file cannot carry (or that snnc guessed)."""
+
+
 _SUPPORTED = (
     nir.Input, nir.Output, nir.Affine, nir.Linear, nir.Conv1d, nir.Conv2d, nir.Flatten,
-    nir.Scale, nir.Threshold, nir.LIF, nir.CubaLIF, nir.LI, nir.IF,
+    nir.Scale, nir.Threshold, nir.LIF, nir.CubaLIF, nir.LI, nir.IF, nir.SumPool2d,
+    nir.AvgPool2d,
 )
+_POOLS = (nir.SumPool2d, nir.AvgPool2d)
 # NIR carriers allowed for each tagged snnc kind.
 _CARRIERS: dict[str, tuple[type, ...]] = {
     "DelayedLinear": (nir.Linear,),
@@ -222,8 +235,7 @@ def _build(d: dict[str, Any], path: Path, name: str) -> Any:
 
 
 def _known_types() -> set[str]:
-    return {c.__name__ for c in (*_SUPPORTED, nir.NIRGraph, nir.Delay, nir.SumPool2d,
-                                 nir.AvgPool2d, nir.CubaLI, nir.I)}
+    return {c.__name__ for c in (*_SUPPORTED, nir.NIRGraph, nir.Delay, nir.CubaLI, nir.I)}
 
 
 # ============================================================================ flatten
@@ -293,28 +305,81 @@ def _inline(nodes: dict[str, Any], edges: list[tuple[str, str]],
 # ============================================================================ options
 
 
-def _detect_framework(meta: dict[str, Any], nodes: dict[str, Any]) -> str | None:
-    """The exporting framework, from metadata text or snnTorch's parameter pattern."""
+def _f64(v: Any) -> np.ndarray:
+    return np.asarray(0.0 if v is None else v, dtype=np.float64)
+
+
+def _neuron_tau(n: Any) -> np.ndarray:
+    return _f64(n.tau_mem if isinstance(n, nir.CubaLIF) else n.tau)
+
+
+def rockpool_dt(tau: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The step Rockpool's exporter used, from its ``r = tau * exp(-dt/tau) / dt``.
+
+    With u = dt/tau this is ``u * exp(u) = 1/r`` (Lambert W); solved by Newton on
+    ``ln u + u + ln r = 0`` (monotone), elementwise. NaN where r <= 0.
+    """
+    tau, r = np.broadcast_arrays(_f64(tau), _f64(r))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = np.log(np.where(r > 0, r, np.nan))
+        u = np.where(lr > 0, np.exp(-lr), 1.0)  # u ~ 1/r for large r
+        for _ in range(60):
+            u = np.clip(u - (np.log(u) + u + lr) / (1.0 / u + 1.0), 1e-300, None)
+    return u * tau
+
+
+def _detect_framework(meta: dict[str, Any], nodes: dict[str, Any]) -> tuple[str | None, str]:
+    """(exporting framework, how it was found): metadata text, else parameter patterns.
+
+    Patterns (module docstring): snnTorch r = tau/1e-4; Rockpool r = tau exp(-dt/tau)/dt
+    for one dt; Norse r = 1 with every tau below Norse's dt (its exporter writes dt*tau);
+    Sinabs r = 1, v_leak = 0 with every tau of at least one step (it writes steps).
+    """
     parts = [str(k) for k in meta] + [v.decode(errors="replace") if isinstance(v, bytes)
                                       else v for v in meta.values() if isinstance(v, (str, bytes))]
     text = " ".join(parts).lower()
     for fw in FRAMEWORK_DEFAULTS:
         if fw in text:
-            return fw
-    neurons = [n for n in nodes.values() if isinstance(n, (nir.LIF, nir.CubaLIF))]
+            return fw, "metadata"
+    neurons = [n for n in nodes.values() if isinstance(n, (nir.LIF, nir.CubaLIF, nir.LI))]
     if not neurons:
-        return None
-    for n in neurons:
-        tau = np.asarray(n.tau if isinstance(n, nir.LIF) else n.tau_mem, dtype=np.float64)
-        r = np.asarray(n.r, dtype=np.float64)
-        ok = (np.all(np.asarray(n.v_leak) == 0)
-              and np.allclose(r * SNNTORCH_DT, tau, rtol=1e-5, atol=0))
+        return None, "no neuron with a time constant"
+
+    def all_(pred: Any) -> bool:
+        return all(bool(pred(n)) for n in neurons)
+
+    def snntorch(n: Any) -> bool:
+        ok = (np.all(_f64(n.v_leak) == 0)
+              and np.allclose(_f64(n.r) * SNNTORCH_DT, _neuron_tau(n), rtol=1e-5, atol=0))
         if isinstance(n, nir.CubaLIF):
-            ok = ok and np.allclose(np.asarray(n.w_in, dtype=np.float64) * SNNTORCH_DT,
-                                    np.asarray(n.tau_syn, dtype=np.float64), rtol=1e-5, atol=0)
-        if not ok:
-            return None
-    return "snntorch"
+            ok = ok and np.allclose(_f64(n.w_in) * SNNTORCH_DT, _f64(n.tau_syn), rtol=1e-5,
+                                    atol=0)
+        return ok and not isinstance(n, nir.LI)
+
+    if all_(snntorch):
+        return "snntorch", "parameters (r = tau/1e-4)"
+    ones = all_(lambda n: np.all(_f64(n.r) == 1.0))
+    taus = [t for n in neurons for t in (_neuron_tau(n).reshape(-1),
+                                         *((_f64(n.tau_syn).reshape(-1),)
+                                           if isinstance(n, nir.CubaLIF) else ()))]
+    tau_all = np.concatenate(taus) if taus else np.zeros(0)
+    if not ones:
+        dts = np.concatenate([rockpool_dt(_neuron_tau(n), n.r).reshape(-1) for n in neurons])
+        # Rockpool steps are round numbers (1e-3, 5e-4 ...): a one-digit mantissa
+        # keeps arbitrary r values from matching by accident.
+        mant = dts[0] / 10.0 ** np.floor(np.log10(dts[0])) if np.isfinite(dts[0]) and \
+            dts[0] > 0 else np.nan
+        if np.all(np.isfinite(dts)) and np.allclose(dts, dts[0], rtol=1e-6, atol=0) \
+                and abs(mant - round(mant)) < 1e-5 and np.all(_f64(
+                    [np.all(_f64(n.v_leak) == 0) for n in neurons])):
+            return "rockpool", f"parameters (r = tau exp(-dt/tau)/dt with dt = {dts[0]:.6g} s)"
+        return None, "parameters match no framework"
+    if tau_all.size and np.all(tau_all > 0) and np.all(tau_all < FRAMEWORK_DEFAULTS["norse"][0]):
+        return "norse", "parameters (r = 1, every tau below Norse's dt = 1e-3 s)"
+    if (tau_all.size and np.all(tau_all >= 1.0)
+            and all_(lambda n: np.all(_f64(n.v_leak) == 0))):
+        return "sinabs", "parameters (r = 1, v_leak = 0, tau >= 1: time steps)"
+    return None, "parameters match no framework"
 
 
 def _meta_number(meta: dict[str, Any], key: str) -> float | None:
@@ -326,7 +391,10 @@ def _meta_number(meta: dict[str, Any], key: str) -> float | None:
     return f if np.isfinite(f) and f > 0 else None
 
 
-def _check_options(dt: float | None, discretization: str | None, reset: str | None) -> None:
+def _check_options(dt: float | None, discretization: str | None, reset: str | None,
+                   framework: str | None = None) -> None:
+    if framework is not None and framework not in FRAMEWORKS:
+        raise SnncError(f"option framework must be one of {FRAMEWORKS}, got {framework!r}")
     if dt is not None and not (isinstance(dt, (int, float)) and np.isfinite(dt) and dt > 0):
         raise SnncError(f"option dt must be a positive number of seconds, got {dt!r}")
     if discretization is not None and discretization not in DISCRETIZATIONS:
@@ -391,6 +459,18 @@ def _conv_out(node: Any, name: str, in_shape: tuple[int, ...]) -> tuple[int, ...
     return (int(w.shape[0]), *sp)
 
 
+def _pool_out(node: Any, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+    k, st, pad = _pool_geom(node)
+    return (in_shape[0], *[(in_shape[1 + i] + 2 * pad[i] - k[i]) // st[i] + 1 for i in range(2)])
+
+
+def _pool_geom(node: Any) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    k = _ints(node.kernel_size, 2)
+    st = _ints(k if node.stride is None else node.stride, 2)
+    pad = _ints(0 if node.padding is None else node.padding, 2)
+    return k, st, pad  # type: ignore[return-value]
+
+
 def _flatten_out(s: tuple[int, ...], start: int, end: int) -> tuple[int, ...]:
     a, b = start % len(s), end % len(s)
     return tuple(s[:a]) + (int(np.prod(s[a:b + 1])),) + tuple(s[b + 1:])
@@ -445,6 +525,8 @@ def _infer_shapes(nodes: dict[str, Any], edges: list[tuple[str, str]],
             outs[n] = _conv_out(node, n, s)
         elif isinstance(node, nir.Flatten) and len(s) > 0:
             outs[n] = _flatten_out(s, int(node.start_dim), int(node.end_dim))
+        elif isinstance(node, _POOLS) and len(s) == 3:
+            outs[n] = _pool_out(node, s)
 
     for n, node in nodes.items():
         ins[n] = outs[n] = None
@@ -475,6 +557,10 @@ def _infer_shapes(nodes: dict[str, Any], edges: list[tuple[str, str]],
             s = _params_shape(node, big_only=True)
             if s is None:
                 s = _valid_shape((getattr(node, "input_type", None) or {}).get("input"))
+                # A one-element type is what exporters derive from (1,)-shaped scalar
+                # parameters: the neighbours decide (it is a last resort below).
+                if s is not None and int(np.prod(s)) == 1:
+                    s = None
             if s is not None:
                 set_in(n, s)
 
@@ -594,29 +680,61 @@ def _to_ir(name: str, node: Any, shp: tuple[tuple[int, ...], tuple[int, ...]],
     if isinstance(node, nir.Flatten):
         return Flatten(input_shape=s_in, start_dim=int(node.start_dim),
                        end_dim=int(node.end_dim))
+    if isinstance(node, _POOLS):
+        if len(s_in) != 3:
+            raise GraphError(f"pooling needs a (C, H, W) input, got {s_in}", name)
+        k, st, pad = _pool_geom(node)
+        if isinstance(node, nir.AvgPool2d):  # 1/(KH*KW) is folded in after import
+            ctx["avg_pools"][name] = 1.0 / (k[0] * k[1])
+        return SumPool2d(input_shape=s_in, kernel_size=k, stride=st, padding=pad)
     if isinstance(node, nir.Scale):
         return Scale(shape=s_in, scale=p("scale"))
     if isinstance(node, nir.Threshold):
         return Threshold(shape=s_in, threshold=p("threshold"))
+
+    fw, dt, disc = ctx["framework"], ctx["dt"], ctx["discretization"]
+
+    def q(field: str) -> np.ndarray:
+        """A neuron parameter: one-element arrays become scalars (they broadcast), a
+        missing optional one (Norse/Sinabs write no v_reset) is 0."""
+        a = p(field) if getattr(node, field, None) is not None else np.zeros(())
+        if ctx["snnc_record"]:  # snnc's own file: shapes as recorded
+            return a
+        return a.reshape(()) if a.ndim and a.size == 1 else a
+
+    def tau(field: str) -> np.ndarray:
+        return q(field) / ctx["tau_div"]  # Norse 1.1 writes dt*tau (module docstring)
+
     if isinstance(node, nir.LIF):
-        return LIF(shape=s_in, tau=p("tau"), r=p("r"), v_leak=p("v_leak"),
-                   v_threshold=p("v_threshold"), v_reset=p("v_reset"), reset=reset)
+        t, r = tau("tau"), q("r")
+        if fw == "rockpool":  # v = beta v + x: unit gain
+            r = 1.0 / (1.0 - decay(t, dt, disc))
+        return LIF(shape=s_in, tau=t, r=r, v_leak=q("v_leak"),
+                   v_threshold=q("v_threshold"), v_reset=q("v_reset"), reset=reset)
     if isinstance(node, nir.LI):
-        return LI(shape=s_in, tau=p("tau"), r=p("r"), v_leak=p("v_leak"))
+        t, r = tau("tau"), q("r")
+        if fw == "rockpool":  # ExpSyn: y = beta (y + x)
+            b = decay(t, dt, disc)
+            r = b / (1.0 - b)
+        return LI(shape=s_in, tau=t, r=r, v_leak=q("v_leak"))
     if isinstance(node, nir.IF):
-        return IF(shape=s_in, r=p("r"), v_threshold=p("v_threshold"), v_reset=p("v_reset"),
+        return IF(shape=s_in, r=q("r"), v_threshold=q("v_threshold"), v_reset=q("v_reset"),
                   reset=reset)
     if isinstance(node, nir.CubaLIF):
-        tau_syn = p("tau_syn")
+        tau_syn, tau_mem, r = tau("tau_syn"), tau("tau_mem"), q("r")
         exact = attrs.get("w_in")
         if exact is not None and ctx["timing_as_recorded"]:
             w_in = np.asarray(exact)
+        elif fw == "norse":  # LIFCell: i += x (gain 1), v integrates i
+            w_in = q("w_in")
+        elif fw == "rockpool":  # LIFTorch: i = beta_s (i + x); v = beta_m v + i
+            w_in = decay(tau_syn, dt, disc)
+            r = 1.0 / (1.0 - decay(tau_mem, dt, disc))
         else:  # fold NIR's synaptic gain (1 - alpha) into w_in (module docstring)
-            gain = 1.0 - decay(tau_syn, ctx["dt"], ctx["discretization"])
-            w_in = p("w_in") * gain
-        return CubaLIF(shape=s_in, tau_syn=tau_syn, tau_mem=p("tau_mem"), r=p("r"),
-                       v_leak=p("v_leak"), v_threshold=p("v_threshold"),
-                       v_reset=p("v_reset"), w_in=w_in, reset=reset)
+            w_in = q("w_in") * (1.0 - decay(tau_syn, dt, disc))
+        return CubaLIF(shape=s_in, tau_syn=tau_syn, tau_mem=tau_mem, r=r,
+                       v_leak=q("v_leak"), v_threshold=q("v_threshold"),
+                       v_reset=q("v_reset"), w_in=w_in, reset=reset)
     raise UnsupportedError(f"node '{name}': NIR {_kind_name(node)} is not supported")
 
 
@@ -631,16 +749,21 @@ def _is_supported(node: Any) -> bool:
 
 
 def import_nir(src: str | os.PathLike[str] | nir.NIRGraph, *, dt: float | None = None,
-               discretization: str | None = None, reset: str | None = None) -> Graph:
+               discretization: str | None = None, reset: str | None = None,
+               framework: str | None = None) -> Graph:
     """Read a NIR graph (a ``.nir`` file or an in-memory ``nir.NIRGraph``) as an IR Graph.
 
     ``dt`` (seconds), ``discretization`` ('exact' | 'euler' | 'bitshift') and ``reset``
-    ('zero' | 'subtract') override what the file or its source framework implies (see
-    the module docstring for the defaults). Raises :class:`FormatError` for unreadable
-    files, :class:`UnsupportedError` listing every NIR node snnc cannot express, and
-    :class:`GraphError` (naming the node) for inconsistent graphs. The result is verified.
+    ('zero' | 'subtract') override what the file or its source framework implies;
+    ``framework`` ('snntorch' | 'norse' | 'sinabs' | 'rockpool' | 'nir') overrides the
+    detected source (see the module docstring for the conventions). Semantics the file
+    cannot carry are reported as :class:`NirImportWarning` (and listed in the graph's
+    metadata ``nir_warnings``). Raises :class:`FormatError` for unreadable files,
+    :class:`UnsupportedError` listing every NIR node snnc cannot express, and
+    :class:`GraphError` (naming the node) for inconsistent graphs or time constants that
+    give per-step decays outside [0, 1]. The result is verified.
     """
-    _check_options(dt, discretization, reset)
+    _check_options(dt, discretization, reset, framework)
     path: Path | None = None
     if isinstance(src, nir.NIRGraph):
         g = src
@@ -650,17 +773,37 @@ def import_nir(src: str | os.PathLike[str] | nir.NIRGraph, *, dt: float | None =
     else:
         raise SnncError(f"import_nir expects a path or a nir.NIRGraph, got {type(src).__name__}")
     try:
-        return _import_graph(g, path, dt, discretization, reset)
+        graph = _import_graph(g, path, dt, discretization, reset, framework)
     except FormatError:
         raise
     except SnncError as e:
         if path is None:
             raise
         raise type(e)(f"{path}: {e}") from None
+    for w in graph.metadata.get("nir_warnings", []):
+        warnings.warn(w, NirImportWarning, stacklevel=2)
+    return graph
+
+
+# Semantics each framework's neurons have and NIR cannot carry (warned on import).
+_LOST = {
+    "sinabs": "Sinabs neurons fire at v >= threshold and, with the default MultiSpike, "
+              "emit several spikes per step (floor(v/threshold)); NIR carries neither, so "
+              "snnc fires at most one spike per step at v > threshold: models trained with "
+              "SingleSpike agree (docs/nir.md); min_v_mem and Sinabs LIF's tau_syn are "
+              "not exported",
+    "rockpool": "Rockpool neurons fire at v >= threshold and emit several spikes per step "
+                "(max_spikes_per_dt); NIR carries neither, so snnc fires at most one spike "
+                "per step at v > threshold; Rockpool's exporter also drops the neuron "
+                "bias, recurrent weights and noise",
+    "norse": "Norse's exporter writes no v_reset (read as 0): a model with another "
+             "v_reset differs",
+}
 
 
 def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
-                  discretization: str | None, reset: str | None) -> Graph:
+                  discretization: str | None, reset: str | None,
+                  framework: str | None = None) -> Graph:
     meta = dict(g.metadata or {})
     nodes, edges, through = _flatten(g)
     bad = [(n, _kind_name(v)) for n, v in nodes.items()
@@ -673,9 +816,11 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
             + " and nested NIRGraphs")
     nodes, edges = _inline(nodes, edges, through)
 
+    notes: list[str] = []
     rec = _graph_record(meta)
+    tau_div = 1.0
     if rec is not None:
-        framework = None
+        fw = None
         eff_dt = float(rec["dt"]) if dt is None else float(dt)
         eff_disc = rec["discretization"] if discretization is None else discretization
         name, gmeta = str(rec["name"]), _unjson(rec["metadata"])
@@ -684,8 +829,16 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
         if len(order) == len(nodes):
             nodes = {n: nodes[n] for n in order}
     else:
-        framework = _detect_framework(meta, nodes)
-        fw_dt, fw_disc = FRAMEWORK_DEFAULTS.get(framework, (None, None))
+        if framework is not None:
+            fw, how = (None if framework == "nir" else framework), "option"
+        else:
+            fw, how = _detect_framework(meta, nodes)
+            if fw is not None and how != "metadata":
+                notes.append(f"source framework '{fw}' detected from the {how}; pass "
+                             "framework= (--framework) to override")
+        fw_dt, fw_disc = FRAMEWORK_DEFAULTS.get(fw, (None, None))
+        if fw == "rockpool" and fw_dt is None and dt is None and _meta_number(meta, "dt") is None:
+            fw_dt = _rockpool_graph_dt(nodes)
         meta_disc = meta.get("discretization")
         if isinstance(meta_disc, bytes):
             meta_disc = meta_disc.decode()
@@ -693,13 +846,28 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
                        else _meta_number(meta, "dt") or DEFAULT_DT)
         eff_disc = (discretization or fw_disc
                     or (meta_disc if meta_disc in DISCRETIZATIONS else "exact"))
+        if fw == "norse":
+            tau_div = _norse_tau_div(nodes, eff_dt, eff_disc, notes)
+        if fw in _LOST:
+            notes.append(_LOST[fw])
+        if fw == "snntorch" and reset is None:
+            notes.append("snnTorch's exporter does not record reset_mechanism: imported "
+                         "with NIR's reset to v_reset (snnTorch 'zero'); a model trained "
+                         "with snnTorch's default 'subtract' needs reset='subtract' "
+                         "(--reset subtract), which snnc reproduces exactly")
+        if fw == "snntorch" and (reset or "zero") == "zero" and any(
+                isinstance(v, nir.CubaLIF) for v in nodes.values()):
+            notes.append("snnTorch's Synaptic/RSynaptic reset 'zero' also discards the "
+                         "step after a spike (mem = 0); NIR cannot carry it, snnc resets "
+                         "to v_reset and keeps integrating")
         name = path.stem if path is not None else "model"
-        gmeta = {"imported_from": "nir", "nir_framework": framework}
+        gmeta = {"imported_from": "nir", "nir_framework": fw}
         timing_as_recorded = False
-    ctx = {"dt": eff_dt, "discretization": eff_disc, "reset": reset,
-           "timing_as_recorded": timing_as_recorded}
+    ctx: dict[str, Any] = {"dt": eff_dt, "discretization": eff_disc, "reset": reset,
+                           "timing_as_recorded": timing_as_recorded, "framework": fw,
+                           "tau_div": tau_div, "avg_pools": {}, "snnc_record": rec is not None}
 
-    shapes = _infer_shapes(nodes, edges, _batch_free_inputs(nodes, edges, framework),
+    shapes = _infer_shapes(nodes, edges, _batch_free_inputs(nodes, edges, fw),
                            trust_outputs=rec is not None)
     ir_nodes: dict[str, Node] = {}
     for n, node in nodes.items():
@@ -710,9 +878,166 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
         except (TypeError, ValueError, IndexError) as e:
             raise GraphError(f"cannot convert NIR {_kind_name(node)} ({_one_line(e)})",
                              n) from None
+    _check_decays(ir_nodes, eff_dt, eff_disc)
     graph = Graph(nodes=ir_nodes, edges=tuple(edges), dt=eff_dt, discretization=eff_disc,
                   name=name, metadata=gmeta)
+    if rec is None:
+        graph = _fold_avg_pools(graph, ctx["avg_pools"])
+        graph = _recurrent_bias_forward(graph, notes)
+        if fw == "snntorch" and reset == "subtract":
+            graph = snntorch_subtract(graph)
+        if notes:
+            graph = graph.replace(metadata={**graph.metadata, "nir_warnings": notes})
     return verify(graph)
+
+
+def _rockpool_graph_dt(nodes: dict[str, Any]) -> float | None:
+    for n in nodes.values():
+        if isinstance(n, (nir.LIF, nir.CubaLIF, nir.LI)):
+            d = rockpool_dt(_neuron_tau(n), n.r).reshape(-1)
+            if d.size and np.isfinite(d[0]) and d[0] > 0:
+                return float(d[0])
+    return None
+
+
+def _norse_tau_div(nodes: dict[str, Any], dt: float, disc: str, notes: list[str]) -> float:
+    """Norse 1.1 writes ``dt / tau_inv = dt*tau``: read tau/dt when that is what it did."""
+    taus = [t for n in nodes.values() if isinstance(n, (nir.LIF, nir.CubaLIF, nir.LI))
+            for t in ((_f64(n.tau_mem), _f64(n.tau_syn)) if isinstance(n, nir.CubaLIF)
+                      else (_f64(n.tau),))]
+    if not taus:
+        return 1.0
+    as_written = [decay(t, dt, disc) for t in taus]
+    fixed = [decay(t / dt, dt, disc) for t in taus]
+    bad = any(np.any((d < 0) | (d > 1)) for d in as_written)
+    if bad and all(np.all((d >= 0) & (d <= 1)) for d in fixed):
+        notes.append(f"Norse 1.1's exporter writes tau as dt*tau: read tau = tau_file/dt "
+                     f"(dt = {dt:g} s)")
+        return dt
+    return 1.0
+
+
+def _check_decays(nodes: dict[str, Node], dt: float, disc: str) -> None:
+    """Refuse time constants whose per-step decay is outside [0, 1] (the state would
+    oscillate or explode), naming the fix."""
+    for n, node in nodes.items():
+        fields = (("tau_syn", "tau_mem") if isinstance(node, CubaLIF)
+                  else ("tau",) if isinstance(node, (LIF, LI)) else ())
+        for f in fields:
+            t = np.asarray(getattr(node, f), dtype=np.float64)
+            d = decay(t, dt, disc)
+            badm = ~((d >= 0) & (d <= 1))
+            if np.any(badm):
+                tb = float(np.min(t[badm])) if t.ndim else float(t)
+                db = float(np.min(d[badm])) if d.ndim else float(d)
+                raise GraphError(
+                    f"{f} = {tb:g} s with dt = {dt:g} s ({disc}) gives a per-step decay "
+                    f"of {db:g}, outside [0, 1] (tau < dt or tau <= 0); pass the model's "
+                    "time step (dt=, --dt) or its source framework (framework=, "
+                    "--framework: Norse 1.1 writes dt*tau, Sinabs writes tau in steps)", n)
+
+
+def _fold_avg_pools(graph: Graph, avg: dict[str, float]) -> Graph:
+    """AvgPool2d = SumPool2d x 1/(KH*KW): the factor goes into the weights of the synapse
+    the pool feeds (through Flattens) when nothing else feeds or reads that path, else
+    into a Scale node after the pool."""
+    nodes, edges = dict(graph.nodes), list(graph.edges)
+    for pool, f in avg.items():
+        cur, target = pool, None
+        while target is None:
+            succ = graph.successors(cur)
+            if len(succ) != 1 or len(graph.predecessors(succ[0])) != 1:
+                break
+            nxt = graph.nodes[succ[0]]
+            if isinstance(nxt, Flatten):
+                cur = succ[0]
+            elif isinstance(nxt, (Affine, Linear, Conv1d, Conv2d)):
+                target = succ[0]
+            else:
+                break
+        if target is not None:
+            nodes[target] = nodes[target].replace(weight=np.asarray(nodes[target].weight) * f)
+            continue
+        sc = f"{pool}.avg"
+        new_nodes: dict[str, Node] = {}
+        for k, v in nodes.items():
+            new_nodes[k] = v
+            if k == pool:
+                new_nodes[sc] = Scale(shape=tuple(v.shape_out()), scale=np.asarray(f))
+        nodes = new_nodes
+        edges = [(sc, b) if a == pool else (a, b) for a, b in edges] + [(pool, sc)]
+    return graph.replace(nodes=nodes, edges=tuple(edges))
+
+
+def _recurrent_bias_forward(graph: Graph, notes: list[str]) -> Graph:
+    """A recurrent Affine's bias reaches its target from t = 0 in every framework (NIR is
+    continuous), but snnc's recurrent edges deliver 0 before the source's first step: the
+    bias moves to the target's forward Affine (an RLeaky's input layer)."""
+    _, back = graph.schedule()
+    nodes = dict(graph.nodes)
+    for a, b in back:
+        src = nodes[a]
+        if not isinstance(src, Affine) or not np.any(np.asarray(src.bias)):
+            continue
+        fwd = [p for p in graph.predecessors(b) if (p, b) not in back]
+        syn = [p for p in fwd if isinstance(nodes[p], (Affine, Linear))
+               and graph.successors(p) == [b]]
+        if len(syn) != 1:
+            notes.append(f"the bias of recurrent '{a}' reaches '{b}' from step 1 only "
+                         "(no single forward Affine/Linear to carry it)")
+            continue
+        f = nodes[syn[0]]
+        old = np.asarray(getattr(f, "bias", np.zeros(0)))
+        bias = (old if old.size else 0.0) + np.broadcast_to(src.bias, f.shape_out())
+        nodes[syn[0]] = Affine(weight=f.weight, bias=np.asarray(bias, dtype=np.float64),
+                               storage=f.storage)
+        nodes[a] = Linear(weight=src.weight, storage=src.storage)
+    return graph.replace(nodes=nodes)
+
+
+def snntorch_subtract(graph: Graph) -> Graph:
+    """Make ``reset='subtract'`` populations follow snnTorch's timing exactly.
+
+    snnTorch: ``m[t] = beta m[t-1] + x[t] - s[t-1] thr`` (the subtracted threshold is not
+    decayed); the IR: ``v[t] = beta (v[t-1] - s[t-1] thr) + (1-beta) r x[t]``. A
+    recurrent diagonal Linear ``-thr/r`` from each LIF to itself adds the missing
+    ``-(1-beta) thr s[t-1]``. A subtract CubaLIF (Synaptic) becomes an LI synaptic
+    current (``'<name>.syn'``, unit gain) feeding a LIF (``'<name>'``) with that loop,
+    since the loop must bypass the synaptic filter.
+    """
+    nodes: dict[str, Node] = {}
+    edges = list(graph.edges)
+    for n, node in graph.items():
+        if isinstance(node, CubaLIF) and node.reset == "subtract":
+            syn = f"{n}.syn"
+            alpha = graph.decay(node.tau_syn)
+            nodes[syn] = LI(shape=node.shape, tau=node.tau_syn, r=1.0 / (1.0 - alpha),
+                            v_leak=np.zeros(()))
+            node = LIF(shape=node.shape, tau=node.tau_mem, r=node.r * node.w_in,
+                       v_leak=node.v_leak, v_threshold=node.v_threshold,
+                       v_reset=node.v_reset, reset="subtract")
+            edges = [(a, syn) if b == n else (a, b) for a, b in edges] + [(syn, n)]
+        nodes[n] = node
+        if isinstance(node, LIF) and node.reset == "subtract":
+            size = int(np.prod(node.shape))
+            gain = np.broadcast_to(-np.asarray(node.v_threshold, dtype=np.float64)
+                                   / np.asarray(node.r, dtype=np.float64),
+                                   tuple(node.shape)).reshape(-1)
+            if np.all(graph.decay(node.tau) == 1.0):
+                continue  # no leak: both timings agree
+            loop = f"{n}.reset"
+            shape = tuple(int(v) for v in node.shape)
+            per_ch = gain.reshape(shape[0], -1)
+            if len(shape) == 1:
+                nodes[loop] = Linear(weight=np.diag(gain).reshape(size, size), storage="csc")
+            elif len(shape) == 3 and np.all(per_ch == per_ch[:, :1]):
+                # a conv population: depthwise 1x1 convolution (a quantizable synapse)
+                nodes[loop] = Conv2d(input_shape=shape[1:], groups=shape[0],
+                                     weight=per_ch[:, :1].reshape(shape[0], 1, 1, 1))
+            else:
+                nodes[loop] = Scale(shape=shape, scale=gain.reshape(shape))
+            edges += [(n, loop), (loop, n)]
+    return graph.replace(nodes=nodes, edges=tuple(edges))
 
 
 def _graph_record(meta: dict[str, Any]) -> dict[str, Any] | None:
