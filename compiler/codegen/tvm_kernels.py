@@ -71,8 +71,10 @@ def _host_isa() -> str:
 # -O2's generic x86-64).
 ISAS: dict[str, dict[str, Any]] = {
     "x86_64": {"kind": "llvm", "mtriple": "x86_64-linux-gnu"},
+    # hard-float ABI tags, as the smartwatch profiles (-mfloat-abi=hard -mfpu=fpv4-sp-d16):
+    # ld refuses to mix objects that disagree, even without float arguments.
     "cortex-m4": {"kind": "llvm", "mtriple": "thumbv7em-none-eabihf", "mcpu": "cortex-m4",
-                  "mattr": ["+vfp4d16sp"]},
+                  "mfloat-abi": "hard"},
     "aarch64": {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mattr": ["+neon"]},
 }
 # Dense schedule per ISA: lanes of the partial-sum vector (int32 / int64 accumulators)

@@ -61,8 +61,13 @@ def build_binary(build_dir: str | Path, profile: RpiProfile | str | None = None,
     cflags = [*[f for f in flags if f != "-static"], "-std=c99", "-Wall", "-Wextra",
               f"-I{RUNTIME_DIR / 'include'}"]
     objs = [cached_object(cc, cflags, src) for src in runtime_sources()]
-    cmd = [cc, *cflags, f"-I{build_dir}", str(HERE / "harness.c"), str(build_dir / "model.c"),
-           *map(str, objs), *(["-static"] if "-static" in flags else []), "-lm", "-o", str(tmp)]
+    # --kernels tvm: wrappers + FFI shim (C) and TVM's object for this ISA.
+    from snnc.compiler.codegen.tvm_kernels import isa_for, link_inputs
+
+    tvm_src, tvm_obj, tvm_inc = link_inputs(build_dir, isa_for("host") if host else "aarch64")
+    cmd = [cc, *cflags, f"-I{build_dir}", *[f"-I{d}" for d in tvm_inc], str(HERE / "harness.c"),
+           str(build_dir / "model.c"), *map(str, tvm_src), *map(str, objs), *map(str, tvm_obj),
+           *(["-static"] if "-static" in flags else []), "-lm", "-o", str(tmp)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         tmp.unlink(missing_ok=True)

@@ -145,10 +145,15 @@ class _Builder:
     def model_objs(self) -> list[Path]:
         # The generated code only includes model.h and the runtime's headers.
         bd = self.build_dir
-        objs = [cached_object(self.cc, [*self.base_flags, f"-I{bd}"], bd / "model.c",
-                              (bd / "model.h",))]
+        # --kernels tvm: wrappers + FFI shim (C) and TVM's Cortex-M4F object.
+        from snnc.compiler.codegen.tvm_kernels import link_inputs
+
+        tvm_src, tvm_obj, tvm_inc = link_inputs(bd, "cortex-m4")
+        flags = [*self.base_flags, f"-I{bd}", *[f"-I{d}" for d in tvm_inc]]
+        deps = tuple(p for p in (bd / "model.h", bd / "tvm_kernels.h") if p.exists())
+        objs = [cached_object(self.cc, flags, src, deps) for src in [bd / "model.c", *tvm_src]]
         objs += [self.runtime_obj(s) for s in runtime_sources()]
-        return objs
+        return objs + tvm_obj
 
     def link(self, objs: list[Path], elf: Path, measure: bool = False) -> subprocess.CompletedProcess:
         ld = self.out_dir / ("link_measure.ld" if measure else "link.ld")
