@@ -500,10 +500,15 @@ def _batch_free_inputs(nodes: dict[str, Any], edges: list[tuple[str, str]],
         if not isinstance(node, nir.Input):
             continue
         s = _valid_shape(node.input_type.get("input"))
-        if s is None or len(s) < 2 or s[0] != 1:
+        if s is None or len(s) < 2:
             continue
         succ = [_fixed_in_shape(nodes[b]) for a, b in edges if a == n]
-        if framework == "snntorch" or any(x == s[1:] for x in succ):
+        # Exporters that trace a sample write its batch (and time) axes, e.g. Sinabs
+        # (T, 10), Rockpool (1, T, 10): keep the trailing shape the consumer expects.
+        fits = [x for x in succ if x is not None and len(x) < len(s) and s[-len(x):] == x]
+        if fits:
+            out[n] = fits[0]
+        elif framework == "snntorch" and s[0] == 1:
             out[n] = s[1:]
     return out
 
@@ -716,6 +721,8 @@ def _to_ir(name: str, node: Any, shp: tuple[tuple[int, ...], tuple[int, ...]],
         if fw == "rockpool":  # ExpSyn: y = beta (y + x)
             b = decay(t, dt, disc)
             r = b / (1.0 - b)
+        elif fw == "sinabs":  # ExpLeak's default norm_input=False: v = alpha v + x
+            r = r / (1.0 - decay(t, dt, disc))
         return LI(shape=s_in, tau=t, r=r, v_leak=q("v_leak"))
     if isinstance(node, nir.IF):
         return IF(shape=s_in, r=q("r"), v_threshold=q("v_threshold"), v_reset=q("v_reset"),
@@ -790,8 +797,9 @@ _LOST = {
     "sinabs": "Sinabs neurons fire at v >= threshold and, with the default MultiSpike, "
               "emit several spikes per step (floor(v/threshold)); NIR carries neither, so "
               "snnc fires at most one spike per step at v > threshold: models trained with "
-              "SingleSpike agree (docs/nir.md); min_v_mem and Sinabs LIF's tau_syn are "
-              "not exported",
+              "SingleSpike agree (docs/nir.md); min_v_mem, norm_input and Sinabs LIF's "
+              "tau_syn are not exported (ExpLeak is read with its default "
+              "norm_input=False, LIF with its default norm_input=True)",
     "rockpool": "Rockpool neurons fire at v >= threshold and emit several spikes per step "
                 "(max_spikes_per_dt); NIR carries neither, so snnc fires at most one spike "
                 "per step at v > threshold; Rockpool's exporter also drops the neuron "
@@ -817,6 +825,7 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
     nodes, edges = _inline(nodes, edges, through)
 
     notes: list[str] = []
+    eff_reset = reset
     rec = _graph_record(meta)
     tau_div = 1.0
     if rec is not None:
@@ -836,6 +845,12 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
             if fw is not None and how != "metadata":
                 notes.append(f"source framework '{fw}' detected from the {how}; pass "
                              "framework= (--framework) to override")
+            elif fw is None and reset is None and any(
+                    isinstance(v, (nir.IF, nir.LIF, nir.CubaLIF)) for v in nodes.values()):
+                notes.append("source framework unknown (no metadata, no telling "
+                             f"parameters: {how}): plain NIR semantics (reset to "
+                             "v_reset); pass framework= (--framework snntorch|norse|"
+                             "sinabs|rockpool) if the file comes from one")
         fw_dt, fw_disc = FRAMEWORK_DEFAULTS.get(fw, (None, None))
         if fw == "rockpool" and fw_dt is None and dt is None and _meta_number(meta, "dt") is None:
             fw_dt = _rockpool_graph_dt(nodes)
@@ -850,6 +865,13 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
             tau_div = _norse_tau_div(nodes, eff_dt, eff_disc, notes)
         if fw in _LOST:
             notes.append(_LOST[fw])
+        if fw == "sinabs" and reset is None:
+            eff_reset = "subtract"  # Sinabs' default MembraneSubtract (not in the file)
+            notes.append("Sinabs' exporter does not record reset_fn: imported with Sinabs' "
+                         "default MembraneSubtract (reset='subtract'); pass reset='zero' "
+                         "(--reset zero) for MembraneReset")
+        if fw == "rockpool" and reset is None:
+            eff_reset = "subtract"  # Rockpool LIF always subtracts the threshold
         if fw == "snntorch" and reset is None:
             notes.append("snnTorch's exporter does not record reset_mechanism: imported "
                          "with NIR's reset to v_reset (snnTorch 'zero'); a model trained "
@@ -863,7 +885,7 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
         name = path.stem if path is not None else "model"
         gmeta = {"imported_from": "nir", "nir_framework": fw}
         timing_as_recorded = False
-    ctx: dict[str, Any] = {"dt": eff_dt, "discretization": eff_disc, "reset": reset,
+    ctx: dict[str, Any] = {"dt": eff_dt, "discretization": eff_disc, "reset": eff_reset,
                            "timing_as_recorded": timing_as_recorded, "framework": fw,
                            "tau_div": tau_div, "avg_pools": {}, "snnc_record": rec is not None}
 
