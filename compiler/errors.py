@@ -2,13 +2,45 @@
 
 Everything raised on purpose by snnc derives from :class:`SnncError`; the CLI prints
 ``snnc: error: <message>`` and exits non-zero for these, and never shows a traceback.
+Messages often quote untrusted text (a node name, a path, a device string), so every
+message is made one printable line here: newlines, control, bidi and other invisible
+characters are shown escaped (``\\n``, ``\\u202e``), never emitted raw to a terminal.
 """
 
 from __future__ import annotations
 
+import unicodedata
+
+# Unicode categories never printed raw: controls, format (bidi overrides, zero-width),
+# line/paragraph separators, surrogates, private use and unassigned code points.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+MAX_MESSAGE = 2000
+
+
+def one_line(text: object) -> str:
+    """``text`` as one line of printable characters (hidden ones escaped), at most
+    :data:`MAX_MESSAGE` characters."""
+    out = []
+    for ch in str(text):
+        if ch == "\n":
+            out.append("\\n")
+        elif ch in "\r\t" or unicodedata.category(ch) in _HIDDEN:
+            o = ord(ch)
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000
+                       else f"\\U{o:08x}")
+        else:
+            out.append(ch)
+    s = "".join(out)
+    return s if len(s) <= MAX_MESSAGE else s[:MAX_MESSAGE] + "..."
+
 
 class SnncError(Exception):
     """Base class for user-facing errors (bad input, unsupported feature, tool failure)."""
+
+    def __init__(self, *args: object) -> None:
+        if len(args) == 1:
+            args = (one_line(args[0]),)
+        super().__init__(*args)
 
 
 class GraphError(SnncError):

@@ -32,6 +32,7 @@ from snnc.compiler.ir import (
     save,
 )
 from snnc.compiler.ir.serialize import graph_hash
+from snnc.compiler.ir.names import GRAPH_NAME
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
 dtypes = st.sampled_from([np.float64, np.float32, np.int8, np.int16, np.int32])
@@ -87,7 +88,8 @@ def random_graphs(draw):
         max_size=3))
     return Graph(nodes=nodes, edges=edges, dt=draw(st.floats(1e-6, 1.0)),
                  discretization=draw(st.sampled_from(["exact", "euler", "bitshift"])),
-                 name=draw(st.text(min_size=1, max_size=8)), metadata=meta)
+                 name=draw(st.from_regex(GRAPH_NAME, fullmatch=True).filter(lambda s: len(s) <= 16)),
+                 metadata=meta)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
