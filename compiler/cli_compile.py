@@ -208,10 +208,17 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
         if not build_dir and outp.suffix != ".snn":
             raise FormatError("output must be a .snn file (or a build directory with --target "
                               f"{'|'.join(targets)})", outp)
+        if topts.get("kernels") == "tvm":  # fail with the install hint before any work
+            from snnc.compiler.codegen import tvm_kernels
+
+            tvm_kernels.require_tvm()
         g, plan, report = compile_model(model, opt, calib, dump_ir)
         if build_dir:
             # The target's files + the graph + manifest, then the report inside the directory.
             registry.write_build(target, g, outp, {"flash_bytes": plan.flash_bytes,
+                                                   "ram_bytes": plan.ram_bytes})
+            if topts.get("kernels") == "tvm":
+                tvm_kernels.add_to_build(g, outp, {"flash_bytes": plan.flash_bytes,
                                                    "ram_bytes": plan.ram_bytes})
             atomic_write(outp / "report.json",
                          lambda f: f.write(json.dumps(report, indent=1)), mode="w")

@@ -298,12 +298,18 @@ def write_build(target: str, graph: Graph, out_dir: str | Path,
 # ------------------------------------------------------------------ the targets
 
 _FLASH = "snnc.targets.flash"
+# --kernels (host, smartwatch, rpi): who generates the synapse layers' kernels.
+_KERNELS = TargetOption(
+    "kernels", str, "synapse kernels: snnc (the C runtime, default) or tvm (TIR compiled by "
+    "TVM's LLVM backend and linked in; needs the [baselines] extra)",
+    check=lambda v: None if v in ("snnc", "tvm") else f"must be snnc or tvm, got {v!r}")
 
 register_target(Target(
     name="host", module="snnc.targets.host",
     description="the development machine: gcc/cmake, shared library run in-process",
     profile=_lazy("snnc.targets.host", "get_profile"), profiles=lambda: ("host",),
     build=_lazy("snnc.targets.host", "build"),
+    options=(_KERNELS,),
     devices=(Device("local", "local", "this machine, in-process through ctypes",
                     exact("local"), _lazy(_FLASH, "run_host")),)))
 
@@ -327,6 +333,7 @@ register_target(Target(
     profile=_lazy("snnc.targets.smartwatch.profile", "get_profile"),
     profiles=_smartwatch_profiles, pipeline=_smartwatch_pipeline(),
     build=_lazy("snnc.targets.smartwatch.build", "build_firmware"),
+    options=(_KERNELS,),
     devices=(Device("qemu", "qemu", "qemu-system-arm MPS2 AN386, exact instruction counts",
                     exact("qemu"), _lazy(_FLASH, "run_smartwatch")),
              Device("probe", "probe[:openocd|:pyocd]", "a real board via a debug probe",
@@ -345,6 +352,7 @@ register_target(Target(
                 "build; qemu-aarch64 or ssh://",
     profile=_lazy("snnc.targets.rpi.profile", "get_profile"), profiles=_rpi_profiles,
     build=_lazy("snnc.targets.rpi.build", "build_binary"),
+    options=(_KERNELS,),
     devices=(Device("qemu", "qemu", "qemu-aarch64 user mode, exact instruction counts",
                     exact("qemu"), _lazy(_FLASH, "run_rpi")),
              Device("ssh", "ssh://user@host[:port]", "scp + run on the board, wall time",

@@ -66,6 +66,12 @@ def _host_isa() -> str:
     return "aarch64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
 
 
+def _env_checks() -> bool:
+    import os
+
+    return os.environ.get("SNNC_TVM_CHECKS", "0") == "1"
+
+
 # LLVM targets (TVM 0.27 target dicts). No -mcpu=native on the host: the same input must
 # give the same bytes on every machine (the host build is then like-for-like with gcc
 # -O2's generic x86-64).
@@ -79,6 +85,11 @@ ISAS: dict[str, dict[str, Any]] = {
 }
 # Dense schedule per ISA: lanes of the partial-sum vector (int32 / int64 accumulators)
 # and unroll of the lane loop. The M4 has no 32-bit SIMD: scalar, unrolled 4x.
+# CHECKS: keep TVM's argument checks (type, ndim, dtype, shape, device of every DLTensor,
+# reported through TVMFFIErrorSetRaisedFromCStrParts). The C wrappers pass tables whose
+# shapes are fixed at generation, so the checks can only fail on a build mismatch; they
+# cost flash and instructions per call (bench/results/tvm_kernels.md).
+CHECKS = _env_checks()
 # SCRATCH: elements of the caller's partial-sum array (>= every ISA's lanes).
 SCRATCH = 8
 SCHEDULES: dict[str, dict[str, int]] = {
@@ -352,7 +363,8 @@ def tvm_version() -> str:
 
 
 def build_objects(specs: list[KernelSpec], out_dir: str | Path,
-                  isas: tuple[str, ...] = tuple(ISAS)) -> dict[str, dict[str, Any]]:
+                  isas: tuple[str, ...] = tuple(ISAS), checks: bool = CHECKS
+                  ) -> dict[str, dict[str, Any]]:
     """Compile every kernel for each ISA into ``out_dir/tvm_kernels.<isa>.o`` (one
     object per ISA, one IRModule of all the model's kernels); returns per ISA the LLVM
     target, object name and SHA-256."""
@@ -369,7 +381,8 @@ def build_objects(specs: list[KernelSpec], out_dir: str | Path,
         print(f"snnc: TVM {tvm.__version__}: {len(specs)} kernels -> {object_name(isa)}",
               file=sys.stderr)
         try:
-            lib = tvm.compile(mod, target=tvm.target.Target(ISAS[isa]))
+            with tvm.transform.PassContext(config={"tirx.disable_assert": not checks}):
+                lib = tvm.compile(mod, target=tvm.target.Target(ISAS[isa]))
         except Exception as e:  # TVM raises its own error types; keep one line
             raise SnncError(f"TVM could not compile the kernels for {isa}: "
                             f"{str(e).strip().splitlines()[-1]}") from None
@@ -501,6 +514,34 @@ def write_build(graph: Graph, out_dir: str | Path,
     model = write_c(graph, out_dir, memory=memory, kernels=kernels)
     save(graph, Path(out_dir) / "model.snn")
     return model
+
+
+def require_tvm() -> None:
+    """Raise UnsupportedError with the install hint if TVM cannot be imported."""
+    _tvm()
+
+
+def add_to_build(graph: Graph, out_dir: str | Path,
+                 memory: dict[str, int] | None = None) -> list[str]:
+    """Turn a build directory written by a C target's emitter into a ``--kernels tvm``
+    build: regenerate model.c with the TVM kernel calls, write the kernels, and record
+    them (TVM version, LLVM targets, object hashes) in ``manifest.json``. Returns the
+    files added."""
+    d = Path(out_dir)
+    write_build(graph, d, memory)
+    added = ["tvm_kernels.h", "tvm_kernels.c", "tvm_kernels.json",
+             *(object_name(i) for i in ISAS)]
+    mp = d / "manifest.json"
+    if mp.exists():
+        man = json.loads(mp.read_text())
+        tk = json.loads((d / "tvm_kernels.json").read_text())
+        man["files"] = list(man.get("files", [])) + [f for f in added
+                                                       if f not in man.get("files", [])]
+        man["kernels"] = "tvm"
+        man["tvm"] = {"version": tk["tvm_version"],
+                      "targets": {k: v["llvm_target"] for k, v in tk["targets"].items()}}
+        atomic_write(mp, lambda f: f.write(json.dumps(man, indent=1) + "\n"), mode="w")
+    return added
 
 
 def manifest(build_dir: str | Path) -> dict[str, Any] | None:
