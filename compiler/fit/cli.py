@@ -65,12 +65,17 @@ def _parse_set(items: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--variant", "variants", multiple=True, type=click.Path(dir_okay=False),
               help="Another float model to search over (e.g. a fine-tuned pruned one).")
 @click.option("--set", "fixed", multiple=True, help="Pin a dimension: name=value.")
+@click.option("--max-flash", default=None, help="Flash limit for the chosen build: bytes, or "
+              "'default' (no more than the default int8 compile).")
+@click.option("--max-ram", default=None, help="RAM limit for the chosen build: bytes, or "
+              "'default'.")
 @click.option("--cache", "cache", type=click.Path(file_okay=False), default=None,
               help="Result cache directory (default DIR/.fit-cache).")
 def fit_cmd(model: str, target: str, profile: str | None, data: str, max_drop: float,
             objective: str, out: str, workers: int, ray: str | None, max_points: int,
             eta: int, seed: int, cost_samples: int, calib_samples: int,
-            variants: tuple[str, ...], fixed: tuple[str, ...], cache: str | None) -> None:
+            variants: tuple[str, ...], fixed: tuple[str, ...], cache: str | None,
+            max_flash: str | None = None, max_ram: str | None = None) -> None:
     """Search bits, pruning, storage (per target) for the best build of MODEL on a device."""
     from snnc.cli import load_model
     from snnc.compiler.fit.engine import make_engine
@@ -88,10 +93,17 @@ def fit_cmd(model: str, target: str, profile: str | None, data: str, max_drop: f
         if name in graphs:
             raise SnncError(f"fit: two models named '{name}' (--variant {v})")
         graphs[name] = verify(load_model(v))
+    limits: dict[str, Any] = {}
+    for k, v in (("flash", max_flash), ("ram", max_ram)):
+        if v is None:
+            continue
+        if v != "default" and not v.isdigit():
+            raise SnncError(f"fit: --max-{k} takes a number of bytes or 'default', got '{v}'")
+        limits[k] = v if v == "default" else int(v)
     x, y = load_data(data)
     cfg = FitConfig(target=target, profile=profile, objective=objective, max_drop=max_drop,
                     max_points=max_points, eta=eta, seed=seed, calib_samples=calib_samples,
-                    cost_samples=cost_samples, fixed=_parse_set(fixed))
+                    cost_samples=cost_samples, fixed=_parse_set(fixed), limits=limits)
     outp = Path(out)
     if outp.exists() and not outp.is_dir():
         raise SnncError(f"{outp}: output must be a directory")

@@ -82,6 +82,9 @@ class FitConfig:
     calib_samples: int = 64
     cost_samples: int = 4
     fixed: dict[str, Any] = field(default_factory=dict)
+    # Cost limits on the chosen point: cost name -> number, or "default" (no worse than
+    # the default compile), e.g. {"flash": "default", "ram": "default"}.
+    limits: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,7 +110,8 @@ class FitResult:
         c = self.config
         return {"format": "snnc-fit", "version": 1, "snnc_version": __version__,
                 "target": c.target, "profile": c.profile, "objective": c.objective,
-                "max_accuracy_drop_pp": c.max_drop, "seed": c.seed, "eta": c.eta,
+                "max_accuracy_drop_pp": c.max_drop, "limits": self.limits(),
+                "seed": c.seed, "eta": c.eta,
                 "max_points": c.max_points, "space_size": self.space.size(),
                 "dimensions": {d.name: list(d.choices) for d in self.space.dims},
                 "reference_accuracy_float": self.reference_accuracy,
@@ -119,6 +123,24 @@ class FitResult:
 
     def threshold(self) -> float:
         return self.reference_accuracy - self.config.max_drop / 100.0
+
+    def limits(self) -> dict[str, float]:
+        """The cost limits with 'default' resolved to the default compile's figures."""
+        return resolve_limits(self.config.limits, self.default)
+
+
+def resolve_limits(limits: dict[str, Any], default: dict[str, Any] | None) -> dict[str, float]:
+    """Cost limits as numbers ('default': the default point's measured cost)."""
+    out: dict[str, float] = {}
+    for k, v in limits.items():
+        if v == "default":
+            if default is None or default.get("error") or k not in (default.get("cost") or {}):
+                raise SnncError(f"fit: limit {k}=default needs the default compile, which "
+                                f"was not measured ({(default or {}).get('error')})")
+            out[k] = float(default["cost"][k])
+        else:
+            out[k] = float(v)
+    return out
 
 
 class Progress:
@@ -257,6 +279,10 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
                                            *space.dims), space.costs, space.measure,
                             space.constraints)
     space = space.restrict(cfg.fixed)
+    for k in cfg.limits:
+        if k not in space.costs:
+            raise SnncError(f"fit: limit on '{k}', which target '{cfg.target}' does not "
+                            f"measure (it measures {', '.join(space.costs)})")
     if cfg.objective not in space.costs:
         raise SnncError(f"fit: objective '{cfg.objective}' is not measured for target "
                         f"'{cfg.target}' (choose from {', '.join(space.costs)})")
@@ -280,6 +306,18 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
     rungs: list[dict[str, Any]] = []
     evaluated = cached = 0
     survivors = cands
+    fixed_limits = {k: float(v) for k, v in cfg.limits.items() if v != "default"}
+
+    def note_best(rec: dict[str, Any]) -> None:
+        """Progress line: the cheapest point so far within budget and numeric limits."""
+        nonlocal best
+        if rec["error"] is None and rec["accuracy"] >= thr and all(
+                rec["cost"][k] <= v for k, v in fixed_limits.items()):
+            cand = (rec["cost"][obj], -rec["accuracy"])
+            if best is None or cand < best:
+                best = cand
+                prog.best = f"{obj} {cand[0]:g} at {100 * rec['accuracy']:.1f}%"
+
     try:
         for r, n in enumerate(sizes):
             label = f"rung {r + 1}/{len(sizes)} ({n} samples):"
@@ -292,6 +330,7 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
                 if a is not None and c is not None:
                     recs[pk] = _merge(p, n, a, c)
                     cached += 1
+                    note_best(recs[pk])
                     prog.step(label)
                     continue
                 tasks.append({"point": p, "n": None if a is not None else n,
@@ -300,7 +339,6 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
 
             def done(i: int, res: dict[str, Any], keys=keys, recs=recs, n=n,
                      label=label) -> None:
-                nonlocal best
                 pk, ka, kc, a, c = keys[i]
                 if a is None:
                     a = {"accuracy": res["accuracy"], "error": res["error"],
@@ -312,11 +350,7 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
                     cache.put(kc, c)
                 rec = _merge(res["point"], n, a, c)
                 recs[pk] = rec
-                if rec["error"] is None and rec["accuracy"] >= thr:
-                    cand = (rec["cost"][obj], -rec["accuracy"])
-                    if best is None or cand < best:
-                        best = cand
-                        prog.best = f"{obj} {cand[0]:g} at {100 * rec['accuracy']:.1f}%"
+                note_best(rec)
                 if on_result is not None:
                     on_result(rec)
                 prog.step(label)
@@ -340,7 +374,7 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
     records = sorted(last.values(), key=lambda rec: (-rec["n"], point_key(rec["point"])))
     front = pareto_front(final, obj)
     dflt = last.get(point_key(space.default()))
-    chosen = choose(final, obj, thr, ref, cfg)
+    chosen = choose(final, obj, thr, ref, cfg, resolve_limits(cfg.limits, dflt))
     return FitResult(config=cfg, space=space, reference_accuracy=ref, records=records,
                      front=front, chosen=chosen, default=dflt, rungs=rungs,
                      evaluated=evaluated, cached=cached, seconds=time.perf_counter() - t0,
@@ -372,10 +406,13 @@ def _promote(recs: list[dict[str, Any]], k: int, obj: str, thr: float,
 
 
 def choose(final: list[dict[str, Any]], obj: str, thr: float, ref: float,
-           cfg: FitConfig) -> dict[str, Any]:
-    """The cheapest point within the budget, or SnncError naming the closest point."""
+           cfg: FitConfig, limits: dict[str, float] | None = None) -> dict[str, Any]:
+    """The cheapest point within the accuracy budget and the cost limits, or SnncError
+    naming the closest point (the most accurate one within the limits, if any)."""
+    limits = limits or {}
     ok = [r for r in final if r["error"] is None]
-    within = [r for r in ok if r["accuracy"] >= thr - 1e-12]
+    in_limits = [r for r in ok if all(r["cost"][k] <= v for k, v in limits.items())]
+    within = [r for r in in_limits if r["accuracy"] >= thr - 1e-12]
     if within:
         return min(within, key=lambda r: (r["cost"][obj], r["cost"].get("flash", 0),
                                           r["cost"].get("ram", 0), -r["accuracy"],
@@ -384,11 +421,13 @@ def choose(final: list[dict[str, Any]], obj: str, thr: float, ref: float,
         errs = sorted({r["error"] for r in final})
         raise SnncError(f"fit: no point of the space compiles for target '{cfg.target}' "
                         f"(profile {cfg.profile or 'default'}): {errs[0] if errs else 'none'}")
-    close = max(ok, key=lambda r: (r["accuracy"], -r["cost"][obj]))
+    close = max(in_limits or ok, key=lambda r: (r["accuracy"], -r["cost"][obj]))
+    lim = "".join(f", {k} <= {v:g}" for k, v in limits.items())
     raise SnncError(
         f"fit: no point is within {cfg.max_drop:g} pp of the float model's "
-        f"{100 * ref:.2f}%; closest: {describe(close['point'])} at "
-        f"{100 * close['accuracy']:.2f}% ({obj} {close['cost'][obj]:g})")
+        f"{100 * ref:.2f}%{lim}; closest: {describe(close['point'])} at "
+        f"{100 * close['accuracy']:.2f}% ({obj} {close['cost'][obj]:g}"
+        + "".join(f", {k} {close['cost'][k]:g}" for k in limits) + ")")
 
 
 def describe(p: dict[str, Any]) -> str:
