@@ -62,6 +62,8 @@ class ModelInterface:
     n_outputs: int
     input_ctype: str
     output_ctype: str
+    # The C functions SNNC_MODEL_INIT / _RESET / _STEP name (empty if not read from model.h).
+    entry_points: tuple[str, ...] = ()
 
     @property
     def input_dtype(self) -> np.dtype:
@@ -110,7 +112,8 @@ def read_interface(build_dir: str | Path) -> ModelInterface:
     return ModelInterface(name=name, n_inputs=int_define("SNNC_N_INPUTS"),
                           n_outputs=int_define("SNNC_N_OUTPUTS"),
                           input_ctype=typedef("snnc_input_t"),
-                          output_ctype=typedef("snnc_output_t"))
+                          output_ctype=typedef("snnc_output_t"),
+                          entry_points=tuple(define(m) for m in _MACROS[1:]))
 
 
 def runtime_sources() -> list[Path]:

@@ -249,3 +249,54 @@ class CompiledModel:
         if rc != 0:
             raise SnncError(f"model '{self.iface.name}' step returned status {rc}")
         return y
+
+    def stream(self) -> "HostStream":
+        """Step one sample at a time from Python (one foreign call per step, the state kept
+        on the native side): what a streaming application does."""
+        return HostStream(self)
+
+
+class HostStream:
+    """Streaming use of a :class:`CompiledModel`: ``reset()``, then ``step(x)`` per time step.
+
+    The entry points are the ones ``model.h`` names (``SNNC_MODEL_INIT/RESET/STEP``).
+    ``last_native_ns`` is the time of the last step's foreign call alone (what a
+    benchmark compares with other engines' execute calls).
+    """
+
+    def __init__(self, model: CompiledModel) -> None:
+        import time
+
+        if len(model.iface.entry_points) != 3:
+            raise SnncError(f"{model.lib_path}: model.h names no init/reset/step functions")
+        self.model = model
+        lib = model._lib
+        self._init, self._reset, self._step = (getattr(lib, n) for n in model.iface.entry_points)
+        for f in (self._init, self._reset):
+            f.argtypes, f.restype = [ctypes.c_void_p], ctypes.c_int
+        self._step.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        self._step.restype = ctypes.c_int
+        self._state = ctypes.create_string_buffer(max(model.state_bytes, 1))
+        self.y = np.zeros(model.iface.n_outputs, dtype=model.iface.output_dtype)
+        self._yp = self.y.ctypes.data
+        self._clock = time.perf_counter_ns
+        self.last_native_ns: int | None = None
+        if self._init(self._state) != 0:
+            raise SnncError(f"model '{model.iface.name}' init failed")
+
+    def reset(self) -> None:
+        """Start a new sample (state back to its initial values)."""
+        rc = self._reset(self._state)
+        if rc != 0:
+            raise SnncError(f"model '{self.model.iface.name}' reset returned status {rc}")
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        """One time step on ``x`` [N_INPUTS] (``snnc_input_t`` values); returns the outputs
+        [N_OUTPUTS] in a buffer the next step overwrites (copy to keep)."""
+        xi = np.ascontiguousarray(x, dtype=self.model.iface.input_dtype)
+        t0 = self._clock()
+        rc = self._step(self._state, xi.ctypes.data, self._yp)
+        self.last_native_ns = self._clock() - t0
+        if rc != 0:
+            raise SnncError(f"model '{self.model.iface.name}' step returned status {rc}")
+        return self.y
