@@ -35,7 +35,7 @@ import jinja2
 import numpy as np
 
 from snnc.compiler import __version__
-from snnc.compiler.codegen import cgen, cnames
+from snnc.compiler.codegen import c_fused, cgen, cnames
 from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
@@ -142,6 +142,7 @@ class _Ctx:
     names: set[str] = field(default_factory=set)          # tables emitted so far
     bufs: dict[str, "_Buf"] = field(default_factory=dict)  # activation buffers by name
     btype: dict[str, str] = field(default_factory=dict)   # C type of each node's output
+    late: dict[str, list[str]] = field(default_factory=dict)  # extra readers (c_fused)
 
     # -- emitters
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
@@ -640,6 +641,8 @@ def _place_buffers(ctx: _Ctx, order: list[str], back: set[tuple[str, str]]) -> N
     succ: dict[str, list[str]] = {n: [] for n in ctx.graph.nodes}
     for a, b in ctx.graph.edges:
         succ[a].append(b)
+    for a, rs in ctx.late.items():  # populations reading a buffer through a fused layer
+        succ[a].extend(rs)
     where: dict[str, str] = {}
     live: list[tuple[_Buf, int, int]] = []
     for b in ctx.bufs.values():
@@ -739,13 +742,36 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         ctx.out_off[n] = off
         off += _size(tuple(graph.nodes[n].shape_out()))
     n_outputs = off
+    # Specialized event-driven path (compiler/codegen/c_fused.py) for spiking layers.
+    fplan = c_fused.plan(ctx, order, back, exclude=set(kernels or ())) if quantized else None
+    if fplan is not None:
+        ctx.late = fplan.late
+    spike_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)
     for name in order:
         node = graph.nodes[name]
         lines = ["    /* " + cnames.c_comment(
             f"{name}: {node.kind} {list(node.shape_in())} -> {list(node.shape_out())}"
             + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
             + " */"]
+        if fplan is not None and name in fplan.fused:
+            ctx.steps.append(lines[0][:-3] + "; fused into "
+                             + cnames.c_comment(fplan.fused[name].dst) + " */")
+            continue
+        if fplan is not None and name in fplan.pops:
+            c_fused.lower_population(ctx, fplan, name, node, lines)
+            body = "\n".join("    " + line for line in lines[1:])
+            ctx.steps.append(f"{lines[0]}\n    {{\n{body}\n    }}")
+            continue
+        if (fplan is not None and name in fplan.lists and isinstance(node, QInput)
+                and spike_in and all(b in fplan.fused for a, b in graph.edges if a == name)):
+            n = _size(tuple(node.shape))  # scan the caller's spike bytes, no copy
+            c_fused.emit_list_scan(ctx, name, f"(in + {ctx.in_off[name]})", n, lines)
+            ctx.steps.append("\n".join(lines))
+            continue
         rules[type(node)](ctx, name, node, lines)
+        if fplan is not None and name in fplan.lists:
+            c_fused.emit_list_scan(ctx, name, ctx.y(name),
+                                   _size(tuple(node.shape_out())), lines)
         if kernels and name in kernels:
             _external_kernel(lines, name, kernels[name])
         # Locals (xs arrays) need their own scope so declarations stay at block start.

@@ -15,5 +15,6 @@
 #include "snnc/neuron.h"
 #include "snnc/readout.h"
 #include "snnc/encoder.h"
+#include "snnc/kernels.h"
 
 #endif /* SNNC_SNNC_H */

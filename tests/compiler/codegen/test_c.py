@@ -5,7 +5,7 @@ int8 (seeded calibration) are committed under snapshots/tiny_recurrent_int8/. A 
 the generator (or to the quantize pass) that alters a byte fails this test. When the
 change is intended, regenerate and review the diff:
 
-    SNNC_UPDATE_SNAPSHOTS=1 /work/venv/bin/pytest tests/compiler/codegen/test_c.py -k snapshot
+    SNNC_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/compiler/codegen/test_c.py -k snapshot
 """
 
 from __future__ import annotations

@@ -20,105 +20,49 @@ static const int32_t input_zero_point[4] = {
     5, 11, 19, 13
 };
 
-static const int32_t fc1_mult[8] = {
-    1760094486, 1792752489, 1412911651, 1333225186, 1452511220, 1526000429, 1283574064, 1388824555
-};
-
-static const int32_t fc1_shift[8] = {
-    33, 32, 32, 31, 32, 32, 32, 32
-};
-
-static const snnc_qsyn_t fc1_p = {8, 4, 16, NULL, {fc1_mult, 1}, {fc1_shift, 1}};
-
-/* fc1: weights [8][4] row-major */
+/* fc1: 8x4 int8 over int32 inputs, row-major */
 static const int8_t fc1_w[32] = {
     21, -21, 127, 21, -44, 29, 127, 94, -73, -127, -77, 5,
     -127, -12, -82, -49, -55, -31, 49, 127, -12, 127, -76, 41,
     103, 10, -101, -127, -48, 22, -127, -27
 };
 
-static const int32_t lif1_beta_q[1] = {
-    26828
+static const int32_t fc1_mult[8] = {
+    440023622, 896376245, 706455826, 1333225186, 726255610, 763000214, 641787032, 694412278
 };
 
-static const int32_t lif1_leak_q[1] = {
-    0
+/* rec1: 8x8 int8, event-driven over lif1's active spikes of step t-1: column-major, padded to 8 rows, groups of 4 ordered (0, 2, 1, 3) for SXTB16 */
+static const int8_t rec1_w[64] SNNC_ALIGN4 = {
+    -14, 127, -82, 31, 19, 19, 64, -57, 46, 93, 98, 51,
+    -15, -62, -39, 127, 18, 25, 87, -86, 91, -37, 116, -22,
+    30, -85, 51, -48, 76, -107, -84, 118, -56, 0, 17, -32,
+    37, -125, -42, -33, -11, 46, -20, -85, -127, 62, 59, -55,
+    67, -91, 94, 127, 3, 57, 3, 19, 127, 28, 127, -36,
+    39, 127, 127, 77
 };
-
-static const int32_t lif1_thr_q[1] = {
-    5297
-};
-
-static const int32_t lif1_reset_q[1] = {
-    0
-};
-
-static const snnc_lif_q_t lif1_p = {8, 16, SNNC_RESET_SUBTRACT, {lif1_beta_q, 0}, {lif1_leak_q, 0}, {lif1_thr_q, 0}, {lif1_reset_q, 0}};
-
-static const int32_t fc2_mult[3] = {
-    1922809043, 1542910252, 1948867083
-};
-
-static const int32_t fc2_shift[3] = {
-    26, 25, 26
-};
-
-static const snnc_qsyn_t fc2_p = {3, 8, 16, NULL, {fc2_mult, 1}, {fc2_shift, 1}};
-
-/* fc2: weights [3][8] row-major */
-static const int8_t fc2_w[24] = {
-    15, -53, -121, -127, 46, 90, -15, -97, 49, -72, -40, 35,
-    -127, 22, -33, 6, -7, 18, 62, -68, 127, 65, 75, 104
-};
-
-static const int32_t lif2_beta_q[1] = {
-    26828
-};
-
-static const int32_t lif2_leak_q[1] = {
-    0
-};
-
-static const int32_t lif2_thr_q[1] = {
-    7159
-};
-
-static const int32_t lif2_reset_q[1] = {
-    0
-};
-
-static const snnc_lif_q_t lif2_p = {3, 16, SNNC_RESET_SUBTRACT, {lif2_beta_q, 0}, {lif2_leak_q, 0}, {lif2_thr_q, 0}, {lif2_reset_q, 0}};
 
 static const int32_t rec1_mult[8] = {
-    1818455761, 1193361593, 1095944320, 2118825685, 1341517029, 1219745438, 1574912578, 2057939890
+    909227881, 1193361593, 1095944320, 1059412843, 1341517029, 1219745438, 787456289, 1028969945
 };
 
-static const int32_t rec1_shift[8] = {
-    28, 27, 27, 28, 27, 27, 28, 28
+/* fc2: 3x8 int8, event-driven over lif1's active spikes: column-major, padded to 4 rows, groups of 4 ordered (0, 2, 1, 3) for SXTB16 */
+static const int8_t fc2_w[32] SNNC_ALIGN4 = {
+    15, -7, 49, 0, -53, 18, -72, 0, -121, 62, -40, 0,
+    -127, -68, 35, 0, 46, 127, -127, 0, 90, 65, 22, 0,
+    -15, 75, -33, 0, -97, 104, 6, 0
 };
 
-static const snnc_qsyn_t rec1_p = {8, 8, 16, NULL, {rec1_mult, 1}, {rec1_shift, 1}};
-
-/* rec1: weights [8][8] row-major */
-static const int8_t rec1_w[64] = {
-    -14, 46, 18, 30, -56, -11, 67, 127, -82, 98, 87, 51,
-    17, -20, 94, 127, 127, 93, 25, -85, 0, 46, -91, 28,
-    31, 51, -86, -48, -32, -85, 127, -36, 19, -15, 91, 76,
-    37, -127, 3, 39, 64, -39, 116, -84, -42, 59, 3, 127,
-    19, -62, -37, -107, -125, 62, 57, 127, -57, 127, -22, 118,
-    -33, -55, 19, 77
+static const int32_t fc2_mult[3] = {
+    961404522, 1542910252, 974433542
 };
 
 /* Layout of arena (int32_t elements):
  *   x_readout  [0, 3)  sum of incoming edges
- *   y_fc1      [0, 8)  fc1: QLinear out
- *   y_fc2      [0, 3)  fc2: QLinear out
- *   y_input    [8, 12)  input: x_q - zero_point
+ *   y_input    [0, 4)  input: x_q - zero_point
  */
 
 /* Layout of arena_s (snnc_spike_t elements):
- *   y_lif1  [0, 8)  lif1: spikes
- *   y_lif2  [8, 11)  lif2: spikes
+ *   y_lif2  [0, 3)  lif2: spikes
  */
 
 /* input: input scale per channel (float32) */
@@ -147,29 +91,49 @@ int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t 
     if (!s || !in || !out) return SNNC_ERR_NULL;
 
     /* input: QInput [4] -> [4] */
-    for (i = 0; i < 4; ++i) (s->arena + 8)[i] = (int32_t)in[0 + i] - input_zero_point[i];
+    for (i = 0; i < 4; ++i) (s->arena + 0)[i] = (int32_t)in[0 + i] - input_zero_point[i];
 
-    /* fc1: QLinear [4] -> [8] */
-    SNNC_TRY(snnc_qdense_i8(&fc1_p, fc1_w, (s->arena + 8), (s->arena + 0)));
+    /* fc1: QLinear [4] -> [8]; fused into lif1 */
 
     /* lif1: QLIF [8] -> [8]; reads rec1 from t-1 */
     {
-        const int32_t *const xs_lif1[2] = {(s->arena + 0), s->y_rec1};
-        SNNC_TRY(snnc_lif_q16(&lif1_p, s->v_lif1, xs_lif1, 2, (s->arena_s + 0)));
+        snnc_mac_i8(s->acc_fc1, fc1_w, 8, 4, (s->arena + 0));
+        snnc_ev_dense_i8x4(s->acc_rec1.v, rec1_w, 8, s->act_lif1, s->nact_lif1);
+        int32_t n_act = 0;
+        for (i = 0; i < 8; ++i) {
+            int32_t vi = snnc_ssat(snnc_decay16(s->v_lif1[i], 26828) + snnc_rq_hr(s->acc_fc1[i], fc1_mult[i], 1, 16) + snnc_rq_hr(s->acc_rec1.v[i], rec1_mult[i], 5, 16), 16);
+            s->acc_fc1[i] = 0;
+            s->acc_rec1.v[i] = 0;
+            if (vi > 5297) {
+                vi = vi - 5297;
+                s->act_lif1[n_act++] = (uint16_t)i;
+            }
+            s->v_lif1[i] = (int16_t)vi;
+        }
+        s->nact_lif1 = n_act;
     }
 
-    /* fc2: QLinear [8] -> [3] */
-    SNNC_TRY(snnc_qdense_i8_s(&fc2_p, fc2_w, (s->arena_s + 0), (s->arena + 0)));
+    /* fc2: QLinear [8] -> [3]; fused into lif2 */
 
     /* lif2: QLIF [3] -> [3] */
     {
-        const int32_t *const xs_lif2[1] = {(s->arena + 0)};
-        SNNC_TRY(snnc_lif_q16(&lif2_p, s->v_lif2, xs_lif2, 1, (s->arena_s + 8)));
+        snnc_ev_dense_i8x4(s->acc_fc2.v, fc2_w, 4, s->act_lif1, s->nact_lif1);
+        for (i = 0; i < 3; ++i) {
+            int32_t vi = snnc_ssat(snnc_decay16(s->v_lif2[i], 26828) + snnc_rq_hr(s->acc_fc2.v[i], fc2_mult[i], 7, 16), 16);
+            s->acc_fc2.v[i] = 0;
+            if (vi > 7159) {
+                vi = vi - 7159;
+                (s->arena_s + 0)[i] = 1;
+            } else {
+                (s->arena_s + 0)[i] = 0;
+            }
+            s->v_lif2[i] = (int16_t)vi;
+        }
     }
 
     /* readout: SpikeCountArgmax [3] -> [3] */
     {
-        for (i = 0; i < 3; ++i) (s->arena + 0)[i] = snnc_sat((int64_t)(s->arena_s + 8)[i], 32);
+        for (i = 0; i < 3; ++i) (s->arena + 0)[i] = snnc_sat((int64_t)(s->arena_s + 0)[i], 32);
         const int32_t *const xs_readout[1] = {(s->arena + 0)};
         SNNC_TRY(snnc_count_q(3, s->y_readout, xs_readout, 1, s->y_readout));
     }
@@ -177,8 +141,7 @@ int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t 
     /* output: Output [3] -> [3] */
     for (i = 0; i < 3; ++i) out[0 + i] = (snnc_output_t)s->y_readout[i];
 
-    /* rec1: QLinear [8] -> [8] */
-    SNNC_TRY(snnc_qdense_i8_s(&rec1_p, rec1_w, (s->arena_s + 0), s->y_rec1));
+    /* rec1: QLinear [8] -> [8]; fused into lif1 */
     return rc;
 }
 

@@ -1,0 +1,339 @@
+"""Specialized, event-driven lowering of spiking populations for the C backend.
+
+:mod:`compiler.codegen.c` lowers most nodes to one generic runtime call each. For the
+common SNN pattern (spikes -> int8 ``QLinear`` -> 16-bit ``QLIF``/``QIF``) this module
+emits code specialized per layer instead (CMSIS-NN / TinyEngine style):
+
+- a population's incoming synapse layers are *fused* into its update: their
+  accumulators are stack locals, filled event-driven from the source's list of active
+  spike indices (weights added, never multiplied: a spike is 1), then requantized and
+  summed inside the neuron loop, so no synapse output is stored and reloaded;
+- sizes, shifts, thresholds and decays are compile-time constants (tables only where a
+  parameter differs per neuron), pointers are ``restrict``, nothing is checked at run time;
+- requantization uses the exact 32-bit form of ``runtime/include/snnc/kernels.h``
+  (``snnc_rq_hr``: one SMMULR on the M4) wherever the layer's accumulator bound proves it
+  exact, else the contract's 64-bit ``snnc_rq``;
+- accumulators are int16 (4 per SXTB16/SADD16 pair on the M4) when every row's
+  ``sum |w| + |bias|`` is below 2^15, else int32; never int64 (layers whose bound needs it
+  stay on the generic path).
+
+Every value is the integer contract's (docs/fixed_point.md) bit for bit: the fused
+layers compute the same ``rq`` per layer and the population the same sum, only without
+the intermediate buffers. A synapse layer whose value reaches its population through a
+recurrent (t-1) edge is computed at step t from the source's previous spikes, which the
+source's persistent active list still holds (the plan checks the schedule allows it).
+
+Storage per fused layer: dense column-major int8 (no index; int16-accumulator layout
+with groups of 4 permuted for SXTB16) or, for layers stored sparse, CSC with uint8 row
+indices when the layer has <= 256 outputs (uint16 otherwise) and uint16 column
+pointers when it has < 65536 weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from snnc.compiler.ir.qnodes import QIF, QLIF, QLinear
+
+if TYPE_CHECKING:  # c.py imports this module; the context type is only for annotations
+    from snnc.compiler.codegen.c import _Ctx
+
+RESET_ZERO = "zero"
+
+
+@dataclass
+class Fused:
+    """A synapse layer lowered inside its single consumer population."""
+
+    node: str     # the QLinear
+    src: str      # its spike source
+    dst: str      # the population it feeds
+    back: bool    # the population reads it through a recurrent (t-1) edge
+    spikes: bool = True  # spike source (event-driven), else int32 values (dense MAC)
+
+
+@dataclass
+class Plan:
+    """Which nodes the specialized path lowers."""
+
+    fused: dict[str, Fused]   # QLinear -> how it is fused
+    pops: set[str]            # populations lowered inline
+    lists: set[str]           # spike sources that keep an active-index list
+    late: dict[str, list[str]]  # buffer -> populations that read it (through a fused layer)
+
+    def empty(self) -> bool:
+        return not self.pops
+
+
+def node_storage(node: QLinear) -> str:
+    return str(node.storage)
+
+
+def _row_bound(node: QLinear, x_bound: int = 1) -> np.ndarray:
+    """sum_j |w[i, j]| * x_bound + |bias_i| per output: the accumulator bound."""
+    w = np.abs(np.asarray(node.weight, dtype=np.int64)).sum(axis=1) * int(x_bound)
+    b = np.abs(np.asarray(node.bias, dtype=np.int64))
+    return w + (b if b.size else 0)
+
+
+def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
+         exclude: set[str] = frozenset()) -> Plan:
+    """Pick the populations and synapse layers the specialized path lowers.
+
+    ``exclude``: nodes that must keep their own lowering (e.g. external kernels).
+    """
+    g = ctx.graph
+    pos = {n: k for k, n in enumerate(order)}
+    succ: dict[str, list[str]] = {n: [] for n in g.nodes}
+    for a, b in g.edges:
+        succ[a].append(b)
+    pops = {n for n, v in g.items()
+            if type(v) in (QLIF, QIF) and int(v.state_bits) <= 16 and n not in exclude}
+    fused: dict[str, Fused] = {}
+    late: dict[str, list[str]] = {}
+    for n, v in g.items():
+        if type(v) is not QLinear or n in g.outputs or n in exclude:
+            continue
+        ps = ctx.preds[n]
+        if len(ps) != 1 or len(succ[n]) != 1:
+            continue
+        src, dst = ps[0], succ[n][0]
+        w = np.asarray(v.weight)
+        if dst not in pops or int(v.weight_bits) > 8 or w.shape[1] > 65536:
+            continue
+        if ctx.btype[src] != "snnc_spike_t":
+            # int32 inputs (e.g. a quantized sensor): a dense MAC inside the population,
+            # reading the source's buffer in the same step only.
+            if (ctx.btype[src] != "int32_t" or (src, n) in back or (n, dst) in back
+                    or int(_row_bound(v, ctx.bound[src]).max(initial=0)) >= 1 << 31
+                    or (node_storage(v) != "dense" and w.size > 1 << 16)):
+                continue
+            fused[n] = Fused(n, src, dst, False, spikes=False)
+            late.setdefault(src, []).append(dst)
+            continue
+        if int(_row_bound(v).max(initial=0)) >= 1 << 31:
+            continue
+        # Steps of delay between the source's spikes and the population reading them:
+        # the list the source keeps holds its spikes of this step if it runs before the
+        # population, of the previous step otherwise (or if it is the population).
+        delay = int((src, n) in back) + int((n, dst) in back)
+        holds_previous = pos[src] >= pos[dst]
+        if delay != int(holds_previous):
+            continue
+        bias = np.asarray(v.bias)
+        if (n, dst) in back and bias.size and np.any(bias):
+            continue  # at t = 0 a t-1 edge delivers 0, not rq(bias)
+        fused[n] = Fused(n, src, dst, (n, dst) in back)
+    return Plan(fused=fused, pops=pops, lists={f.src for f in fused.values() if f.spikes},
+                late=late)
+
+
+def _const_or_table(ctx: _Ctx, name: str, field_: str, values: np.ndarray,
+                    ctype: str = "int32_t") -> str:
+    """A literal when every neuron shares the value, else a table indexed by ``i``."""
+    from snnc.compiler.codegen import cgen
+
+    v = np.ravel(np.asarray(values, dtype=np.int64))
+    if v.size == 0 or np.all(v == v[0]):
+        return cgen.int_literal(int(v[0]) if v.size else 0)
+    return f"{ctx.table(ctype, f'{ctx.ids[name]}_{field_}', v)}[i]"
+
+
+def active_list(ctx: _Ctx, name: str, n: int) -> tuple[str, str]:
+    """State members holding ``name``'s active spike indices and their count."""
+    nid = ctx.ids[name]
+    return (ctx.member("uint16_t", f"act_{nid}", n, f"{name}: indices of the active spikes"),
+            ctx.member("int32_t", f"nact_{nid}", None, f"{name}: number of active spikes"))
+
+
+def emit_list_scan(ctx: _Ctx, name: str, src: str, n: int, lines: list[str]) -> None:
+    """After a generic spike producer: build its active list from the spike bytes."""
+    act, nact = active_list(ctx, name, n)
+    lines.append(f"    {nact} = snnc_active({src}, {n}, {act});")
+
+
+def _acc_member(ctx: _Ctx, nid: str, ctype: str, n: int, what: str) -> str:
+    """A persistent accumulator array in the state struct (zero at reset, cleared by
+    the population as it reads each element, so the step needs no memset)."""
+    name = f"acc_{nid}"
+    if ctype == "int16_t":  # word-aligned for the SIMD kernel
+        ctx.fields.append(f"union {{ int32_t align; int16_t v[{n}]; }} {name}; "
+                          f"/* {what} */")
+        ctx.ram += 2 * n
+        return f"s->{name}.v"
+    return ctx.member(ctype, name, n, what)
+
+
+def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str]) -> tuple[str, str, str]:
+    """Emit one fused layer's tables and accumulation; returns the requantized term of
+    row ``i`` and the statement clearing its accumulator."""
+    node = ctx.graph.nodes[f.node]
+    nid = ctx.ids[f.node]
+    w = np.asarray(node.weight, dtype=np.int64)
+    n_out, n_in = w.shape
+    rb = _row_bound(node, 1 if f.spikes else ctx.bound[f.src])
+    bias = np.asarray(node.bias, dtype=np.int64)
+    act = f"s->act_{ctx.ids[f.src]}"
+    nact = f"s->nact_{ctx.ids[f.src]}"
+    what = (f"{f.node}: {n_out}x{n_in} int8, event-driven over {f.src}'s active spikes"
+            + (" of step t-1" if f.back or f.src == f.dst else ""))
+    narrow = f.spikes and node.storage == "dense" and int(rb.max(initial=0)) < 1 << 15
+    if not f.spikes:
+        acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
+        t = ctx.table("int8_t", f"{nid}_w", w,
+                      f"{f.node}: {n_out}x{n_in} int8 over int32 inputs, row-major")
+        lines.append(f"    snnc_mac_i8({acc}, {t}, {n_out}, {n_in}, {ctx.y(f.src)});")
+    elif narrow:
+        # int16 accumulators; outputs padded to 4, groups of 4 stored (w0, w2, w1, w3).
+        n_pad = -(-n_out // 4) * 4
+        wp = np.zeros((n_in, n_pad), dtype=np.int64)
+        wp[:, :n_out] = w.T
+        wp = wp.reshape(n_in, n_pad // 4, 4)[:, :, [0, 2, 1, 3]]
+        t = ctx.table("int8_t", f"{nid}_w", wp,
+                      f"{what}: column-major, padded to {n_pad} rows, groups of 4 "
+                      "ordered (0, 2, 1, 3) for SXTB16")
+        ctx.tables[-1] = ctx.tables[-1].replace(f"{t}[{wp.size}] =",
+                                                f"{t}[{wp.size}] SNNC_ALIGN4 =")
+        acc = _acc_member(ctx, nid, "int16_t", n_pad, f"{f.node}: accumulators")
+        lines.append(f"    snnc_ev_dense_i8x4({acc}, {t}, {n_pad}, {act}, {nact});")
+    else:
+        acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
+        if node.storage == "dense":
+            t = ctx.table("int8_t", f"{nid}_w", w.T, f"{what}: column-major")
+            lines.append(f"    snnc_ev_dense_i8({acc}, {t}, {n_out}, {act}, {nact});")
+        else:
+            nz_cols, nz_rows = np.nonzero(w.T)
+            col_ptr = np.concatenate([[0], np.cumsum(np.bincount(nz_cols, minlength=n_in))])
+            pt, ps = ("uint16_t", "p16") if nz_rows.size < 1 << 16 else ("int32_t", "p32")
+            rt, rs = ("uint8_t", "r8") if n_out <= 256 else ("uint16_t", "r16")
+            cp = ctx.table(pt, f"{nid}_col_ptr", col_ptr,
+                           f"{what}: CSC, {nz_rows.size} non-zeros")
+            r = ctx.table(rt, f"{nid}_row", nz_rows)
+            v = ctx.table("int8_t", f"{nid}_w", w[nz_rows, nz_cols])
+            lines.append(f"    snnc_ev_csc_{ps}_{rs}({acc}, {cp}, {r}, {v}, {act}, {nact});")
+    clear = f"{acc}[i] = 0;"
+    x = f"{acc}[i]"
+    if bias.size and np.any(bias):  # added as read (the accumulators restart from 0)
+        x = f"({x} + {_const_or_table(ctx, f.node, 'bias', bias)})"
+    # Requantization: exact 32-bit form when 1 <= shift <= 32 and |acc| << (32 - shift)
+    # stays below 2^31 for every row, else the contract's 64-bit snnc_rq.
+    mult = np.ravel(np.broadcast_to(np.asarray(node.mult, np.int64), (n_out,)))
+    shift = np.ravel(np.broadcast_to(np.asarray(node.shift, np.int64), (n_out,)))
+    bits = int(node.out_bits)
+    uni = rq_uniform(mult, shift, rb)
+    if uni is not None:  # one shift for the layer, multipliers verified exhaustively
+        lsh, mult = uni
+        m = _const_or_table(ctx, f.node, "mult", mult)
+        return f"snnc_rq_hr({x}, {m}, {lsh}, {bits})", clear
+    m = _const_or_table(ctx, f.node, "mult", mult)
+    t_ = max(0, int(shift.max(initial=0)) - 32)
+    lsh = 32 + t_ - shift
+    if np.all((lsh >= 0) & (lsh <= 31)) and np.all(rb << lsh < 1 << 31):
+        sh = _const_or_table(ctx, f.node, "lshift", lsh, "uint8_t")
+        term = (f"snnc_rq_hr({x}, {m}, {sh}, {bits})" if t_ == 0 else
+                f"snnc_rq_h({x}, {m}, {sh}, {t_}, {bits})")
+    else:
+        sh = _const_or_table(ctx, f.node, "shift", shift)
+        term = f"snnc_rq({x}, {m}, {sh}, {bits})"
+    return term, clear
+
+
+def rq_uniform(mult: np.ndarray, shift: np.ndarray, bound: np.ndarray,
+               max_bound: int = 1 << 20) -> tuple[int, np.ndarray] | None:
+    """A layer-wide left shift ``l`` and per-row multipliers ``m'`` such that
+    ``snnc_rq_hr(acc, m', l)`` (``(acc * 2^l * m' + 2^31) >> 32``) equals the contract's
+    ``rshift_round(acc * mult, shift)`` for every ``|acc| <= bound`` of the row.
+
+    The equality is checked on every accumulator value the row can take (the bound comes
+    from the weights, so this is a proof, not a sample); None when some row has no such
+    multiplier (the caller then keeps per-row shifts) or the range is too large to check.
+    """
+    bmax = int(bound.max(initial=0))
+    if bmax > max_bound or mult.size == 0:
+        return None
+    # The smallest shift that keeps every m' = mult * 2^(32 - shift - l) within 31 bits
+    # (rows with larger shifts lose their lowest multiplier bits: hence the check below).
+    lsh = int(np.max(32 - shift))
+    if lsh < 0 or lsh > 31 or (bmax << lsh) >= 1 << 31:
+        return None
+    out = np.empty_like(mult)
+    for i, (m, sh, b) in enumerate(zip(mult.tolist(), shift.tolist(), bound.tolist())):
+        a = np.arange(-b, b + 1, dtype=np.int64)
+        want = (a * m + (1 << (sh - 1))) >> sh if sh > 0 else a * m
+        k = sh + lsh - 32  # m' = round(m / 2^k)
+        base = (m + (1 << (k - 1))) >> k if k > 0 else m
+        for cand in (base, base - 1, base + 1):
+            if 0 <= cand < 1 << 31 and np.array_equal(
+                    ((a << lsh) * cand + (1 << 31)) >> 32, want):
+                out[i] = cand
+                break
+        else:
+            return None
+    return lsh, out
+
+
+def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
+                     lines: list[str]) -> None:
+    """One specialized block for a 16-bit LIF/IF population and its fused layers."""
+    ctx.need_i = True
+    n = node.size
+    nid = ctx.ids[name]
+    shape = tuple(node.shape)
+    terms: list[str] = []
+    clears: list[str] = []
+    bound = 0
+    for src in ctx.preds[name]:
+        f = p.fused.get(src)
+        if f is not None and f.dst == name:
+            term, clear = _fused_layer(ctx, f, lines)
+            terms.append(term)
+            clears.append(clear)
+            bound += 1 << (int(ctx.graph.nodes[src].out_bits) - 1)
+        else:
+            terms.append(f"(int32_t){ctx.y(src)}[i]")
+            bound += ctx.bound[src]
+    bits = int(node.state_bits)
+
+    def par(field_: str) -> np.ndarray:
+        return np.ravel(np.broadcast_to(np.asarray(getattr(node, field_), np.int64), shape))
+
+    thr, reset_q = par("thr_q"), par("reset_q")
+    leak = par("leak_q") if isinstance(node, QLIF) else np.zeros(n, np.int64)
+    bound += (1 << (bits - 1)) + int(np.abs(leak).max(initial=0))
+    wide = bound >= 1 << 31  # the exact sum needs 64 bits: keep it (rare: int32 inputs)
+    vt = "int64_t" if wide else "int32_t"
+    v = ctx.member("int16_t", f"v_{nid}", n, f"{name}: membrane")
+    succ = [b for a, b in ctx.graph.edges if a == name]
+    need_buf = any(b not in p.fused for b in succ)
+    y = ctx.buffer(name, n, f"{name}: spikes") if need_buf else None
+    keep_list = name in p.lists
+    if keep_list:
+        act, nact = active_list(ctx, name, n)
+        lines.append("    int32_t n_act = 0;")
+    x = " + ".join(f"({vt}){t}" if wide else t for t in terms) or "0"
+    if isinstance(node, QLIF):
+        beta = _const_or_table(ctx, name, "beta_q", par("beta_q"))
+        lk = _const_or_table(ctx, name, "leak_q", leak)
+        pre = f"snnc_decay16({v}[i], {beta}) + {x}" + ("" if lk == "0" else f" + {lk}")
+    else:
+        pre = f"{v}[i] + {x}"
+    th = _const_or_table(ctx, name, "thr_q", thr)
+    sat = f"snnc_sat({pre}, {bits})" if wide else f"snnc_ssat({pre}, {bits})"
+    after = (f"{_const_or_table(ctx, name, 'reset_q', reset_q)}"
+             if getattr(node, "reset", "subtract") == RESET_ZERO else f"vi - {th}")
+    body = [f"        int32_t vi = {sat};"] + [f"        {c}" for c in clears] + [
+            f"        if (vi > {th}) {{",
+            f"            vi = {after};"]
+    if keep_list:
+        body.append(f"            {act}[n_act++] = (uint16_t)i;")
+    if y:
+        body += [f"            {y}[i] = 1;", "        } else {", f"            {y}[i] = 0;"]
+    body += ["        }", f"        {v}[i] = (int16_t)vi;"]
+    lines.append(f"    for (i = 0; i < {n}; ++i) {{")
+    lines += body
+    lines.append("    }")
+    if keep_list:
+        lines.append(f"    {nact} = n_act;")

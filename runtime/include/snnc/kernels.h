@@ -1,0 +1,196 @@
+/*
+ * Specialized integer kernels for generated code (compiler/codegen/c.py, fused layers).
+ *
+ * The generated step function calls these with compile-time constant sizes, so every
+ * call inlines into a loop specialized for its layer (CMSIS-NN style: no parameter
+ * structs, no run-time checks in the step path; model.c checks nothing at run time that
+ * the compiler proved at compile time). Every kernel has one portable C99 definition;
+ * where an ISA has a faster instruction sequence (SMMULR, SSAT, SXTB16/SADD16 on
+ * Armv7E-M) the fast version computes the same bits, and the portable one is what other
+ * compilers and the host tests run.
+ *
+ * Arithmetic follows docs/fixed_point.md. The generator only picks a kernel after
+ * proving its preconditions (value bounds, shift ranges), noted at each kernel.
+ */
+#ifndef SNNC_KERNELS_H
+#define SNNC_KERNELS_H
+
+#include <stdint.h>
+
+#include "snnc/types.h"
+
+#if defined(__GNUC__)
+#define SNNC_INLINE static inline __attribute__((always_inline))
+#define SNNC_ALIGN4 __attribute__((aligned(4)))
+#else
+#define SNNC_INLINE static inline
+#define SNNC_ALIGN4
+#endif
+
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(SNNC_PORTABLE)
+#define SNNC_ARM_DSP 1
+#include <arm_acle.h>
+#endif
+
+/* round(a * m / 2^32) with round half up: (a * m + 2^31) >> 32, exact (SMMULR). */
+SNNC_INLINE int32_t snnc_mulhr(int32_t a, int32_t m)
+{
+#if defined(SNNC_ARM_DSP)
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(m));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * m + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* Clamp x to the signed `bits`-bit range (bits a compile-time constant in 2..32). */
+SNNC_INLINE int32_t snnc_ssat(int32_t x, const int bits)
+{
+    const int32_t hi = (int32_t)(((int64_t)1 << (bits - 1)) - 1);
+    const int32_t lo = -hi - 1;
+#if defined(SNNC_ARM_DSP) && defined(__OPTIMIZE__)
+    /* GCC turns the clamp into compare chains once it is merged with nearby code. */
+    if (__builtin_constant_p(bits) && bits < 32) {
+        int32_t r;
+        __asm__("ssat %0, %1, %2" : "=r"(r) : "n"(bits), "r"(x));
+        return r;
+    }
+#endif
+    return x > hi ? hi : (x < lo ? lo : x);
+}
+
+/*
+ * Requantize rq(acc, m, sh, bits) = sat_bits(rshift_round(acc * m, sh)) for
+ * sh <= 32 when |acc| << (32 - sh) < 2^31 (proved by the generator from the layer's
+ * accumulator bound): (acc * 2^(32-sh) * m + 2^31) >> 32 is the same number exactly.
+ * `l` = 32 - sh.
+ */
+SNNC_INLINE int32_t snnc_rq_hr(int32_t acc, int32_t m, int32_t l, const int bits)
+{
+    return snnc_ssat(snnc_mulhr((int32_t)((uint32_t)acc << l), m), bits);
+}
+
+/*
+ * The same for shifts above 32: with t = sh + l - 32 >= 1 (a per-layer constant) and
+ * H = floor(a * m / 2^32) for a = acc << l, rshift_round(acc * m, sh) = (H + 2^(t-1)) >> t
+ * exactly (the low word cannot carry into a multiple of 2^t). One SMULL on the M4.
+ */
+SNNC_INLINE int32_t snnc_rq_h(int32_t acc, int32_t m, int32_t l, const int t, const int bits)
+{
+    const int32_t h = (int32_t)(((int64_t)(int32_t)((uint32_t)acc << l) * m) >> 32);
+    return snnc_ssat((h + (1 << (t - 1))) >> t, bits);
+}
+
+/* Q0.15 decay of a 16-bit state in 32-bit arithmetic: (beta * v + 2^14) >> 15. */
+SNNC_INLINE int32_t snnc_decay16(int32_t v, int32_t beta_q)
+{
+    return (beta_q * v + (1 << 14)) >> 15;
+}
+
+/*
+ * Event-driven dense layer over spike inputs: for every active input j (act[0..n_act)),
+ * acc[i] += w[j * n + i] for i < n (weights column-major, no multiply: a spike is 1).
+ * The generator proves sum_j |w[i][j]| + |bias[i]| < 2^31 (no int32 overflow).
+ */
+SNNC_INLINE void snnc_ev_dense_i8(int32_t *restrict acc, const int8_t *restrict w,
+                                  const int32_t n, const uint16_t *restrict act,
+                                  int32_t n_act)
+{
+    int32_t k, i;
+    for (k = 0; k < n_act; ++k) {
+        const int8_t *restrict col = w + (int32_t)act[k] * n;
+        for (i = 0; i < n; ++i) acc[i] += col[i];
+    }
+}
+
+/*
+ * Same, with 16-bit accumulators (the generator proves every |acc| < 2^15) and each
+ * group of 4 weights stored as (w0, w2, w1, w3): on Armv7E-M one SXTB16 pair then
+ * yields (w0, w1) and (w2, w3) and two SADD16 add them to four accumulators. n is a
+ * multiple of 4, w and acc are 4-byte aligned.
+ */
+SNNC_INLINE void snnc_ev_dense_i8x4(int16_t *restrict acc, const int8_t *restrict w,
+                                    const int32_t n, const uint16_t *restrict act,
+                                    int32_t n_act)
+{
+    int32_t k, i;
+    for (k = 0; k < n_act; ++k) {
+        const int8_t *restrict col = w + (int32_t)act[k] * n;
+#if defined(SNNC_ARM_DSP)
+        for (i = 0; i < n; i += 4) {
+            /* memcpy: aliasing-safe word access, a single LDR/STR on the M4. */
+            uint32_t q, hi, a01, a23;
+            __builtin_memcpy(&q, col + i, 4);
+            __builtin_memcpy(&a01, acc + i, 4);
+            __builtin_memcpy(&a23, acc + i + 2, 4);
+            a01 = (uint32_t)__sadd16((int16x2_t)a01, __sxtb16((int32_t)q));
+            __asm__("sxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(q)); /* (w2, w3) */
+            a23 = (uint32_t)__sadd16((int16x2_t)a23, (int16x2_t)hi);
+            __builtin_memcpy(acc + i, &a01, 4);
+            __builtin_memcpy(acc + i + 2, &a23, 4);
+        }
+#else
+        for (i = 0; i < n; i += 4) {
+            acc[i] = (int16_t)(acc[i] + col[i]);
+            acc[i + 1] = (int16_t)(acc[i + 1] + col[i + 2]);
+            acc[i + 2] = (int16_t)(acc[i + 2] + col[i + 1]);
+            acc[i + 3] = (int16_t)(acc[i + 3] + col[i + 3]);
+        }
+#endif
+    }
+}
+
+/*
+ * Dense int8 layer over int32 inputs (row-major weights): acc[i] += sum_j w[i][j] * x[j].
+ * The generator proves the exact sum fits int32 (from the inputs' value bound).
+ */
+SNNC_INLINE void snnc_mac_i8(int32_t *restrict acc, const int8_t *restrict w,
+                             const int32_t n_out, const int32_t n_in,
+                             const int32_t *restrict x)
+{
+    int32_t i, j;
+    for (i = 0; i < n_out; ++i) {
+        const int8_t *restrict row = w + i * n_in;
+        int32_t a = acc[i];
+        for (j = 0; j < n_in; ++j) a += row[j] * x[j];
+        acc[i] = a;
+    }
+}
+
+/*
+ * Event-driven compressed (CSC) layer over spike inputs: for every active input j,
+ * acc[row[p]] += w[p] for p in [col_ptr[j], col_ptr[j+1]). Row indices are uint8_t
+ * (n_out <= 256) or uint16_t; col_ptr is uint16_t or int32_t (by the number of weights).
+ */
+#define SNNC_EV_CSC(NAME, PT, RT)                                                         \
+    SNNC_INLINE void NAME(int32_t *restrict acc, const PT *restrict col_ptr,              \
+                          const RT *restrict row, const int8_t *restrict w,               \
+                          const uint16_t *restrict act, int32_t n_act)                    \
+    {                                                                                     \
+        int32_t k;                                                                        \
+        for (k = 0; k < n_act; ++k) {                                                     \
+            const int32_t j = act[k];                                                     \
+            const RT *restrict r = row + col_ptr[j];                                      \
+            const RT *const end = row + col_ptr[j + 1];                                   \
+            const int8_t *restrict v = w + col_ptr[j];                                    \
+            while (r != end) acc[*r++] += *v++;                                           \
+        }                                                                                 \
+    }
+
+SNNC_EV_CSC(snnc_ev_csc_p16_r8, uint16_t, uint8_t)
+SNNC_EV_CSC(snnc_ev_csc_p16_r16, uint16_t, uint16_t)
+SNNC_EV_CSC(snnc_ev_csc_p32_r8, int32_t, uint8_t)
+SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
+
+/* The active-index list of a spike vector: act[k] = j for every s[j] != 0, in order. */
+SNNC_INLINE int32_t snnc_active(const uint8_t *restrict s, const int32_t n,
+                                uint16_t *restrict act)
+{
+    int32_t j, k = 0;
+    for (j = 0; j < n; ++j)
+        if (s[j]) act[k++] = (uint16_t)j;
+    return k;
+}
+
+#endif /* SNNC_KERNELS_H */
