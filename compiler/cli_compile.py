@@ -24,10 +24,16 @@ from snnc.compiler.errors import FormatError, SnncError
 
 
 def load_calibration(path: str | Path) -> dict[str, np.ndarray] | np.ndarray:
-    """Read calibration inputs from ``.npy`` (one input) or ``.npz`` (keyed by input node)."""
+    """Read calibration inputs: a dataset of the CLI's data convention (``.npz`` with
+    ``x``, ``.ts``, ``.csv``: its ``x``), a ``.npy`` (one input) or an ``.npz`` keyed by
+    input node."""
     p = Path(path)
     if not p.exists():
         raise FormatError("calibration data: no such file", p)
+    if p.suffix.lower() in (".ts", ".csv", ".tsv") or _is_dataset_npz(p):
+        from snnc.compiler.data import load_data
+
+        return load_data(p).x
     try:
         data = np.load(p, allow_pickle=False)
         if isinstance(data, np.lib.npyio.NpzFile):
@@ -38,13 +44,87 @@ def load_calibration(path: str | Path) -> dict[str, np.ndarray] | np.ndarray:
         raise FormatError(f"calibration data: cannot read ({e})", p) from None
 
 
+def _is_dataset_npz(p: Path) -> bool:
+    """An ``.npz`` in the data convention (an ``x`` array), not keyed by input node."""
+    if p.suffix.lower() != ".npz":
+        return False
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return "x" in z.files and ("y" in z.files or len(z.files) == 1)
+    except (ValueError, OSError, EOFError):
+        return False
+
+
 def bundled_calibration(graph: Any, model_path: Path) -> Path | None:
-    """The calibration file named by the model's metadata (relative to the model), if any."""
+    """The model's own calibration file: the one its metadata names (relative to the
+    model), else ``STEM.calib.npz`` beside it; None if it has none."""
     name = graph.metadata.get("calibration_data")
-    if not isinstance(name, str) or not name:
+    if isinstance(name, str) and name:
+        p = Path(name)
+        return p if p.is_absolute() else model_path.parent / p
+    from snnc.compiler.data import model_data_file
+
+    return model_data_file(model_path, "calib")
+
+
+def labelled_data(data: str | None, calib: str | None, model_path: Path, graph: Any) -> Any:
+    """The labelled data compile scores float vs quantized accuracy on: ``--data``, else
+    the calibration set when it carries labels (``--calib`` or the model's own); None
+    when there is none."""
+    from snnc.compiler.data import for_graph, load_data
+
+    if data is not None:
+        return for_graph(load_data(data), graph)
+    p = Path(calib) if calib is not None else bundled_calibration(graph, model_path)
+    if p is None or not p.exists() or not (p.suffix.lower() in (".ts", ".csv", ".tsv")
+                                            or _is_dataset_npz(p)):
         return None
-    p = Path(name)
-    return p if p.is_absolute() else model_path.parent / p
+    ds = load_data(p)
+    return for_graph(ds, graph) if ds.y is not None else None
+
+
+def accuracy_check(g0: Any, g: Any, ds: Any, max_drop: float) -> dict[str, Any]:
+    """Float (source model) vs compiled accuracy on labelled ``ds``; ``drop_pp`` in
+    percentage points and whether it exceeds ``max_drop``."""
+    from snnc.compiler.data import golden_predictions
+
+    x = np.asarray(ds.x, np.float64)
+    acc_f = float(np.mean(golden_predictions(g0, x) == ds.y))
+    acc_q = float(np.mean(golden_predictions(g, x) == ds.y))
+    drop = 100.0 * (acc_f - acc_q)
+    return {"data": ds.source, "samples": len(ds), "float": acc_f, "compiled": acc_q,
+            "drop_pp": drop, "max_drop_pp": max_drop, "exceeds": drop > max_drop}
+
+
+# What may cost accuracy in a compile and the option that removes it, in the order tried.
+_FIXES = (("input quantization", "input_bits", 16, "--input-bits 16"),
+          ("membrane/state precision", "state_bits", 32, "--state-bits 32"),
+          ("weight precision", "quantize", "int16", "--quantize int16"),
+          ("pruning", "prune", 0.0, "--prune 0"))
+
+
+def diagnose(model: str | Path, options: Any, calib: Any, g0: Any, ds: Any,
+             acc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Recompile with each precision raised in turn (:data:`_FIXES`) and report what each
+    recovers: the cause is the first whose fix brings the drop within the limit."""
+    from dataclasses import replace as dc_replace
+
+    out = []
+    for cause, field, value, flag in _FIXES:
+        if getattr(options, field) == value or (field == "prune" and not options.prune):
+            continue
+        if field == "quantize" and options.quantize == "float":
+            continue
+        try:
+            g2, _, _ = compile_model(model, dc_replace(options, **{field: value}), calib)
+        except SnncError:
+            continue
+        a2 = accuracy_check(g0, g2, ds, acc["max_drop_pp"])
+        out.append({"cause": cause, "fix": flag, "compiled": a2["compiled"],
+                    "drop_pp": a2["drop_pp"], "fixes": not a2["exceeds"]})
+        if not a2["exceeds"]:
+            break
+    return out
 
 
 def agreement(graph_f: Any, graph_q: Any, calib: Any, n: int = 64) -> dict[str, Any]:
@@ -171,8 +251,9 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
                   show_default=True, help="Weight scale per output neuron or per layer.")
     @click.option("--pow2", is_flag=True,
                   help="Power-of-two requantization (shift-only targets).")
-    @click.option("--input-bits", type=click.Choice(["8", "16"]), default="8",
-                  show_default=True)
+    @click.option("--input-bits", type=click.Choice(["8", "16"]), default=None,
+                  help="Input quantization width (default: 8, or 16 when labelled data "
+                       "shows 8-bit inputs cost more than --max-accuracy-drop).")
     @click.option("--prune", type=float, default=0.0, show_default=True,
                   help="Fraction of non-zero weights to remove by magnitude.")
     @click.option("--prune-scope", type=click.Choice(["global", "layer"]), default="global",
@@ -180,6 +261,16 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
     @click.option("--calib", type=click.Path(dir_okay=False), default=None,
                   help="Calibration inputs .npy [batch, T, ...] (or .npz keyed by input node).")
     @click.option("--calib-samples", type=int, default=64, show_default=True)
+    @click.option("--data", "data", type=click.Path(dir_okay=False), default=None,
+                  help="Labelled validation data (.npz x/y, .ts, .csv): report float vs "
+                       "compiled accuracy (default: the calibration set when labelled).")
+    @click.option("--max-accuracy-drop", "max_drop", type=float, default=1.0,
+                  show_default=True,
+                  help="Accuracy points (pp) the compiled model may lose vs the float one "
+                       "before snnc names the cause and the fix.")
+    @click.option("--strict", is_flag=True,
+                  help="Fail (exit 1, nothing written) when the drop exceeds "
+                       "--max-accuracy-drop.")
     @click.option("--dump-ir", "dump_ir", type=click.Path(file_okay=False), default=None,
                   help="Write the graph after each pass (NN_<pass>.snn + .txt) here.")
     @click.option("--target", type=click.Choice(["generic", *targets]), default="generic",
@@ -189,9 +280,11 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
                   help="Device preset the target's fit check uses: "
                        + registry.profile_help() + ".")
     def compile_cmd(model: str, out: str, quantize: str, state_bits: str, granularity: str,
-                    pow2: bool, input_bits: str, prune: float, prune_scope: str,
+                    pow2: bool, input_bits: str | None, prune: float, prune_scope: str,
                     calib: str | None, calib_samples: int, dump_ir: str | None,
-                    target: str, profile: str | None = None, **target_values: Any) -> None:
+                    target: str, profile: str | None = None, data: str | None = None,
+                    max_drop: float = 1.0, strict: bool = False,
+                    **target_values: Any) -> None:
         """Optimize MODEL (prune, quantize, sparsify, fuse, plan memory) and write OUT.snn
         or a build directory for --target."""
         from snnc.compiler.ir.serialize import atomic_write, save
@@ -199,7 +292,8 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
 
         topts = registry.check_target_options(target, target_values)
         opt = CompileOptions(quantize=quantize, state_bits=int(state_bits),
-                             granularity=granularity, pow2=pow2, input_bits=int(input_bits),
+                             granularity=granularity, pow2=pow2,
+                             input_bits=int(input_bits or 8),
                              prune=prune, prune_scope=prune_scope,
                              calib_samples=calib_samples, target=target, profile=profile,
                              target_options=topts)
@@ -213,6 +307,9 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
 
             tvm_kernels.require_tvm()
         g, plan, report = compile_model(model, opt, calib, dump_ir)
+        if opt.quantize != "float" or opt.prune:
+            g, plan, report = _accuracy_gate(model, opt, calib, dump_ir, g, plan, report,
+                                             data, max_drop, strict, input_bits is None)
         if build_dir:
             # The target's files + the graph + manifest, then the report inside the directory.
             registry.write_build(target, g, outp, {"flash_bytes": plan.flash_bytes,
@@ -220,6 +317,9 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
             if topts.get("kernels") == "tvm":
                 tvm_kernels.add_to_build(g, outp, {"flash_bytes": plan.flash_bytes,
                                                    "ram_bytes": plan.ram_bytes})
+            from snnc.compiler.data import copy_model_data
+
+            copy_model_data(model, outp)  # the model's own test/calib data travel along
             atomic_write(outp / "report.json",
                          lambda f: f.write(json.dumps(report, indent=1)), mode="w")
             atomic_write(outp / "report.md", lambda f: f.write(report_markdown(report)),
@@ -235,6 +335,9 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
         atomic_write(f"{stem}.report.md", lambda f: f.write(report_markdown(report)),
                      mode="w")
         save(g, outp)
+        from snnc.compiler.data import copy_model_data
+
+        copy_model_data(model, outp)
         click.echo(f"snnc: RAM {plan.ram_bytes} B, flash {plan.flash_bytes} B"
                    + (f", float/int agreement {100 * report['float_vs_int']['agreement']:.1f}%"
                       if "float_vs_int" in report else ""), err=True)
@@ -248,3 +351,58 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
         compile_cmd.params.append(click.Option([opts[0][1].flag, name], type=opts[0][1].type,
                                                default=None, help=help_))
     return compile_cmd
+
+
+def _accuracy_gate(model: str, opt: Any, calib: Any, dump_ir: str | None, g: Any, plan: Any,
+                   report: dict[str, Any], data: str | None, max_drop: float, strict: bool,
+                   auto_input_bits: bool) -> tuple[Any, Any, dict[str, Any]]:
+    """Score float vs compiled accuracy on labelled data (stderr + report["accuracy"]);
+    past ``max_drop``: name the cause and the fix, switch to 16-bit inputs when they are
+    the cause and --input-bits was not given, and with ``strict`` fail."""
+    from dataclasses import replace as dc_replace
+
+    from snnc.compiler.frontend.load import load_model
+
+    if max_drop < 0:
+        raise SnncError(f"--max-accuracy-drop must be >= 0, got {max_drop}")
+    src = Path(model)
+    g0 = load_model(src)
+    ds = labelled_data(data, calib, src, g0)
+    if ds is None:
+        if data is None:
+            click.echo("snnc: no labelled data to score accuracy on (pass --data VAL.npz or a "
+                       "labelled --calib)", err=True)
+        return g, plan, report
+    acc = accuracy_check(g0, g, ds, max_drop)
+    bits = f"{opt.quantize}, {opt.input_bits}-bit inputs"
+    click.echo(f"snnc: accuracy on {len(ds)} cases of {ds.source}: float {acc['float']:.4f}, "
+               f"compiled ({bits}) {acc['compiled']:.4f} ({-acc['drop_pp']:+.1f} pp)", err=True)
+    if acc["exceeds"]:
+        tried = diagnose(model, opt, calib, g0, ds, acc)
+        acc["diagnosis"] = tried
+        cause = next((t for t in tried if t["fixes"]), None)
+        if cause is not None and cause["fix"] == "--input-bits 16" and auto_input_bits:
+            drop8, opt16 = acc["drop_pp"], dc_replace(opt, input_bits=16)
+            g, plan, report = compile_model(model, opt16, calib, dump_ir)
+            acc = {**accuracy_check(g0, g, ds, max_drop), "diagnosis": tried,
+                   "auto": "input_bits=16"}
+            click.echo(f"snnc: 8-bit inputs cost {drop8:.1f} pp (> --max-accuracy-drop "
+                       f"{max_drop:g}): compiled with --input-bits 16 instead "
+                       f"(accuracy {acc['compiled']:.4f}; pass --input-bits 8 to keep 8)",
+                       err=True)
+        elif cause is not None:
+            click.echo(f"snnc: warning: the compiled model loses {acc['drop_pp']:.1f} pp "
+                       f"(> --max-accuracy-drop {max_drop:g}); cause: {cause['cause']}; fix: "
+                       f"{cause['fix']} (accuracy {cause['compiled']:.4f})", err=True)
+        else:
+            steps = "; ".join(f"{t['fix']}: {t['compiled']:.4f}" for t in tried) or "none"
+            click.echo(f"snnc: warning: the compiled model loses {acc['drop_pp']:.1f} pp "
+                       f"(> --max-accuracy-drop {max_drop:g}) and no single precision option "
+                       f"recovers it (tried {steps}); calibrate on more representative data "
+                       "(--calib) or retrain with quantization in mind", err=True)
+    report["accuracy"] = acc
+    if strict and acc["drop_pp"] > max_drop:
+        raise SnncError(f"compiled accuracy {acc['compiled']:.4f} is {acc['drop_pp']:.1f} pp "
+                        f"below float {acc['float']:.4f} (> --max-accuracy-drop {max_drop:g}, "
+                        "--strict): nothing written")
+    return g, plan, report

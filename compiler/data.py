@@ -601,19 +601,24 @@ def write_scores(s: dict[str, Any], out_dir: str | os.PathLike[str], title: str 
     return out
 
 
-def copy_model_data(model_path: str | os.PathLike[str], build_dir: str | os.PathLike[str]
+def copy_model_data(model_path: str | os.PathLike[str], dest: str | os.PathLike[str]
                     ) -> list[Path]:
     """Copy the data files shipped with a model (``STEM.test.npz``, ``STEM.calib.npz``)
-    into a build directory as ``test.npz``/``calib.npz``, so the build carries its own
-    default data; returns the files written."""
+    to where :func:`model_data_file` finds them for ``dest``: ``test.npz``/``calib.npz``
+    in a build directory, or ``OUT.test.npz``/``OUT.calib.npz`` beside an ``OUT.snn``;
+    so a compiled model carries its own default data. Returns the files written."""
     from snnc.compiler.ir.serialize import atomic_write
 
+    d = Path(dest)
     out = []
     for kind in ("test", "calib"):
         src = model_data_file(model_path, kind)
-        if src is not None and Path(model_path).is_file():
-            dst = Path(build_dir) / f"{kind}.npz"
-            blob = src.read_bytes()
-            atomic_write(dst, lambda f, b=blob: f.write(b))
-            out.append(dst)
+        if src is None or not Path(model_path).is_file():
+            continue
+        dst = d.with_name(f"{d.stem}.{kind}.npz") if d.suffix == ".snn" else d / f"{kind}.npz"
+        if dst.resolve() == src.resolve():
+            continue
+        blob = src.read_bytes()
+        atomic_write(dst, lambda f, b=blob: f.write(b))
+        out.append(dst)
     return out

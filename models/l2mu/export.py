@@ -105,10 +105,20 @@ def build_graph(cfg: Any, arrays: dict[str, np.ndarray], extra: dict[str, Any]) 
         "readout": SpikeCountArgmax((cfg.n_classes,)),
         "output": Output((cfg.n_classes,)),
     }
+    # The dataset the checkpoint was trained on, as recorded by train.py; the shipped
+    # checkpoint predates the record and is the BasicMotions recipe.
+    dataset = str(extra.get("dataset", "BasicMotions"))
+    if dataset == "BasicMotions":
+        task = "BasicMotions activity recognition (smartwatch accelerometer + gyroscope)"
+        what = "raw sensor values, 6 channels (acc x,y,z, gyro x,y,z), one sample per step"
+    else:
+        task = f"{dataset} time-series classification ({cfg.n_classes} classes)"
+        what = f"raw values, {c} channel(s), one sample per step"
     meta = {
         "model": "L2MU (spiking Legendre Memory Unit)",
-        "task": "BasicMotions activity recognition (smartwatch accelerometer + gyroscope)",
-        "input": "raw sensor values, 6 channels (acc x,y,z, gyro x,y,z), one sample per step",
+        "dataset": dataset,
+        "task": task,
+        "input": what,
         "classes": list(extra.get("class_names", [])),
         "input_mean": [float(v) for v in mean],
         "input_std": [float(v) for v in std],
@@ -118,11 +128,12 @@ def build_graph(cfg: Any, arrays: dict[str, np.ndarray], extra: dict[str, Any]) 
         "memory_size": int(cfg.memory_size),
         "neuron": cfg.neuron,
     }
-    for k in ("float_test_acc", "train_seed", "epochs"):
+    for k in ("float_test_acc", "train_seed", "epochs", "train_data", "test_data"):
         if k in extra:
             meta[k] = extra[k]
     g = Graph(nodes=nodes, edges=EDGES, dt=float(cfg.dt), discretization="exact",
-              name="l2mu_basicmotions", metadata=meta)
+              name=f"l2mu_{''.join(ch if ch.isalnum() else '_' for ch in dataset.lower())}",
+              metadata=meta)
     verify(g)
     _, back = g.schedule()
     if set(back) != RECURRENT_EDGES:
