@@ -31,6 +31,12 @@ class SnncGroup(click.Group):
         except SnncError as e:
             click.echo(f"snnc: error: {e}", err=True)
             ctx.exit(1)
+        except OSError as e:  # the OS refused a path (permissions, full disk...): name it
+            from snnc.compiler.errors import one_line
+
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"snnc: error: {one_line(where + (e.strerror or str(e)))}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=SnncGroup)
@@ -378,6 +384,70 @@ def bench(build: str, device: str, target: str | None, profile: str | None, mode
     write_report(rep, json_path, md_path)
     _write_scores(rep.get("scores"), report_dir, f"{run.target} ({run.device})")
     click.echo(json.dumps(rep, indent=2, default=_jsonable) if fmt == "json" else to_markdown(rep))
+
+
+# ------------------------------------------------------------ untrusted paths and inputs
+# Every command's path options are checked here, in one place, before the command runs
+# (snnc.compiler.untrusted, docs/security.md): input files must be regular files (a FIFO
+# would hang), input arrays numeric with sizes consistent with the file and finite
+# (unless --allow-nonfinite), and no output may overwrite an input, be a directory or
+# go under /proc, /sys or /dev.
+_IN_FILES = ("model", "src", "input_path", "inputs", "data", "calib", "known_hosts",
+             "identity")
+_IN_ARRAYS = ("input_path", "inputs")
+_OUT_FILES = ("out_path", "dst", "json_path", "md_path")
+_OUT_DIRS = ("report_dir", "dump_ir")
+_NONFINITE_COMMANDS = ("simulate", "flash", "bench")
+
+
+def _guard_paths(cmd: click.Command) -> None:
+    import functools
+
+    flag = {p.name: (p.opts[0] if p.opts and p.param_type_name == "option"
+                     else (p.name or "").upper()) for p in cmd.params}
+    inner = cmd.callback
+    if inner is None:
+        return
+
+    @functools.wraps(inner)
+    def checked(*args: Any, **kw: Any) -> Any:
+        from snnc.compiler import untrusted as u
+
+        ins = [kw.get(k) for k in _IN_FILES + ("build",) if isinstance(kw.get(k), str)]
+        for k in _IN_FILES:
+            if isinstance(kw.get(k), str):
+                u.input_file(kw[k], flag.get(k, k))
+        b = kw.get("build")
+        if isinstance(b, str) and Path(b).exists() and not Path(b).is_dir():
+            u.input_file(b, "BUILD")
+        for k in _IN_ARRAYS:
+            if isinstance(kw.get(k), str):
+                allow = click.get_current_context().meta.get("snnc.allow_nonfinite", False)
+                u.check_finite(u.load_array(kw[k], flag.get(k, k)), f"{flag.get(k, k)} "
+                               f"{kw[k]}", allow)
+        for k in _OUT_FILES:
+            if isinstance(kw.get(k), str):
+                u.output_path(kw[k], *ins)
+        for k in _OUT_DIRS:
+            if isinstance(kw.get(k), str):
+                u.output_dir(kw[k], *ins)
+        dev = kw.get("device")
+        if isinstance(dev, str) and dev.startswith("ssh://"):  # strict parse, before any work
+            from snnc.targets.ssh import SshDevice
+
+            SshDevice.parse(dev, kw.get("known_hosts"), kw.get("identity"))
+        return inner(*args, **kw)
+
+    cmd.callback = checked
+    if cmd.name in _NONFINITE_COMMANDS:
+        cmd.params.append(click.Option(
+            ["--allow-nonfinite"], is_flag=True, expose_value=False,
+            callback=lambda ctx, _p, v: ctx.meta.__setitem__("snnc.allow_nonfinite", v),
+            help="Run on inputs holding NaN/inf (default: refused, naming the first)."))
+
+
+for _cmd in main.commands.values():
+    _guard_paths(_cmd)
 
 
 if __name__ == "__main__":

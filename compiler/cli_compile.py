@@ -27,21 +27,16 @@ def load_calibration(path: str | Path) -> dict[str, np.ndarray] | np.ndarray:
     """Read calibration inputs: a dataset of the CLI's data convention (``.npz`` with
     ``x``, ``.ts``, ``.csv``: its ``x``), a ``.npy`` (one input) or an ``.npz`` keyed by
     input node."""
-    p = Path(path)
-    if not p.exists():
-        raise FormatError("calibration data: no such file", p)
+    from snnc.compiler.untrusted import check_finite, input_file, load_array
+
+    p = input_file(path, "calibration data")  # a FIFO or device would block forever
     if p.suffix.lower() in (".ts", ".csv", ".tsv") or _is_dataset_npz(p):
         from snnc.compiler.data import load_data
 
         return load_data(p).x
-    try:
-        data = np.load(p, allow_pickle=False)
-        if isinstance(data, np.lib.npyio.NpzFile):
-            with data:
-                return {k: data[k] for k in data.files}
-        return data
-    except (ValueError, OSError, EOFError) as e:
-        raise FormatError(f"calibration data: cannot read ({e})", p) from None
+    data = load_array(p, "calibration data")
+    check_finite(data, f"calibration data {p}")
+    return data
 
 
 def _is_dataset_npz(p: Path) -> bool:
@@ -60,8 +55,12 @@ def bundled_calibration(graph: Any, model_path: Path) -> Path | None:
     model), else ``STEM.calib.npz`` beside it; None if it has none."""
     name = graph.metadata.get("calibration_data")
     if isinstance(name, str) and name:
-        p = Path(name)
-        return p if p.is_absolute() else model_path.parent / p
+        # The model file is untrusted: it may name a file beside it, nothing elsewhere.
+        p = (model_path.parent / name).resolve()
+        if Path(name).is_absolute() or model_path.parent.resolve() not in p.parents:
+            raise SnncError(f"{model_path}: metadata 'calibration_data' must name a file in "
+                            f"the model's directory, got {name[:80]!r}")
+        return p
     from snnc.compiler.data import model_data_file
 
     return model_data_file(model_path, "calib")
@@ -76,7 +75,7 @@ def labelled_data(data: str | None, calib: str | None, model_path: Path, graph: 
     if data is not None:
         return for_graph(load_data(data), graph)
     p = Path(calib) if calib is not None else bundled_calibration(graph, model_path)
-    if p is None or not p.exists() or not (p.suffix.lower() in (".ts", ".csv", ".tsv")
+    if p is None or not p.is_file() or not (p.suffix.lower() in (".ts", ".csv", ".tsv")
                                             or _is_dataset_npz(p)):
         return None
     ds = load_data(p)
@@ -302,6 +301,14 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
         if not build_dir and outp.suffix != ".snn":
             raise FormatError("output must be a .snn file (or a build directory with --target "
                               f"{'|'.join(targets)})", outp)
+        from snnc.compiler import untrusted
+
+        ins = (model, calib, data)
+        if build_dir:
+            untrusted.output_dir(outp, *ins)
+        else:  # the graph and the report beside it
+            for o in (outp, outp.with_suffix(".report.json"), outp.with_suffix(".report.md")):
+                untrusted.output_path(o, *ins)
         if topts.get("kernels") == "tvm":  # fail with the install hint before any work
             from snnc.compiler.codegen import tvm_kernels
 
