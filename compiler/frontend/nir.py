@@ -188,8 +188,59 @@ def _kind_name(node: Any) -> str:
 # ============================================================================ reading
 
 
+# A .nir file is untrusted (docs/security.md): its HDF5 tree is walked and bounded before
+# nir's hdf2dict reads a byte of data (compressed datasets can inflate enormously, links
+# and external storage can point at other files).
+MAX_NIR_FILE = 1 << 30      # bytes on disk
+MAX_NIR_DATA = 64 << 20     # declared bytes of all datasets (uncompressed)
+MAX_NIR_OBJECTS = 100_000   # groups + datasets + attributes
+MAX_NIR_DEPTH = 32          # group nesting (nested NIRGraphs)
+
+
+def _check_hdf5(root: Any, path: Path) -> None:
+    """Bound an open HDF5 group before it is read: object count, nesting, dataset sizes
+    and kinds; no soft/external links, external or virtual storage."""
+    import h5py
+
+    total, count = 0, 0
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    while stack:
+        g, depth = stack.pop()
+        if depth > MAX_NIR_DEPTH:
+            raise FormatError(f"groups nested deeper than {MAX_NIR_DEPTH}", path)
+        count += 1 + len(g.attrs)
+        for key in g:
+            link = g.get(key, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                raise FormatError(f"'{g.name}/{key}' is a {type(link).__name__} (only plain "
+                                  "groups and datasets are read)", path)
+            obj = g[key]
+            count += 1
+            if count > MAX_NIR_OBJECTS:
+                raise FormatError(f"more than {MAX_NIR_OBJECTS} HDF5 objects", path)
+            if isinstance(obj, h5py.Group):
+                stack.append((obj, depth + 1))
+                continue
+            if obj.external or obj.is_virtual:
+                raise FormatError(f"dataset '{obj.name}' keeps its data outside the file",
+                                  path)
+            kind = obj.dtype.kind
+            if kind not in "biufSO" or (kind == "O" and h5py.check_string_dtype(obj.dtype)
+                                        is None):
+                raise FormatError(f"dataset '{obj.name}' has unsupported dtype {obj.dtype}",
+                                  path)
+            # Variable-length strings: count a generous 256 bytes per element.
+            total += int(obj.size or 0) * (256 if kind == "O" else obj.dtype.itemsize)
+            if total > MAX_NIR_DATA:
+                raise FormatError(f"datasets declare more than {MAX_NIR_DATA} bytes", path)
+
+
 def _read_file(path: Path) -> nir.NIRGraph:
-    """Read a .nir (HDF5) file without NIR's type check (types are inferred later)."""
+    """Read a .nir (HDF5) file without NIR's type check (types are inferred later).
+
+    Untrusted input: regular file, size and structure bounded (:func:`_check_hdf5`)
+    before anything is read; every h5py/nir failure becomes a FormatError naming the file.
+    """
     import h5py
     from nir.serialization import hdf2dict
 
@@ -197,18 +248,26 @@ def _read_file(path: Path) -> nir.NIRGraph:
         raise FormatError("no such file", path)
     if path.is_dir():
         raise FormatError("is a directory, not a NIR file", path)
+    if not path.is_file():
+        raise FormatError("not a regular file (a FIFO, socket or device)", path)
+    if path.stat().st_size > MAX_NIR_FILE:
+        raise FormatError(f"larger than the limit of {MAX_NIR_FILE} bytes", path)
     try:
         with h5py.File(path, "r") as f:
-            if "node" not in f:
+            if "node" not in f or not isinstance(f.get("node", getlink=True), h5py.HardLink) \
+                    or not isinstance(f["node"], h5py.Group):
                 raise FormatError("not a NIR file (HDF5 without a 'node' group)", path)
+            _check_hdf5(f["node"], path)
             data = hdf2dict(f["node"])
     except FormatError:
         raise
     except Exception as e:  # h5py raises OSError/KeyError/ValueError... for bad files
         raise FormatError(f"not a readable NIR (HDF5) file: truncated or corrupt "
                           f"({_one_line(e)})", path) from None
-    if data.get("type") != "NIRGraph":
-        raise FormatError(f"not a NIR graph (top node type {data.get('type')!r})", path)
+    if not isinstance(data, dict) or data.get("type") != "NIRGraph":
+        raise FormatError(f"not a NIR graph (top node type "
+                          f"{str(data.get('type') if isinstance(data, dict) else None)[:40]!r})",
+                          path)
     return _build(data, path, "")
 
 
