@@ -769,12 +769,19 @@ def _to_ir(name: str, node: Any, shp: tuple[tuple[int, ...], tuple[int, ...]],
     def tau(field: str) -> np.ndarray:
         return q(field) / ctx["tau_div"]  # Norse 1.1 writes dt*tau (module docstring)
 
+    def levels() -> dict[str, np.ndarray]:
+        """v_leak, v_threshold, v_reset; Norse starts membranes at v_leak (snnc at 0), so
+        its LIFs are read relative to v_leak (u = v - v_leak), which is exact."""
+        lk, th, rs = q("v_leak"), q("v_threshold"), q("v_reset")
+        if fw == "norse":
+            return dict(v_leak=np.zeros(()), v_threshold=th - lk, v_reset=rs - lk)
+        return dict(v_leak=lk, v_threshold=th, v_reset=rs)
+
     if isinstance(node, nir.LIF):
         t, r = tau("tau"), q("r")
         if fw == "rockpool":  # v = beta v + x: unit gain
             r = 1.0 / (1.0 - decay(t, dt, disc))
-        return LIF(shape=s_in, tau=t, r=r, v_leak=q("v_leak"),
-                   v_threshold=q("v_threshold"), v_reset=q("v_reset"), reset=reset)
+        return LIF(shape=s_in, tau=t, r=r, reset=reset, **levels())
     if isinstance(node, nir.LI):
         t, r = tau("tau"), q("r")
         if fw == "rockpool":  # ExpSyn: y = beta (y + x)
@@ -798,9 +805,8 @@ def _to_ir(name: str, node: Any, shp: tuple[tuple[int, ...], tuple[int, ...]],
             r = 1.0 / (1.0 - decay(tau_mem, dt, disc))
         else:  # fold NIR's synaptic gain (1 - alpha) into w_in (module docstring)
             w_in = q("w_in") * (1.0 - decay(tau_syn, dt, disc))
-        return CubaLIF(shape=s_in, tau_syn=tau_syn, tau_mem=tau_mem, r=r,
-                       v_leak=q("v_leak"), v_threshold=q("v_threshold"),
-                       v_reset=q("v_reset"), w_in=w_in, reset=reset)
+        return CubaLIF(shape=s_in, tau_syn=tau_syn, tau_mem=tau_mem, r=r, w_in=w_in,
+                       reset=reset, **levels())
     raise UnsupportedError(f"node '{name}': NIR {_kind_name(node)} is not supported")
 
 
@@ -864,7 +870,8 @@ _LOST = {
                 "per step at v > threshold; Rockpool's exporter also drops the neuron "
                 "bias, recurrent weights and noise",
     "norse": "Norse's exporter writes no v_reset (read as 0): a model with another "
-             "v_reset differs",
+             "v_reset differs; Norse starts an LI readout at v_leak, snnc at 0 (the "
+             "difference decays as beta**t)",
 }
 
 
@@ -922,7 +929,7 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
                     or (meta_disc if meta_disc in DISCRETIZATIONS else "exact"))
         if fw == "norse":
             tau_div = _norse_tau_div(nodes, eff_dt, eff_disc, notes)
-        if fw in _LOST:
+        if fw in _LOST and not (fw == "norse" and "snnc.capture" in meta):
             notes.append(_LOST[fw])
         if fw == "sinabs" and reset is None:
             eff_reset = "subtract"  # Sinabs' default MembraneSubtract (not in the file)
