@@ -53,6 +53,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # The CPU build of torch (training extra) first, so the range in pyproject takes it.
   .venv/bin/python -m pip install -q "torch==2.13.0" || echo "setup: torch unavailable; training and torch-agreement tests will skip" >&2
-  .venv/bin/python -m pip install -q -e ".[test,train,lsm,vpr,bench,baselines,fit]" || .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,train,lsm,vpr,bench,baselines,fit,frameworks]" || .venv/bin/python -m pip install -q -e ".[test]"
   touch "$stamp"
 fi
