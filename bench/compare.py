@@ -74,8 +74,6 @@ class SnncCRunner:
     last_native_ns: int | None = None
 
     def __init__(self, graph: Graph, storage_threshold: float | None = None) -> None:
-        import ctypes
-        import re
         import tempfile
 
         from snnc.compiler.passes.storage import choose_storage
@@ -84,56 +82,33 @@ class SnncCRunner:
         # by default the smaller of dense/CSC in bytes; threshold 1.0 = CSC everywhere,
         # i.e. event-driven synapses (only the columns of inputs that spiked are read).
         graph = choose_storage(graph, storage_threshold)
-
-        try:
-            from snnc.targets import host
-        except ImportError:
-            raise UnsupportedError("the host target (targets/host.py) is not available") \
-                from None
-        self._tmp = tempfile.TemporaryDirectory(prefix="snnc-bench-")
-        bd = Path(self._tmp.name)
-        host.compile_model(graph, bd)
-        self.model = host.build(bd)
-        self.iface = self.model.iface
-        text = (bd / "model.h").read_text()
-        sym = {m: re.search(rf"#define {m} (\w+)", text) for m in
-               ("SNNC_MODEL_INIT", "SNNC_MODEL_RESET", "SNNC_MODEL_STEP")}
-        if not all(sym.values()):
-            raise SnncError("host build: model.h lacks the SNNC_MODEL_* macros")
-        lib = self.model._lib
-        self._init, self._reset, self._step = (getattr(lib, sym[m].group(1)) for m in
-                                               ("SNNC_MODEL_INIT", "SNNC_MODEL_RESET",
-                                                "SNNC_MODEL_STEP"))
-        for f in (self._init, self._reset):
-            f.argtypes, f.restype = [ctypes.c_void_p], ctypes.c_int
-        self._step.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-        self._step.restype = ctypes.c_int
-        self._state = ctypes.create_string_buffer(max(self.model.state_bytes, 1))
-        self._y = np.zeros(self.iface.n_outputs, dtype=self.iface.output_dtype)
-        self._yp = self._y.ctypes.data
-        self._outs = [(n, tuple(graph.nodes[n].shape_out())) for n in graph.outputs]
-        self._in = graph.inputs[0]
         if len(graph.inputs) != 1:
             raise UnsupportedError("the host harness takes exactly one input node")
-        if self._init(self._state) != 0:
-            raise SnncError("snnc C init failed")
+
+        from snnc.targets.registry import write_build
+        from snnc.targets.run import open_build
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="snnc-bench-")
+        bd = write_build("host", graph, Path(self._tmp.name))
+        # The one run interface: the host build loaded in-process; its stream() steps it.
+        self.model = open_build(bd, device="local")
+        self.iface = self.model.iface
+        self._stream = self.model.stream()
+        self._outs = [(n, tuple(graph.nodes[n].shape_out())) for n in graph.outputs]
+        self._in = graph.inputs[0]
 
     def reset(self, batch: int = 1) -> None:
         if batch != 1:
             raise SnncError("snnc-c steps one sample at a time (batch 1)")
-        self._reset(self._state)
+        self._stream.reset()
 
     def step(self, xs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        x = np.ascontiguousarray(xs[self._in], dtype=self.iface.input_dtype)
-        t0 = time.perf_counter_ns()
-        rc = self._step(self._state, x.ctypes.data, self._yp)
-        self.last_native_ns = time.perf_counter_ns() - t0
-        if rc != 0:
-            raise SnncError(f"snnc C step returned status {rc}")
+        y = self._stream.step(xs[self._in])
+        self.last_native_ns = self._stream.last_native_ns
         out, off = {}, 0
         for n, shp in self._outs:
             k = int(np.prod(shp))
-            out[n] = self._y[off:off + k].reshape((1,) + shp).copy()
+            out[n] = y[off:off + k].reshape((1,) + shp).copy()
             off += k
         return out
 
@@ -343,9 +318,9 @@ def workload(model: str | Path | Graph, samples: int, steps: int | None,
         if not path.exists():
             raise SnncError(f"{path}: no such model file")
         graph = load(path)
-    from snnc.targets.benchmark import load_test_data
+    from snnc.models.testsets import load_test_data
 
-    data = load_test_data(graph, samples, steps or 50)
+    data = load_test_data(graph, samples, steps or 50, path=path)
     x = np.asarray(data.x, dtype=np.float64)
     if steps is not None and x.shape[1] > steps:
         x = x[:, :steps]

@@ -34,7 +34,7 @@ def quantized_zoo_model(model: Path, calib_samples: int = 16) -> Any:
     """The zoo model compiled by the default pipeline (as bench.target_zoo does)."""
     from snnc.compiler.ir import load
     from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from snnc.targets.benchmark import load_test_data
+    from snnc.models.testsets import load_test_data
 
     g = load(model)
     calib = load_test_data(g, calib_samples)

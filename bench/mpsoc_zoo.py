@@ -35,7 +35,8 @@ def measure(model: Path, samples: int, board: str, work: Path) -> dict[str, Any]
     """One zoo model: csim and qemu-aarch64 host outputs vs the integer simulator."""
     from snnc.compiler.ir import load
     from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from snnc.targets.benchmark import compare, device_inputs, load_test_data, reference_outputs
+    from snnc.models.testsets import load_test_data
+    from snnc.targets.benchmark import compare, device_inputs, reference_outputs
     from snnc.targets.mpsoc.build import build_csim, build_host, build_info
     from snnc.targets.mpsoc.run import run_csim, run_qemu
     from snnc.targets.registry import write_build

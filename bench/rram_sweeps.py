@@ -83,7 +83,7 @@ def sweep_model(name: str, path: Path, seeds: tuple[int, ...], samples: int | No
                 sweeps: dict[str, tuple[float, ...]]) -> dict[str, Any]:
     """Every (config, swept parameter, value) point of one model."""
     from snnc.compiler.ir import load, predict
-    from snnc.targets.benchmark import load_test_data
+    from snnc.models.testsets import load_test_data
     from snnc.targets.rram.device import get_device
     from snnc.targets.rram.sim import flash_chip, predict_chip
 

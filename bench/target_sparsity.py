@@ -40,7 +40,8 @@ def run(model: Path, samples: int, sparsities: tuple[float, ...], rpi: bool) -> 
     from snnc.compiler.ir.interpret_int import simulate_int
     from snnc.compiler.ir.metrics import connection_sparsity
     from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from snnc.targets.benchmark import device_inputs, load_test_data
+    from snnc.models.testsets import load_test_data
+    from snnc.targets.benchmark import device_inputs
     from snnc.targets.registry import write_build
     from snnc.targets.smartwatch.build import build_firmware
     from snnc.targets.smartwatch.run import run_qemu

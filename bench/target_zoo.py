@@ -54,7 +54,8 @@ def measure(model: Path, samples: int, work: Path) -> dict[str, Any]:
     """One zoo model on both emulated devices."""
     from snnc.compiler.ir import load
     from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from snnc.targets.benchmark import compare, device_inputs, load_test_data, reference_outputs
+    from snnc.models.testsets import load_test_data
+    from snnc.targets.benchmark import compare, device_inputs, reference_outputs
     from snnc.targets.registry import write_build
     from snnc.targets.rpi.build import build_binary
     from snnc.targets.rpi.run import run_qemu_user

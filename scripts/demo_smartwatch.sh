@@ -43,7 +43,8 @@ import sys
 import numpy as np
 from snnc.compiler.ir import load
 from snnc.compiler.ir.interpret_int import simulate_int
-from snnc.targets.benchmark import device_inputs, load_test_data
+from snnc.models.testsets import load_test_data
+from snnc.targets.benchmark import device_inputs
 from snnc.targets.host import build, compile_model
 
 g = load(sys.argv[1])

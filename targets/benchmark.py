@@ -19,7 +19,7 @@ import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -47,47 +47,6 @@ def find_graph(build_dir: str | Path, model: str | Path | None = None) -> tuple[
     return load(cands[0]), cands[0]
 
 
-def _basicmotions(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from snnc.models.datasets import load_basicmotions
-
-    x, y, _ = load_basicmotions("test")
-    return x, y
-
-
-def _japanese_vowels(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    if "input_mean" in meta and "t_total" in meta:  # the DelayNet input contract
-        from snnc.models.delaynet.data import load_split
-
-        return load_split("test", meta)
-    from snnc.models.datasets import load_japanese_vowels
-
-    x, _, y, _ = load_japanese_vowels("test")
-    return x, y
-
-
-def _motion_events(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from snnc.models.hdsnn.events import flatten_events, load_test_set
-
-    x, y, _ = load_test_set()
-    return flatten_events(x), y
-
-
-def _digits_spikes(meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from snnc.models.lsm.data import load_digits_spikes
-
-    return load_digits_spikes("test")
-
-
-# Test sets, matched by a word of the model's metadata ("dataset" or "task"), lowercased
-# with spaces removed; each loader returns the whole test split as the model expects it.
-TEST_SETS: dict[str, Callable[[dict[str, Any]], tuple[np.ndarray, np.ndarray]]] = {
-    "basicmotions": _basicmotions,
-    "japanesevowels": _japanese_vowels,
-    "motiondirection": _motion_events,
-    "sklearn-digits": _digits_spikes,
-}
-
-
 @dataclass
 class EvalData:
     """Float inputs [S, T, ...] with labels (None for synthetic inputs) and their origin."""
@@ -113,10 +72,11 @@ def synthetic_inputs(graph: Graph, n: int, steps: int, seed: int = 0) -> np.ndar
 def load_test_data(graph: Graph, n: int, steps: int = 50, seed: int = 0,
                    path: str | Path | None = None) -> EvalData:
     """``n`` evenly spaced samples of the model's test data: the ``STEM.test.npz`` file
-    next to the model at ``path`` (or a build directory's ``test.npz``) when there is one;
-    else (repository benchmarks of zoo graphs loaded without a path) the zoo test split
-    its metadata names; else seeded synthetic inputs. The CLI does not use this fallback
-    chain: :func:`prepare` takes the user's --data or the model's own data file."""
+    next to the model at ``path`` (or a build directory's ``test.npz``) when there is one,
+    else seeded synthetic inputs (no labels). Nothing is guessed from the model's name;
+    the repository's zoo splits are :func:`snnc.models.testsets.load_test_data`. The CLI
+    does not use the synthetic fallback: :func:`prepare` takes the user's --data or the
+    model's own data file."""
     if path is not None:
         from snnc.compiler.data import for_graph, load_data, model_data_file
 
@@ -124,20 +84,6 @@ def load_test_data(graph: Graph, n: int, steps: int = 50, seed: int = 0,
         if f is not None:
             ds = for_graph(load_data(f), graph).take(n)
             return EvalData(x=ds.x, y=ds.y, source=ds.source, classes=ds.classes)
-    meta = graph.metadata or {}
-    text = " ".join(str(meta.get(k, "")) for k in ("dataset", "task")).lower().replace(" ", "")
-    for key, loader in TEST_SETS.items():
-        if key in text:
-            try:
-                x, y = loader(meta)
-            except (SnncError, ImportError, OSError) as e:
-                return EvalData(x=synthetic_inputs(graph, n, steps, seed), y=None,
-                                source=f"synthetic inputs (seed {seed}; {key} test set "
-                                       f"unavailable: {e})")
-            idx = np.unique(np.linspace(0, len(x) - 1, min(n, len(x))).round().astype(int))
-            return EvalData(x=np.asarray(x)[idx], y=np.asarray(y)[idx],
-                            source=f"{key} test split ({len(idx)} of {len(x)} samples, "
-                                   "evenly spaced)")
     return EvalData(x=synthetic_inputs(graph, n, steps, seed), y=None,
                     source=f"synthetic inputs (seed {seed}, no labels)")
 

@@ -89,12 +89,17 @@ def run_on_device(target: str, build_dir: str | Path, inputs: np.ndarray,
                                  timeout=timeout, seed=seed))
 
 
+def open_host(build_dir: Path, profile: str | None = None) -> Any:
+    """host: the build compiled into a shared library and loaded (``run(x) -> y``)."""
+    from snnc.targets.host import build, get_profile
+
+    return build(build_dir, get_profile(profile))
+
+
 def run_host(req: DeviceRequest) -> DeviceRun:
     """host: build the shared library and run in-process (ctypes); wall time per sample
     is not split into steps, so no latency is reported."""
-    from snnc.targets.host import build, get_profile
-
-    model = build(req.build_dir, get_profile(req.profile))
+    model = open_host(req.build_dir, req.profile)
     y = model.run(req.inputs)
     return DeviceRun(target=req.target, profile=model.profile.name, device=req.device,
                      outputs=y, step_instructions=None, step_ns=None,

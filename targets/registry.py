@@ -82,7 +82,8 @@ class Device:
     this device, else None; it raises SnncError for a malformed variant (``probe:jlink``).
     ``run(request) -> DeviceRun`` builds, flashes and runs the test inputs
     (:class:`targets.flash.DeviceRequest`); None when the target's own flash/bench
-    commands handle the device.
+    commands handle the device. ``open(build_dir, profile)``, for a device in this
+    process, returns the loaded model itself (``run(x) -> y``, :mod:`targets.run`).
     """
 
     name: str
@@ -90,6 +91,7 @@ class Device:
     help: str
     match: Callable[[str], str | None]
     run: Callable[[Any], Any] | None = None
+    open: Callable[[Path, str | None], Any] | None = None
 
 
 def exact(name: str) -> Callable[[str], str | None]:
@@ -311,7 +313,7 @@ register_target(Target(
     build=_lazy("snnc.targets.host", "build"),
     options=(_KERNELS,),
     devices=(Device("local", "local", "this machine, in-process through ctypes",
-                    exact("local"), _lazy(_FLASH, "run_host")),)))
+                    exact("local"), _lazy(_FLASH, "run_host"), _lazy(_FLASH, "open_host")),)))
 
 
 def _smartwatch_pipeline() -> tuple[str, ...]:

@@ -19,6 +19,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from snnc.compiler.ir import load
+from snnc.models.testsets import zoo_dataset
 from snnc.targets.rram.flow import bench, to_markdown
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         src = tmp / "lsm.snn"
         shutil.copyfile(a.model, src)
-        reps = {p: bench(src, seeds=tuple(range(a.chips)), device=p, samples=a.samples)
+        # The digits test split is the model's own (snnc.models.testsets), passed in.
+        data = zoo_dataset(load(src), a.samples)
+        reps = {p: bench(src, seeds=tuple(range(a.chips)), device=p, data=data)
                 for p in a.presets.split(",")}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

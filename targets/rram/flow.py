@@ -160,19 +160,13 @@ def get_chip(bdir: Path, graph: Graph, dev: DeviceModel, seed: int) -> tuple[Chi
 # ------------------------------------------------------------------ bench
 
 
-def test_data(graph: Graph, samples: int | None) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """The model's test split (LSM digits, or what targets.benchmark knows), else synthetic."""
-    meta = graph.metadata or {}
-    text = " ".join(str(meta.get(k, "")) for k in ("dataset", "task")).lower()
-    if "digits" in text:
-        from snnc.models.lsm.data import load_digits_spikes
-
-        steps = int(meta.get("lsm_config", {}).get("steps", 50))
-        x, y = load_digits_spikes("test", steps, n=samples)
-        return x, y, f"sklearn digits test split ({len(x)} samples, rate-coded spikes)"
+def test_data(graph: Graph, samples: int | None,
+              path: Path | None = None) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The model's own test data file (beside ``path``, the build or model), else seeded
+    synthetic inputs; zoo splits are passed in as ``data`` (:mod:`snnc.models.testsets`)."""
     from snnc.targets.benchmark import load_test_data
 
-    d = load_test_data(graph, samples if samples else 64)
+    d = load_test_data(graph, samples if samples else 64, path=path)
     return np.asarray(d.x), d.y, d.source
 
 
@@ -199,7 +193,7 @@ def bench(build: str | Path, seeds: list[int] | tuple[int, ...] = (0, 1, 2, 3, 4
     bdir, graph = open_build(build)
     dev = resolve_device(graph, bdir, device)
     # ``data``: the user's dataset (compiler.data.Dataset, already fitted to the graph).
-    x, y, source = (test_data(graph, samples) if data is None
+    x, y, source = (test_data(graph, samples, bdir) if data is None
                     else (np.asarray(data.x), data.y, data.source))
     t0 = time.perf_counter()
     quantized = is_quantized(graph)

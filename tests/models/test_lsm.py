@@ -90,10 +90,11 @@ def test_on_chip_accuracy_close_to_software(lsm, tmp_path):
     """Two zero-shot chips on 30 test samples: agreement with the float graph stays high
     (the full 5-chip figure is in models/lsm/README.md, from models.lsm.evaluate)."""
     from snnc.compiler.ir import save
+    from snnc.models.testsets import zoo_dataset
     from snnc.targets.rram.flow import bench
 
     save(lsm, tmp_path / "lsm.snn")
-    rep = bench(tmp_path / "lsm.snn", seeds=(0, 1), samples=30)
+    rep = bench(tmp_path / "lsm.snn", seeds=(0, 1), data=zoo_dataset(lsm, 30))
     assert rep["device"] == "lsm" and rep["digital_nodes"] == ["readout"]
     assert all(c["agreement_with_float"] > 0.85 for c in rep["chips"])
 

@@ -145,7 +145,8 @@ def zoo_case(tmp_path_factory):
             from snnc.compiler.ir import load
             from snnc.compiler.ir.interpret_int import simulate_int
             from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-            from snnc.targets.benchmark import device_inputs, load_test_data
+            from snnc.models.testsets import load_test_data
+            from snnc.targets.benchmark import device_inputs
             from snnc.targets.registry import write_build
 
             g = load(path)

@@ -352,7 +352,7 @@ def test_ideal_chip_reproduces_integer_simulator_on_l2mu(repo_root):
     grid and with exactly as many levels as the weights need (one level step per unit)."""
     from snnc.compiler.ir import load
     from snnc.compiler.ir.interpret_int import quantize_inputs
-    from snnc.targets.benchmark import load_test_data
+    from snnc.models.testsets import load_test_data
 
     g = load(repo_root / "models" / "l2mu" / "l2mu.snn")
     data = load_test_data(g, 1000)

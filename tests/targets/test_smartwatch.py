@@ -211,7 +211,7 @@ def test_smartwatch_pipeline_ends_with_the_size_check():
     require(*ARM)
     from snnc.compiler.ir import load
     from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
-    from snnc.targets.benchmark import load_test_data
+    from snnc.models.testsets import load_test_data
     from snnc.targets.registry import get_target
 
     assert get_target("smartwatch").pipeline[-1] == "smartwatch_fit"
