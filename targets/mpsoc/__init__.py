@@ -6,6 +6,7 @@ directory: C code, the HLS kernel sources, csim and A53 host builds, the TCL che
 :mod:`.run` (csim with g++, the host program under qemu-aarch64 or on a board over ssh).
 The kernel sources come from :mod:`compiler.codegen.hls`.
 
+Its devices, presets and the ``reuse`` option are declared in :mod:`targets.registry`.
 Importing this package registers the ``mpsoc_fit`` pass; :data:`PIPELINE` is the generic
 passes followed by it. The pass picks the reuse factor (``--reuse``, or the smallest that
 fits the board ``--profile``), checks the estimate against the board's limits (a model too
@@ -22,7 +23,6 @@ from snnc.compiler.passes.pipeline import PIPELINES, PassContext, register_pass
 from snnc.targets.mpsoc.profile import DEFAULT_BOARD, PRESETS, Board, get_board
 
 NAME = "mpsoc"
-DEVICES = ("qemu", "csim", "ssh://user@host[:port]")
 
 
 def fit_pass(graph: Graph, ctx: PassContext) -> Graph | None:
@@ -73,5 +73,5 @@ def fit_space(graph: Graph, profile: str | None = None) -> Any:
 register_pass("mpsoc_fit", fit_pass)
 PIPELINE: tuple[str, ...] = (*PIPELINES["generic"], "mpsoc_fit")
 
-__all__ = ["NAME", "DEVICES", "PIPELINE", "PRESETS", "Board", "get_board", "DEFAULT_BOARD",
+__all__ = ["NAME", "PIPELINE", "PRESETS", "Board", "get_board", "DEFAULT_BOARD",
            "fit_pass", "summary"]
