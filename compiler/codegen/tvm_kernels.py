@@ -503,14 +503,14 @@ def write_kernels(graph: Graph, out_dir: str | Path,
     return {s.node: s.wrapper for s in specs}
 
 
-def write_build(graph: Graph, out_dir: str | Path,
-                memory: dict[str, int] | None = None) -> Any:
+def write_build(graph: Graph, out_dir: str | Path, memory: dict[str, int] | None = None,
+                isas: tuple[str, ...] = tuple(ISAS)) -> Any:
     """The ``--kernels tvm`` emitter: model.h/model.c calling the TVM kernels, the kernel
-    objects for every ISA, and model.snn. Returns the CModel."""
+    objects for ``isas`` (default: every ISA), and model.snn. Returns the CModel."""
     from snnc.compiler.codegen.c import write_c
     from snnc.compiler.ir.serialize import save
 
-    kernels = write_kernels(graph, out_dir)
+    kernels = write_kernels(graph, out_dir, isas)
     model = write_c(graph, out_dir, memory=memory, kernels=kernels)
     save(graph, Path(out_dir) / "model.snn")
     return model
