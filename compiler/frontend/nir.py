@@ -1014,13 +1014,15 @@ def _check_decays(nodes: dict[str, Node], dt: float, disc: str) -> None:
         for f in fields:
             t = np.asarray(getattr(node, f), dtype=np.float64)
             d = decay(t, dt, disc)
-            badm = ~((d >= 0) & (d <= 1))
+            # tau < dt: the step cannot resolve the time constant (and is what a wrong
+            # unit looks like, e.g. Norse's dt*tau) even where the decay stays in [0, 1]
+            badm = ~((d >= 0) & (d <= 1) & (t >= dt))
             if np.any(badm):
                 tb = float(np.min(t[badm])) if t.ndim else float(t)
                 db = float(np.min(d[badm])) if d.ndim else float(d)
                 raise GraphError(
                     f"{f} = {tb:g} s with dt = {dt:g} s ({disc}) gives a per-step decay "
-                    f"of {db:g}, outside [0, 1] (tau < dt or tau <= 0); pass the model's "
+                    f"of {db:g}: tau < dt or a decay outside [0, 1]; pass the model's "
                     "time step (dt=, --dt) or its source framework (framework=, "
                     "--framework: Norse 1.1 writes dt*tau, Sinabs writes tau in steps)", n)
 

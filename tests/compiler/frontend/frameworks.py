@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-B, T = 4, 80
+B, T = 3, 80
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:
