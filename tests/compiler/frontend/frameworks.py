@@ -195,8 +195,15 @@ def snntorch_export(net: Any, x: np.ndarray, opts: dict[str, Any]) -> Any:
 
 def norse_cases() -> dict[str, Callable[[], tuple[Any, np.ndarray, dict[str, Any]]]]:
     import torch
-    from norse.torch import IAFCell, LIBoxCell, LIFBoxCell, LIFBoxParameters, LIFCell
-    from norse.torch import LIFParameters, SequentialState
+    from norse.torch import (
+        IAFCell,
+        LIBoxCell,
+        LIFBoxCell,
+        LIFBoxParameters,
+        LIFCell,
+        LIFParameters,
+        SequentialState,
+    )
 
     nn = torch.nn
 
