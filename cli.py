@@ -76,8 +76,12 @@ def inspect(model: str, as_json: bool) -> None:
               default=None, help="How NIR's continuous time constants become decays.")
 @click.option("--reset", type=click.Choice(["zero", "subtract"]), default=None,
               help="NIR import only: reset mode of spiking neurons (default: NIR's 'zero').")
+@click.option("--framework", type=click.Choice(["snntorch", "norse", "sinabs", "rockpool",
+                                                 "nir"]), default=None,
+              help="NIR import only: the exporting framework, whose conventions apply "
+                   "(default: detected from metadata or parameters; 'nir': none).")
 def convert(src: str, dst: str, dt: float | None, discretization: str | None,
-            reset: str | None) -> None:
+            reset: str | None, framework: str | None = None) -> None:
     """Convert between NIR (.nir) and snnc (.snn) files (either direction)."""
     from snnc.compiler.errors import FormatError, SnncError
     from snnc.compiler.ir import save, verify
@@ -91,10 +95,17 @@ def convert(src: str, dst: str, dt: float | None, discretization: str | None,
     if s.suffix in nir_ext:
         from snnc.compiler.frontend.nir import import_nir
 
-        g = import_nir(s, dt=dt, discretization=discretization, reset=reset)
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:  # one line each, no source
+            warnings.simplefilter("always")
+            g = import_nir(s, dt=dt, discretization=discretization, reset=reset,
+                           framework=framework)
+        for w in caught:
+            click.echo(f"warning: {w.message}", err=True)
     else:
-        if reset is not None:
-            raise SnncError("--reset applies to NIR input only")
+        if reset is not None or framework is not None:
+            raise SnncError("--reset and --framework apply to NIR input only")
         g = load_model(s)
         # The IR keeps continuous time constants, so a new dt/discretization is a
         # re-discretization of the same model, as on NIR import.
