@@ -15,9 +15,10 @@ The CLI calls these before it reads or writes anything (docs/security.md):
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -164,3 +165,34 @@ def check_finite(x: Any, what: str, allow: bool = False) -> None:
             where = f"{what}" + (f" '{key}'" if key is not None else "")
             raise SnncError(f"{where}: non-finite value {a[tuple(idx)]} at index {idx} "
                             "(pass --allow-nonfinite to run anyway)")
+
+
+@contextlib.contextmanager
+def memory_budget(extra_bytes: int) -> Iterator[None]:
+    """Cap this process's address space at its current size + ``extra_bytes`` for the
+    duration (POSIX RLIMIT_AS; never raises an existing lower limit).
+
+    For third-party parsers of untrusted files that size allocations from the file (the
+    HDF5 library trusts a corrupt heap's object size: 4 GiB from a 53 KB file): the
+    allocation fails at once (MemoryError/OSError, turned into FormatError by the
+    caller) instead of exhausting RAM. Single-threaded use only, as the CLI is.
+    """
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            vm = int(f.read().split()[0]) * resource.getpagesize()
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):  # not Linux: no cap, still correct
+        yield
+        return
+    cap = vm + int(extra_bytes)
+    if soft != resource.RLIM_INFINITY and soft <= cap:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY
+                                            else min(cap, hard), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

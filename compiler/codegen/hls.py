@@ -147,8 +147,8 @@ class _Ctx:
     def param(self, node: str, fld: str, value: np.ndarray, n: int, ctype: str = "int32_t"
               ) -> str:
         """A per-element parameter table (0-d values are expanded: one entry per element)."""
-        v = np.broadcast_to(np.asarray(value), (n,)) if np.asarray(value).size <= 1 else \
-            np.asarray(value).reshape(-1)
+        a = np.asarray(value)  # 0-d or any 1-element shape: one value for every element
+        v = np.broadcast_to(a.reshape(-1), (n,)) if a.size == 1 else a.reshape(-1)
         if v.size != n:
             raise SnncError(f"internal: {node}.{fld} has {v.size} values, expected {n}")
         return self.table(ctype, f"{self.ids[node]}_{fld}", v)

@@ -252,8 +252,12 @@ def _read_file(path: Path) -> nir.NIRGraph:
         raise FormatError("not a regular file (a FIFO, socket or device)", path)
     if path.stat().st_size > MAX_NIR_FILE:
         raise FormatError(f"larger than the limit of {MAX_NIR_FILE} bytes", path)
+    from snnc.compiler.untrusted import memory_budget
+
     try:
-        with h5py.File(path, "r") as f:
+        # The HDF5 library sizes some allocations from the file itself (a corrupt heap
+        # asked for 4 GiB from 53 KB): cap the address space while it reads.
+        with memory_budget(MAX_NIR_DATA * 4), h5py.File(path, "r") as f:
             if "node" not in f or not isinstance(f.get("node", getlink=True), h5py.HardLink) \
                     or not isinstance(f["node"], h5py.Group):
                 raise FormatError("not a NIR file (HDF5 without a 'node' group)", path)
@@ -264,10 +268,9 @@ def _read_file(path: Path) -> nir.NIRGraph:
     except Exception as e:  # h5py raises OSError/KeyError/ValueError... for bad files
         raise FormatError(f"not a readable NIR (HDF5) file: truncated or corrupt "
                           f"({_one_line(e)})", path) from None
-    if not isinstance(data, dict) or data.get("type") != "NIRGraph":
-        raise FormatError(f"not a NIR graph (top node type "
-                          f"{str(data.get('type') if isinstance(data, dict) else None)[:40]!r})",
-                          path)
+    top = data.get("type") if isinstance(data, dict) else None
+    if not isinstance(top, str) or top != "NIRGraph":
+        raise FormatError(f"not a NIR graph (top node type {str(top)[:40]!r})", path)
     return _build(data, path, "")
 
 
@@ -852,6 +855,11 @@ def import_nir(src: str | os.PathLike[str] | nir.NIRGraph, *, dt: float | None =
         if path is None:
             raise
         raise type(e)(f"{path}: {e}") from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+        if path is None:  # an in-memory graph: the caller's bug, keep the traceback
+            raise
+        # A file is untrusted: content no check anticipated is still the file's fault.
+        raise FormatError(f"malformed NIR content ({_one_line(e)})", path) from None
     for w in graph.metadata.get("nir_warnings", []):
         warnings.warn(w, NirImportWarning, stacklevel=2)
     return graph

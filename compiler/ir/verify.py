@@ -211,6 +211,10 @@ def _check_geometry(name: str, node: Node) -> None:
             raise GraphError(f"weight must be non-empty, got shape {w.shape}", name)
         if w.size > MAX_ELEMENTS:
             raise GraphError(f"weight of shape {w.shape} exceeds {MAX_ELEMENTS} elements", name)
+    for f in ("bias", "mult", "shift"):  # per output channel: 0-d or one axis, never more
+        if f in node.array_fields and np.ndim(getattr(node, f)) > 1:
+            raise GraphError(f"'{f}' must be 0-d or 1-D, got shape {np.shape(getattr(node, f))}",
+                             name)
     if isinstance(node, (Conv1d, Conv2d)) or node.kind == "QConv":
         nd = {Conv1d: 1, Conv2d: 2}.get(type(node))
         if nd is None:  # QConv: 1-D or 2-D by its input_shape
