@@ -143,6 +143,7 @@ class _Ctx:
     bufs: dict[str, "_Buf"] = field(default_factory=dict)  # activation buffers by name
     btype: dict[str, str] = field(default_factory=dict)   # C type of each node's output
     late: dict[str, list[str]] = field(default_factory=dict)  # extra readers (c_fused)
+    late_direct: set[str] = field(default_factory=set)  # inputs read from `in` (c_fused)
 
     # -- emitters
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
@@ -417,6 +418,15 @@ def _lower_readout(ctx: _Ctx, name: str, node: Node, lines: list[str]) -> None:
     nid = ctx.ids[name]
     n = _size(tuple(node.shape_out()))
     q = "q" if ctx.quantized else "f"
+    ps = ctx.preds[name]
+    if (ctx.quantized and isinstance(node, SpikeCountArgmax) and len(ps) == 1
+            and ctx.btype[ps[0]] == "snnc_spike_t"):
+        # One spike source: c = sat_32(c + s) is an increment that stops at INT32_MAX.
+        x = ctx.y(ps[0])
+        y = ctx.buffer(name, n, f"{name}: spike counts (state and output)", state=True)
+        ctx.need_i = True
+        lines.append(f"    for (i = 0; i < {n}; ++i) {y}[i] += {x}[i] & ({y}[i] != INT32_MAX);")
+        return
     xs, k = ctx.xs_list(name, lines)
     y = ctx.buffer(name, n, f"{name}: readout accumulator (state and output)", state=True)
     if isinstance(node, SpikeCountArgmax):
@@ -745,7 +755,7 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     # Specialized event-driven path (compiler/codegen/c_fused.py) for spiking layers.
     fplan = c_fused.plan(ctx, order, back, exclude=set(kernels or ())) if quantized else None
     if fplan is not None:
-        ctx.late = fplan.late
+        ctx.late, ctx.late_direct = fplan.late, fplan.direct
     spike_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)
     for name in order:
         node = graph.nodes[name]
@@ -753,6 +763,13 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
             f"{name}: {node.kind} {list(node.shape_in())} -> {list(node.shape_out())}"
             + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
             + " */"]
+        if fplan is not None and name in fplan.counts:
+            ctx.steps.append(lines[0][:-3] + "; counted by " + cnames.c_comment(
+                fplan.counts[name]) + " */")
+            continue
+        if fplan is not None and name in fplan.direct:
+            ctx.steps.append(lines[0][:-3] + "; read from in[] by the layers it feeds */")
+            continue
         if fplan is not None and name in fplan.fused:
             ctx.steps.append(lines[0][:-3] + "; fused into "
                              + cnames.c_comment(fplan.fused[name].dst) + " */")

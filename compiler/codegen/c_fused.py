@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from snnc.compiler.ir.qnodes import QIF, QLIF, QLinear
+from snnc.compiler.ir.nodes import REAL, SpikeCountArgmax
+from snnc.compiler.ir.qnodes import QIF, QLIF, QInput, QLinear
 
 if TYPE_CHECKING:  # c.py imports this module; the context type is only for annotations
     from snnc.compiler.codegen.c import _Ctx
@@ -63,6 +64,8 @@ class Plan:
     pops: set[str]            # populations lowered inline
     lists: set[str]           # spike sources that keep an active-index list
     late: dict[str, list[str]]  # buffer -> populations that read it (through a fused layer)
+    direct: set[str]          # real inputs the fused layers read straight from ``in``
+    counts: dict[str, str]    # SpikeCountArgmax -> the population that counts for it
 
     def empty(self) -> bool:
         return not self.pops
@@ -127,8 +130,15 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
         if (n, dst) in back and bias.size and np.any(bias):
             continue  # at t = 0 a t-1 edge delivers 0, not rq(bias)
         fused[n] = Fused(n, src, dst, (n, dst) in back)
+    # Real-valued inputs read only by fused layers: those read the caller's array.
+    direct = {n for n, v in g.items() if isinstance(v, QInput) and v.dtype == REAL
+              and succ[n] and all(b in fused and not fused[b].spikes for b in succ[n])}
+    # Spike counters of one population: counted in its spike branch.
+    counts = {n: ctx.preds[n][0] for n, v in g.items()
+              if type(v) is SpikeCountArgmax and len(ctx.preds[n]) == 1
+              and ctx.preds[n][0] in pops}
     return Plan(fused=fused, pops=pops, lists={f.src for f in fused.values() if f.spikes},
-                late=late)
+                late=late, direct=direct, counts=counts)
 
 
 def _const_or_table(ctx: _Ctx, name: str, field_: str, values: np.ndarray,
@@ -167,9 +177,12 @@ def _acc_member(ctx: _Ctx, nid: str, ctype: str, n: int, what: str) -> str:
     return ctx.member(ctype, name, n, what)
 
 
-def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str]) -> tuple[str, str, str]:
+def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str],
+                 mults: list[np.ndarray]) -> tuple[str, str]:
     """Emit one fused layer's tables and accumulation; returns the requantized term of
-    row ``i`` and the statement clearing its accumulator."""
+    row ``i`` and the statement clearing its accumulator. Per-row multipliers of the
+    exact 32-bit form go to ``mults`` (token ``@Mk@``): the population interleaves them
+    into one table, so the neuron loop walks one pointer for all its layers."""
     node = ctx.graph.nodes[f.node]
     nid = ctx.ids[f.node]
     w = np.asarray(node.weight, dtype=np.int64)
@@ -181,7 +194,62 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str]) -> tuple[str, str, str]:
     what = (f"{f.node}: {n_out}x{n_in} int8, event-driven over {f.src}'s active spikes"
             + (" of step t-1" if f.back or f.src == f.dst else ""))
     narrow = f.spikes and node.storage == "dense" and int(rb.max(initial=0)) < 1 << 15
-    if not f.spikes:
+    dot = None
+    if not f.spikes and ctx.bound[f.src] < 1 << 15 and n_in <= 256:
+        # Small int16 inputs (a quantized sensor): int16 weights in pairs, SMLAD, one dot
+        # product per neuron inside the neuron loop (no accumulator array).
+        zp = np.zeros(n_in, dtype=np.int64)
+        if f.src in ctx.late_direct:
+            # Read the caller's x_q and fold the zero point into the bias (exact:
+            # sum_j w_ij (x_j - zp_j) + b_i = sum_j w_ij x_j + (b_i - sum_j w_ij zp_j)).
+            zp = np.ravel(np.broadcast_to(np.asarray(ctx.graph.nodes[f.src].zero_point,
+                                                     np.int64), (n_in,)))
+            folded = (bias if bias.size else np.zeros(n_out, np.int64)) - w @ zp
+            if np.any(zp) and int(np.abs(folded).max()) < 1 << 29:
+                bias, zp = folded, np.zeros(n_in, dtype=np.int64)
+        # The bias rides along as columns over constant inputs: (1) if it fits int16,
+        # else (2^14, 1) with the bias split into its high and low 14-bit parts.
+        bmax = int(np.abs(bias).max()) if bias.size else 0
+        n_b = 0 if not bmax else 1 if bmax < 1 << 15 else 2 if bmax < 1 << 29 else 0
+        in_bias = n_b > 0
+        n_x = n_in + n_b
+        n2 = n_x + n_x % 2
+        wp = np.zeros((n_out, n2), dtype=np.int64)
+        wp[:, :n_in] = w
+        if n_b == 1:
+            wp[:, n_in] = bias
+        elif n_b == 2:
+            wp[:, n_in], wp[:, n_in + 1] = bias >> 14, bias & ((1 << 14) - 1)
+        if in_bias:
+            bias = np.zeros(0, dtype=np.int64)
+        t = ctx.table("int16_t", f"{nid}_w", wp,
+                      f"{f.node}: {n_out}x{n_in} over int16 inputs, row-major int16 "
+                      + (f"with the bias as column(s) {n_in}.. " if in_bias else "")
+                      + f"(padded to {n2} columns: pairs for SMLAD)")
+        ctx.tables[-1] = ctx.tables[-1].replace(f"{t}[{wp.size}] =",
+                                                f"{t}[{wp.size}] SNNC_ALIGN4 =")
+        xs = f"x_{nid}"
+        lines.append(f"    union {{ int32_t align; int16_t v[{n2}]; }} {xs};")
+        if f.src in ctx.late_direct:  # the caller's int16 inputs, zero point removed here
+            off = ctx.in_off[f.src]
+            zname = f"{ctx.ids[f.src]}_zero_point"
+            if np.any(zp) and zname not in ctx.names:
+                ctx.table("int32_t", zname, zp)
+            z = f" - {zname}[i]" if np.any(zp) else ""
+            lines.append(f"    for (i = 0; i < {n_in}; ++i) {xs}.v[i] = "
+                         f"(int16_t)(in[{off} + i]{z});")
+        else:
+            lines.append(f"    for (i = 0; i < {n_in}; ++i) {xs}.v[i] = "
+                         f"(int16_t){ctx.y(f.src)}[i];")
+        if n_b == 1:
+            lines.append(f"    {xs}.v[{n_in}] = 1; /* the bias column's input */")
+        elif n_b == 2:
+            lines.append(f"    {xs}.v[{n_in}] = 16384; /* the bias columns' inputs */")
+            lines.append(f"    {xs}.v[{n_in + 1}] = 1;")
+        if n2 > n_x:
+            lines.append(f"    {xs}.v[{n_x}] = 0;")
+        dot = f"snnc_dot_i16x2({t} + {n2} * i, {xs}.v, {n2})"
+    elif not f.spikes:
         acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
         t = ctx.table("int8_t", f"{nid}_w", w,
                       f"{f.node}: {n_out}x{n_in} int8 over int32 inputs, row-major")
@@ -214,8 +282,8 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str]) -> tuple[str, str, str]:
             r = ctx.table(rt, f"{nid}_row", nz_rows)
             v = ctx.table("int8_t", f"{nid}_w", w[nz_rows, nz_cols])
             lines.append(f"    snnc_ev_csc_{ps}_{rs}({acc}, {cp}, {r}, {v}, {act}, {nact});")
-    clear = f"{acc}[i] = 0;"
-    x = f"{acc}[i]"
+    clear = f"{acc}[i] = 0;" if dot is None else ""
+    x = f"{acc}[i]" if dot is None else dot
     if bias.size and np.any(bias):  # added as read (the accumulators restart from 0)
         x = f"({x} + {_const_or_table(ctx, f.node, 'bias', bias)})"
     # Requantization: exact 32-bit form when 1 <= shift <= 32 and |acc| << (32 - shift)
@@ -223,19 +291,30 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str]) -> tuple[str, str, str]:
     mult = np.ravel(np.broadcast_to(np.asarray(node.mult, np.int64), (n_out,)))
     shift = np.ravel(np.broadcast_to(np.asarray(node.shift, np.int64), (n_out,)))
     bits = int(node.out_bits)
+    # Saturation to out_bits is a no-op when |rq| can never reach the limit.
+    top = (rb * mult + (1 << np.maximum(shift - 1, 0))) >> shift
+    if int(top.max(initial=0)) < (1 << (bits - 1)) - 1:
+        bits = 32
     uni = rq_uniform(mult, shift, rb)
     if uni is not None:  # one shift for the layer, multipliers verified exhaustively
         lsh, mult = uni
-        m = _const_or_table(ctx, f.node, "mult", mult)
-        return f"snnc_rq_hr({x}, {m}, {lsh}, {bits})", clear
-    m = _const_or_table(ctx, f.node, "mult", mult)
+        mults.append(mult)
+        return f"snnc_rq_hr({x}, @M{len(mults) - 1}@, {lsh}, {bits})", clear
     t_ = max(0, int(shift.max(initial=0)) - 32)
     lsh = 32 + t_ - shift
     if np.all((lsh >= 0) & (lsh <= 31)) and np.all(rb << lsh < 1 << 31):
-        sh = _const_or_table(ctx, f.node, "lshift", lsh, "uint8_t")
+        if not np.all(mult == mult[0]) and not np.all(lsh == lsh[0]):  # (mult, shift) pairs
+            pairs = ctx.table("int32_t", f"{nid}_rq", np.stack([mult, lsh], axis=1),
+                              f"{f.node}: (multiplier, left shift) per row")
+            m, lsh = f"{pairs}[2 * i]", np.array([0])
+            sh = f"{pairs}[2 * i + 1]"
+        else:
+            m = _const_or_table(ctx, f.node, "mult", mult)
+            sh = _const_or_table(ctx, f.node, "lshift", lsh, "uint8_t")
         term = (f"snnc_rq_hr({x}, {m}, {sh}, {bits})" if t_ == 0 else
                 f"snnc_rq_h({x}, {m}, {sh}, {t_}, {bits})")
     else:
+        m = _const_or_table(ctx, f.node, "mult", mult)
         sh = _const_or_table(ctx, f.node, "shift", shift)
         term = f"snnc_rq({x}, {m}, {sh}, {bits})"
     return term, clear
@@ -284,13 +363,15 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     shape = tuple(node.shape)
     terms: list[str] = []
     clears: list[str] = []
+    mults: list[np.ndarray] = []
     bound = 0
     for src in ctx.preds[name]:
         f = p.fused.get(src)
         if f is not None and f.dst == name:
-            term, clear = _fused_layer(ctx, f, lines)
+            term, clear = _fused_layer(ctx, f, lines, mults)
             terms.append(term)
-            clears.append(clear)
+            if clear:
+                clears.append(clear)
             bound += 1 << (int(ctx.graph.nodes[src].out_bits) - 1)
         else:
             terms.append(f"(int32_t){ctx.y(src)}[i]")
@@ -307,13 +388,25 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     vt = "int64_t" if wide else "int32_t"
     v = ctx.member("int16_t", f"v_{nid}", n, f"{name}: membrane")
     succ = [b for a, b in ctx.graph.edges if a == name]
-    need_buf = any(b not in p.fused for b in succ)
+    need_buf = any(b not in p.fused and b not in p.counts for b in succ)
+    counters = [ctx.buffer(b, n, f"{b}: spike counts of {name} (state and output)",
+                           state=True) for b in succ if p.counts.get(b) == name]
     y = ctx.buffer(name, n, f"{name}: spikes") if need_buf else None
     keep_list = name in p.lists
     if keep_list:
         act, nact = active_list(ctx, name, n)
         lines.append("    int32_t n_act = 0;")
     x = " + ".join(f"({vt}){t}" if wide else t for t in terms) or "0"
+    per = [k for k, m in enumerate(mults) if not np.all(m == m[0])]
+    for k, m in enumerate(mults):
+        if k not in per:
+            x = x.replace(f"@M{k}@", str(int(m[0])))
+    if per:  # one interleaved table: row i's multipliers are adjacent
+        tab = ctx.table("int32_t", f"{nid}_mult", np.stack([mults[k] for k in per], axis=1),
+                        f"{name}: requantization multipliers of its {len(per)} fused "
+                        "layers (in the order of the sum below), interleaved per neuron")
+        for j, k in enumerate(per):
+            x = x.replace(f"@M{k}@", f"{tab}[{len(per)} * i + {j}]")
     if isinstance(node, QLIF):
         beta = _const_or_table(ctx, name, "beta_q", par("beta_q"))
         lk = _const_or_table(ctx, name, "leak_q", leak)
@@ -329,6 +422,8 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
             f"            vi = {after};"]
     if keep_list:
         body.append(f"            {act}[n_act++] = (uint16_t)i;")
+    for c in counters:  # sat_32(c + 1)
+        body.append(f"            {c}[i] += {c}[i] != INT32_MAX;")
     if y:
         body += [f"            {y}[i] = 1;", "        } else {", f"            {y}[i] = 0;"]
     body += ["        }", f"        {v}[i] = (int16_t)vi;"]

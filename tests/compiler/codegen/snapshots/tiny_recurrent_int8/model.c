@@ -16,19 +16,12 @@
         if (rc != SNNC_OK) return rc; \
     } while (0)
 
-static const int32_t input_zero_point[4] = {
-    5, 11, 19, 13
-};
-
-/* fc1: 8x4 int8 over int32 inputs, row-major */
-static const int8_t fc1_w[32] = {
-    21, -21, 127, 21, -44, 29, 127, 94, -73, -127, -77, 5,
-    -127, -12, -82, -49, -55, -31, 49, 127, -12, 127, -76, 41,
-    103, 10, -101, -127, -48, 22, -127, -27
-};
-
-static const int32_t fc1_mult[8] = {
-    440023622, 896376245, 706455826, 1333225186, 726255610, 763000214, 641787032, 694412278
+/* fc1: 8x4 over int16 inputs, row-major int16 with the bias as column(s) 4.. (padded to 6 columns: pairs for SMLAD) */
+static const int16_t fc1_w[48] SNNC_ALIGN4 = {
+    21, -21, 127, 21, -2560, 0, -44, 29, 127, 94, -3734, 0,
+    -73, -127, -77, 5, 3160, 0, -127, -12, -82, -49, 2962, 0,
+    -55, -31, 49, 127, -1966, 0, -12, 127, -76, 41, -426, 0,
+    103, 10, -101, -127, 2945, 0, -48, 22, -127, -27, 2762, 0
 };
 
 /* rec1: 8x8 int8, event-driven over lif1's active spikes of step t-1: column-major, padded to 8 rows, groups of 4 ordered (0, 2, 1, 3) for SXTB16 */
@@ -41,8 +34,10 @@ static const int8_t rec1_w[64] SNNC_ALIGN4 = {
     39, 127, 127, 77
 };
 
-static const int32_t rec1_mult[8] = {
-    909227881, 1193361593, 1095944320, 1059412843, 1341517029, 1219745438, 787456289, 1028969945
+/* lif1: requantization multipliers of its 2 fused layers (in the order of the sum below), interleaved per neuron */
+static const int32_t lif1_mult[16] = {
+    440023622, 909227881, 896376245, 1193361593, 706455826, 1095944320, 1333225186, 1059412843, 726255610, 1341517029, 763000214, 1219745438,
+    641787032, 787456289, 694412278, 1028969945
 };
 
 /* fc2: 3x8 int8, event-driven over lif1's active spikes: column-major, padded to 4 rows, groups of 4 ordered (0, 2, 1, 3) for SXTB16 */
@@ -52,22 +47,18 @@ static const int8_t fc2_w[32] SNNC_ALIGN4 = {
     -15, 75, -33, 0, -97, 104, 6, 0
 };
 
-static const int32_t fc2_mult[3] = {
+/* lif2: requantization multipliers of its 1 fused layers (in the order of the sum below), interleaved per neuron */
+static const int32_t lif2_mult[3] = {
     961404522, 1542910252, 974433542
 };
-
-/* Layout of arena (int32_t elements):
- *   x_readout  [0, 3)  sum of incoming edges
- *   y_input    [0, 4)  input: x_q - zero_point
- */
-
-/* Layout of arena_s (snnc_spike_t elements):
- *   y_lif2  [0, 3)  lif2: spikes
- */
 
 /* input: input scale per channel (float32) */
 static const float input_scale[4] = {
     0.022073736f, 0.02149759f, 0.026466183f, 0.02681691f
+};
+
+static const int32_t input_zero_point[4] = {
+    5, 11, 19, 13
 };
 
 int snnc_tiny_recurrent_init(snnc_tiny_recurrent_state_t *s)
@@ -90,19 +81,20 @@ int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t 
     int32_t i;
     if (!s || !in || !out) return SNNC_ERR_NULL;
 
-    /* input: QInput [4] -> [4] */
-    for (i = 0; i < 4; ++i) (s->arena + 0)[i] = (int32_t)in[0 + i] - input_zero_point[i];
+    /* input: QInput [4] -> [4]; read from in[] by the layers it feeds */
 
     /* fc1: QLinear [4] -> [8]; fused into lif1 */
 
     /* lif1: QLIF [8] -> [8]; reads rec1 from t-1 */
     {
-        snnc_mac_i8(s->acc_fc1, fc1_w, 8, 4, (s->arena + 0));
+        union { int32_t align; int16_t v[6]; } x_fc1;
+        for (i = 0; i < 4; ++i) x_fc1.v[i] = (int16_t)(in[0 + i]);
+        x_fc1.v[4] = 1; /* the bias column's input */
+        x_fc1.v[5] = 0;
         snnc_ev_dense_i8x4(s->acc_rec1.v, rec1_w, 8, s->act_lif1, s->nact_lif1);
         int32_t n_act = 0;
         for (i = 0; i < 8; ++i) {
-            int32_t vi = snnc_ssat(snnc_decay16(s->v_lif1[i], 26828) + snnc_rq_hr(s->acc_fc1[i], fc1_mult[i], 1, 16) + snnc_rq_hr(s->acc_rec1.v[i], rec1_mult[i], 5, 16), 16);
-            s->acc_fc1[i] = 0;
+            int32_t vi = snnc_ssat(snnc_decay16(s->v_lif1[i], 26828) + snnc_rq_hr(snnc_dot_i16x2(fc1_w + 6 * i, x_fc1.v, 6), lif1_mult[2 * i + 0], 1, 16) + snnc_rq_hr(s->acc_rec1.v[i], lif1_mult[2 * i + 1], 5, 32), 16);
             s->acc_rec1.v[i] = 0;
             if (vi > 5297) {
                 vi = vi - 5297;
@@ -119,24 +111,17 @@ int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t 
     {
         snnc_ev_dense_i8x4(s->acc_fc2.v, fc2_w, 4, s->act_lif1, s->nact_lif1);
         for (i = 0; i < 3; ++i) {
-            int32_t vi = snnc_ssat(snnc_decay16(s->v_lif2[i], 26828) + snnc_rq_hr(s->acc_fc2.v[i], fc2_mult[i], 7, 16), 16);
+            int32_t vi = snnc_ssat(snnc_decay16(s->v_lif2[i], 26828) + snnc_rq_hr(s->acc_fc2.v[i], lif2_mult[1 * i + 0], 7, 32), 16);
             s->acc_fc2.v[i] = 0;
             if (vi > 7159) {
                 vi = vi - 7159;
-                (s->arena_s + 0)[i] = 1;
-            } else {
-                (s->arena_s + 0)[i] = 0;
+                s->y_readout[i] += s->y_readout[i] != INT32_MAX;
             }
             s->v_lif2[i] = (int16_t)vi;
         }
     }
 
-    /* readout: SpikeCountArgmax [3] -> [3] */
-    {
-        for (i = 0; i < 3; ++i) (s->arena + 0)[i] = snnc_sat((int64_t)(s->arena_s + 0)[i], 32);
-        const int32_t *const xs_readout[1] = {(s->arena + 0)};
-        SNNC_TRY(snnc_count_q(3, s->y_readout, xs_readout, 1, s->y_readout));
-    }
+    /* readout: SpikeCountArgmax [3] -> [3]; counted by lif2 */
 
     /* output: Output [3] -> [3] */
     for (i = 0; i < 3; ++i) out[0 + i] = (snnc_output_t)s->y_readout[i];

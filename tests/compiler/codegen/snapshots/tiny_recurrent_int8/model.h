@@ -5,8 +5,8 @@
  * Arithmetic: integer (docs/fixed_point.md): weights int8, state int16, accumulators int32
  * input  input: [4] real, int8 with per-channel scale and zero point, in[0..]
  * output output: [3], out[0..]
- * Memory of this code: flash 236 B (const tables and parameter structs),
- * RAM 129 B (state struct members, before padding)
+ * Memory of this code: flash 300 B (const tables and parameter structs),
+ * RAM 78 B (state struct members, before padding)
  *
  * Use: snnc_tiny_recurrent_init(&state) once, snnc_tiny_recurrent_reset(&state) before each
  * sample, then snnc_tiny_recurrent_step(&state, in, out) once per time step with
@@ -28,16 +28,13 @@ typedef int16_t snnc_input_t;   /* quantized input x_q per value */
 typedef int32_t snnc_output_t; /* integer output per value */
 
 typedef struct {
-    int32_t acc_fc1[8]; /* fc1: accumulators */
     union { int32_t align; int16_t v[8]; } acc_rec1; /* rec1: accumulators */
     int16_t v_lif1[8]; /* lif1: membrane */
     uint16_t act_lif1[8]; /* lif1: indices of the active spikes */
     int32_t nact_lif1; /* lif1: number of active spikes */
     union { int32_t align; int16_t v[4]; } acc_fc2; /* fc2: accumulators */
     int16_t v_lif2[3]; /* lif2: membrane */
-    int32_t y_readout[3]; /* readout: readout accumulator (state and output) */
-    int32_t arena[4]; /* activations of non-overlapping lifetimes, see the layout in model.c */
-    snnc_spike_t arena_s[3]; /* activations of non-overlapping lifetimes, see the layout in model.c */
+    int32_t y_readout[3]; /* readout: spike counts of lif2 (state and output) */
 } snnc_tiny_recurrent_state_t;
 
 int snnc_tiny_recurrent_init(snnc_tiny_recurrent_state_t *s);
