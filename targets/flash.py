@@ -17,6 +17,7 @@ import numpy as np
 
 from snnc.compiler.errors import SnncError
 
+
 @dataclass
 class DeviceRun:
     """Outputs of the test inputs on one device, plus what the device measured."""
