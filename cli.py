@@ -203,9 +203,10 @@ def simulate(model: str, input_path: str | None, out_path: str | None, data: str
                                    "argmax_last_step": pred.tolist()}))
 
 
-from snnc.compiler.cli_compile import compile_cmd  # noqa: E402  (snnc compile)
+from snnc.compiler.cli_compile import make_compile_command  # noqa: E402
+from snnc.targets import registry  # noqa: E402  (the targets: compile choices, devices)
 
-main.add_command(compile_cmd)
+main.add_command(make_compile_command(registry))
 
 from snnc.compiler.fit.cli import fit_cmd  # noqa: E402  (snnc fit)
 
@@ -272,15 +273,15 @@ def _device_run(build: str, device: str, target: str | None, profile: str | None
                 model: str | None, inputs: str | None, samples: int | None,
                 known_hosts: str | None, identity: str | None,
                 data: str | None = None) -> tuple[Any, Any]:
-    from snnc.targets.benchmark import ensure_build, prepare
-    from snnc.targets.flash import run_on_device
+    from snnc.targets.benchmark import prepare
+    from snnc.targets.run import open_build
 
-    t, dev, _ = registry.resolve(build, target, device)
-    build = str(ensure_build(build, t.name))
-    prep = prepare(build, model=model, inputs=inputs, samples=samples, data=data)
-    run = run_on_device(t.name, build, prep.x_dev, device=device or dev.name, profile=profile,
-                        known_hosts=known_hosts, identity=identity)
-    return prep, run
+    # The run interface (targets/run.py); its DeviceRun carries the device's measurements.
+    m = open_build(build, device, target, profile, in_process=False,
+                   known_hosts=known_hosts, identity=identity)
+    prep = prepare(m.build_dir, model=model, inputs=inputs, samples=samples, data=data)
+    m.run(prep.x_dev)
+    return prep, m.last
 
 
 @main.command()

@@ -72,16 +72,19 @@ class DeviceModel:
 
 
 def open_build(build: str | Path, device: str | None = None, target: str | None = None,
-               profile: str | None = None, **options: Any) -> RunnableModel:
+               profile: str | None = None, in_process: bool = True,
+               **options: Any) -> RunnableModel:
     """``build`` (a build directory, or a compiled ``.snn`` whose build is emitted beside
     it) on ``device`` of its target (None: the target's default device). ``options`` go
-    to the device run (``seed``, ``known_hosts``, ``identity``, ``count``, ``timeout``)."""
+    to the device run (``seed``, ``known_hosts``, ``identity``, ``count``, ``timeout``).
+    ``in_process=False`` gives a :class:`DeviceModel` for every device (its ``.last``
+    DeviceRun is what ``snnc flash/bench`` report)."""
     from snnc.targets import registry
     from snnc.targets.benchmark import ensure_build
 
     t, dev, _ = registry.resolve(build, target, device)
-    bd = ensure_build(build, t.name) if Path(build).suffix == ".snn" else Path(build)
-    if dev.open is not None:
+    bd = ensure_build(build, t.name)
+    if dev.open is not None and in_process:
         return dev.open(bd, profile)
     return DeviceModel(t.name, bd, device or dev.name, {"profile": profile, **options})
 
