@@ -134,6 +134,8 @@ class KernelSpec:
     mult_per: bool
     shift_per: bool
     out_bits: int
+    mult_const: int | None = None   # shared by the layer: baked into the kernel
+    shift_const: int | None = None
 
     @property
     def symbol(self) -> str:
@@ -216,7 +218,11 @@ def plan(graph: Graph) -> list[KernelSpec]:
             nnz=int(np.count_nonzero(w)), max_delay=int(node.max_delay) if delayed else 0,
             acc=acc, bias=bool(np.asarray(node.bias).size),
             mult_per=np.asarray(node.mult).size != 1,
-            shift_per=np.asarray(node.shift).size != 1, out_bits=int(node.out_bits)))
+            shift_per=np.asarray(node.shift).size != 1, out_bits=int(node.out_bits),
+            mult_const=(int(np.asarray(node.mult).ravel()[0])
+                        if np.asarray(node.mult).size == 1 else None),
+            shift_const=(int(np.asarray(node.shift).ravel()[0])
+                         if np.asarray(node.shift).size == 1 else None)))
     return specs
 
 
@@ -236,8 +242,10 @@ def _args(s: KernelSpec) -> list[tuple[str, str, int]]:
     a.append(("x", s.xt, s.n_in))
     if s.bias:
         a.append(("bias", "int32", s.n_out))
-    a += [("mult", "int32", s.n_out if s.mult_per else 1),
-          ("shift", "int32", s.n_out if s.shift_per else 1)]
+    # A layer-wide mult/shift is a constant in the kernel (a constant 64-bit shift is a
+    # few instructions on the M4; a variable one is a dozen).
+    a += [(n, "int32", s.n_out) for n, per in (("mult", s.mult_per), ("shift", s.shift_per))
+          if per]
     if s.kind == "csc" and s.acc == "int64":
         a.append(("wide", "int64", s.n_out))
     if s.kind == "delay":
@@ -258,11 +266,17 @@ def _finish(s: KernelSpec, acc64: str, i: str, ind: str) -> list[str]:
     """TVMScript lines: y[i] = rq(sat_32(acc + bias_i), mult_i, shift_i, out_bits)."""
     hi, lo = (1 << (s.out_bits - 1)) - 1, -(1 << (s.out_bits - 1))
     b = f" + {_I64.format(f'bias[{i}]')}" if s.bias else ""
-    m = _I64.format(f"mult[{i if s.mult_per else 0}]")
-    sh = _I64.format(f"shift[{i if s.shift_per else 0}]")
-    return [
+    m = _I64.format(f"mult[{i}]") if s.mult_per else f"T.int64({s.mult_const})"
+    clamp = f"T.Cast(\"int32\", T.max(T.min(r, T.int64({hi})), T.int64({lo})))"
+    head = [
         f"{ind}a = T.bind(T.max(T.min({acc64}{b}, T.int64(2147483647)), T.int64(-2147483648)))",
-        f"{ind}p = T.bind(a * {m})",
+        f"{ind}p = T.bind(a * {m})"]
+    if not s.shift_per:
+        k = int(s.shift_const or 0)
+        r = f"T.shift_right(p + T.int64({1 << (k - 1)}), T.int64({k}))" if k > 0 else "p"
+        return head + [f"{ind}r = T.bind({r})", f"{ind}y[{i}] = {clamp}"]
+    sh = _I64.format(f"shift[{i}]")
+    return head + [
         f"{ind}sh = T.bind({sh})",
         # round half up; the max() keeps the shift amount legal on the untaken side
         f"{ind}r = T.bind(T.if_then_else(sh > T.int64(0), T.shift_right(p + T.shift_left("
@@ -335,7 +349,7 @@ def tvmscript(s: KernelSpec, isa: str) -> str:
     sig = ", ".join(f"{n}_h: T.handle" for n, _, _ in args)
     lines = ["# from tvm.script import tirx as T", "@T.prim_func",
              f"def {s.symbol}({sig}):",
-             f"    T.func_attr({{\"global_symbol\": \"{s.symbol}\", \"tir.noalias\": True}})"]
+             f"    T.func_attr({{\"global_symbol\": \"{s.symbol}\", \"tirx.noalias\": True}})"]
     # align = element size: the tables are plain C arrays (TVM assumes 64 B otherwise).
     for n, dt, length in args:
         align = _BYTES[dt]
