@@ -167,3 +167,39 @@ def test_multispike_models_warn(name):
 def test_undetected_if_graph_warns():
     _, out, ref, notes = _fixture("sinabs_iaf")
     assert any("source framework unknown" in n and "--framework" in n for n in notes)
+
+
+def test_one_element_parameters_broadcast_and_neighbours_decide_the_shape():
+    """Exporters write scalars as (1,) (0-d cannot be stored); NIR then derives an
+    input_type of (1,) for the neuron, which must not beat the Linear's 4 outputs."""
+    import nir
+
+    lif = nir.LIF(tau=np.array([0.02]), r=np.array([1.0]), v_leak=np.array([0.0]),
+                  v_threshold=np.array([1.0]), v_reset=np.array([0.0]))
+    assert tuple(lif.input_type["input"]) == (1,)
+    g = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([3])),
+                            "fc": nir.Linear(weight=np.ones((4, 3))), "lif": lif,
+                            "out": nir.Output(output_type=np.array([4]))},
+                     edges=[("in", "fc"), ("fc", "lif"), ("lif", "out")], type_check=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ir = import_nir(g)
+    assert ir.nodes["lif"].shape == (4,) and np.asarray(ir.nodes["lif"].tau).shape == ()
+
+
+def test_cli_framework_option(tmp_path):
+    from click.testing import CliRunner
+
+    from snnc.cli import main
+
+    out = tmp_path / "m.snn"
+    args = ["convert", str(FIX / "sinabs_iaf.nir"), str(out)]
+    r = CliRunner().invoke(main, args + ["--framework", "sinabs"])
+    assert r.exit_code == 0, r.output
+    assert "warning: Sinabs neurons fire at v >= threshold" in r.output
+    from snnc.compiler.ir import load
+
+    assert load(out).metadata["nir_framework"] == "sinabs"
+    assert load(out).nodes["1"].reset == "subtract"
+    r = CliRunner().invoke(main, args + ["--framework", "keras"])
+    assert r.exit_code != 0 and "keras" in r.output
