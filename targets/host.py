@@ -156,9 +156,9 @@ def build(build_dir: str | Path, profile: HostProfile | None = None, *,
         rt = runtime_dir()
         objs = runtime_objects(cc, profile, bd)
         # --kernels tvm: the wrappers, the FFI shim and TVM's object for this machine.
-        from snnc.compiler.codegen.tvm_kernels import isa_for, link_inputs
+        from snnc.compiler.codegen.tvm_kernels import host_isa, link_inputs
 
-        tvm_src, tvm_obj, tvm_inc = link_inputs(bd, isa_for("host"))
+        tvm_src, tvm_obj, tvm_inc = link_inputs(bd, host_isa())
         cmd = [cc, *profile.cflags(), "-fPIC", "-shared", f"-I{rt / 'include'}", f"-I{bd}",
                *[f"-I{d}" for d in tvm_inc], str(bd / "model.c"), *map(str, tvm_src),
                str(HARNESS), *map(str, objs), *map(str, tvm_obj), "-o", str(tmp)]

@@ -26,8 +26,6 @@ HEAVY = ("onnxruntime", "tvm", "ai_edge_litert", "torch")
 KNOWN = {
     "compiler/fit/": "snnc fit runs target builds/devices and reuses the CLI's loader: it "
                      "sits above targets/, so it should move out of compiler/ (issue 15)",
-    "compiler/codegen/tvm_kernels.py": "maps target names to TVM kernel ISAs; each target's "
-                                       "registry entry should declare its ISA instead",
 }
 
 

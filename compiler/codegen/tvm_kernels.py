@@ -10,9 +10,9 @@ usual build directory (``model.h``, ``model.c``: the generated-code contract of
   ``snnc_qdelay_*``), so ``model.c`` changes by a function name only; the wrapper packs
   the flat tables into DLTensors and calls the TVM kernel through
   ``runtime/tvm/snnc_tvm.c`` (the FFI shim and error hook; no TVM runtime, no heap);
-- ``tvm_kernels.<isa>.o`` for every ISA of :data:`ISAS` (x86-64 host, Cortex-M4F,
-  aarch64+NEON), so one build directory links into the host library, the smartwatch
-  firmware and the Raspberry Pi binary;
+- ``tvm_kernels.<isa>.o`` for every ISA of :data:`ISAS` (x86-64, Cortex-M4F,
+  aarch64+NEON), so one build directory links into the in-process library, the MCU
+  firmware and the aarch64 Linux binary (each target's build names its ISA);
 - ``tvm_kernels.json``: TVM version, LLVM targets, kernels, object hashes.
 
 Kernels (one PrimFunc per layer, shapes and parameters' sharing baked in, all tables
@@ -62,7 +62,8 @@ SHIM_DIR = Path(__file__).resolve().parents[2] / "runtime" / "tvm"
 KERNELS = ("snnc", "tvm")
 
 
-def _host_isa() -> str:
+def host_isa() -> str:
+    """The kernel ISA of this machine (a build running in-process here links this one)."""
     return "aarch64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
 
 
@@ -102,15 +103,6 @@ SCHEDULES: dict[str, dict[str, int]] = {
 def object_name(isa: str) -> str:
     """File name of the kernels' object for ``isa`` inside a build directory."""
     return f"tvm_kernels.{isa}.o"
-
-
-def isa_for(target: str) -> str:
-    """The kernel ISA a device build links: ``host``, ``smartwatch`` (M4F) or ``rpi``."""
-    table = {"host": _host_isa(), "smartwatch": "cortex-m4", "rpi": "aarch64"}
-    if target not in table:
-        raise SnncError(f"--kernels tvm: no TVM kernel ISA for target '{target}' "
-                        f"(available: {', '.join(sorted(table))})")
-    return table[target]
 
 
 # ------------------------------------------------------------------ what to build

@@ -62,9 +62,9 @@ def build_binary(build_dir: str | Path, profile: RpiProfile | str | None = None,
               f"-I{RUNTIME_DIR / 'include'}"]
     objs = [cached_object(cc, cflags, src) for src in runtime_sources()]
     # --kernels tvm: wrappers + FFI shim (C) and TVM's object for this ISA.
-    from snnc.compiler.codegen.tvm_kernels import isa_for, link_inputs
+    from snnc.compiler.codegen.tvm_kernels import host_isa, link_inputs
 
-    tvm_src, tvm_obj, tvm_inc = link_inputs(build_dir, isa_for("host") if host else "aarch64")
+    tvm_src, tvm_obj, tvm_inc = link_inputs(build_dir, host_isa() if host else "aarch64")
     cmd = [cc, *cflags, f"-I{build_dir}", *[f"-I{d}" for d in tvm_inc], str(HERE / "harness.c"),
            str(build_dir / "model.c"), *map(str, tvm_src), *map(str, objs), *map(str, tvm_obj),
            *(["-static"] if "-static" in flags else []), "-lm", "-o", str(tmp)]
