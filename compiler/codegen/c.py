@@ -55,12 +55,14 @@ from snnc.compiler.ir.nodes import (
     Output,
     Scale,
     SpikeCountArgmax,
+    SumPool2d,
     Threshold,
 )
 from snnc.compiler.ir.qnodes import (
     QIF,
     QLI,
     QLIF,
+    QConv,
     QCubaLIF,
     QDelayedLinear,
     QInput,
@@ -567,6 +569,63 @@ def _lower_elementwise_f(ctx: _Ctx, name: str, node: Scale | Threshold,
     lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {n}, {x}, {y}));")
 
 
+# ---- convolution and pooling (issue 17; kernels in runtime/src/conv.c) ----
+
+
+def _conv_geom(ctx: _Ctx, name: str, shape_in: tuple[int, ...], shape_out: tuple[int, ...],
+               k: tuple[int, ...], st: tuple[int, ...], pad: tuple[int, ...],
+               dil: tuple[int, ...], groups: int) -> str:
+    """Emit the ``snnc_conv2d_t`` of a node (a 1-D layer is 2-D with height 1)."""
+    if len(shape_in) == 2:  # (C, L) -> (C, 1, L)
+        shape_in, shape_out = (shape_in[0], 1, shape_in[1]), (shape_out[0], 1, shape_out[1])
+        k, st, pad, dil = (1, *k), (1, *st), (0, *pad), (1, *dil)
+    if '#include "snnc/conv.h"\n' not in ctx.tables:
+        ctx.tables.insert(0, '#include "snnc/conv.h"\n')
+    nid = ctx.ids[name]
+    vals = [*shape_in, *shape_out, *k, *st, *pad, *dil, groups]
+    ctx.struct(f"static const snnc_conv2d_t {nid}_g = {{{', '.join(str(int(v)) for v in vals)}}};\n")
+    return f"&{nid}_g"
+
+
+def _lower_qconv(ctx: _Ctx, name: str, node: QConv, lines: list[str]) -> None:
+    nid = ctx.ids[name]
+    w = np.asarray(node.weight)
+    sin, sout = tuple(node.shape_in()), tuple(node.shape_out())
+    n_in, n_out, c_out = _size(sin), _size(sout), int(w.shape[0])
+    wt, suf = _wtype(node)
+    g = _conv_geom(ctx, name, sin, sout, tuple(w.shape[2:]), tuple(node.stride),
+                   tuple(node.padding), tuple(node.dilation), int(node.groups))
+    bias = np.asarray(node.bias)
+    b = ctx.table("int32_t", f"{nid}_bias", bias) if bias.size else "NULL"
+    m = _param(ctx, name, "mult", node.mult, c_out, (c_out,), "int32_t")
+    sh = _param(ctx, name, "shift", node.shift, c_out, (c_out,), "int32_t")
+    ctx.struct(f"static const snnc_qsyn_t {nid}_p = {{{n_out}, {n_in}, "
+               f"{int(node.out_bits)}, {b}, {m}, {sh}}};\n")
+    t = ctx.table(wt, f"{nid}_w", w, f"{name}: weights {list(w.shape)} (Cout, Cin/G, K...)")
+    x = ctx.one_input(name, n_in, lines)
+    y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")
+    if ctx.in_type(name) == "snnc_spike_t":  # event-driven scatter
+        acc = np.abs(w.astype(np.int64)).reshape(c_out, -1).sum(axis=1) * _in_bound(ctx, name)
+        acc = acc + (np.abs(bias.astype(np.int64)) if bias.size else 0)
+        wide = "NULL"
+        if int(acc.max(initial=0)) >= 1 << 31:
+            wide = ctx.member("int64_t", f"wide_{nid}", n_out, "int64 accumulators")
+        lines.append(f"    SNNC_TRY(snnc_qconv2d_{suf}_s(&{nid}_p, {g}, {t}, {x}, {wide}, {y}));")
+    else:
+        lines.append(f"    SNNC_TRY(snnc_qconv2d_{suf}(&{nid}_p, {g}, {t}, {x}, {y}));")
+
+
+def _lower_sumpool(ctx: _Ctx, name: str, node: SumPool2d, lines: list[str]) -> None:
+    sin, sout = tuple(node.shape_in()), tuple(node.shape_out())
+    g = _conv_geom(ctx, name, sin, sout, tuple(node.kernel_size), tuple(node.stride),
+                   tuple(node.padding), (1, 1), 1)
+    x = ctx.one_input(name, _size(sin), lines)
+    y = ctx.buffer(name, _size(sout), f"{name}: window sums")
+    suf = "_s" if ctx.in_type(name) == "snnc_spike_t" else ""
+    lines.append(f"    SNNC_TRY(snnc_sumpool2d_q{suf}({g}, {x}, {y}));")
+# ---- end of convolution and pooling ----
+
+
 Rule = Callable[[_Ctx, str, Node, list[str]], None]
 
 # Exact node classes (not isinstance: the integer kinds subclass the float ones).
@@ -576,6 +635,7 @@ _INT_RULES: dict[type, Rule] = {
     QThreshold: _lower_qthreshold,
     SpikeCountArgmax: _lower_readout, MembraneArgmax: _lower_readout,
     Flatten: _lower_flatten, Output: _lower_output,
+    QConv: _lower_qconv, SumPool2d: _lower_sumpool,  # issue 17
 }
 _FLOAT_RULES: dict[type, Rule] = {
     Input: _lower_input_f, Linear: _lower_linear_f, Affine: _lower_linear_f,
@@ -601,8 +661,11 @@ def _value_bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
         v = graph.nodes[n]
         if isinstance(v, QInput):
             b = 1 if v.dtype == SPIKE else 1 << int(v.bits)
-        elif isinstance(v, (QLinear, QDelayedLinear)):
+        elif isinstance(v, (QLinear, QDelayedLinear, QConv)):
             b = 1 << (int(v.out_bits) - 1)
+        elif isinstance(v, SumPool2d) and n not in seen:  # window sums, saturated to int32
+            kh, kw = v.kernel_size
+            b = min(1 << 31, int(kh) * int(kw) * sum(bound(p, seen | {n}) for p in preds[n]))
         elif isinstance(v, _SPIKING):
             b = 1
         elif isinstance(v, QLI):
