@@ -233,6 +233,24 @@ class Cache:
         atomic_write(self.root / f"{key}.json", lambda f: f.write(json.dumps(value)), mode="w")
 
 
+def code_fingerprint() -> str:
+    """SHA-256 of the sources a measurement depends on (compiler, runtime, targets), so a
+    cache never serves results of other code (a development checkout changes under it)."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for sub, pats in (("compiler", ("*.py",)), ("runtime", ("*.c", "*.h")),
+                      ("targets", ("*.py", "*.c", "*.j2", "*.ld"))):
+        for pat in pats:
+            for f in sorted((root / sub).rglob(pat)):
+                if "fit" in f.relative_to(root).parts[:2] or "__pycache__" in f.parts:
+                    continue  # the search itself does not change a point's figures
+                h.update(str(f.relative_to(root)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def make_state(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
                measure: str) -> tuple[FitState, dict[str, Any]]:
     """Shuffle the data with the seed and build the worker state and the cache context."""
@@ -243,7 +261,7 @@ def make_state(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitC
     ctx = {"models": {k: graph_hash(g) for k, g in graphs.items()},
            "data": array_hash(xs, ys), "target": cfg.target, "profile": cfg.profile,
            "calib_samples": cfg.calib_samples, "cost_samples": cfg.cost_samples,
-           "snnc": __version__}
+           "snnc": __version__, "code": code_fingerprint()}
     sid = config_hash(ctx, {}, "state")
     return FitState(graphs=graphs, x=xs, y=ys, target=cfg.target, profile=cfg.profile,
                     measure=measure, calib_samples=cfg.calib_samples,
