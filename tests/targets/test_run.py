@@ -68,7 +68,8 @@ def _require(*tools: str) -> None:
 
 
 # (target, device, precisions, tools, marks). rram: the ideal device preset (no noise, a
-# level grid that holds the integer weights), the one whose outputs are exact.
+# level grid that holds the integer weights), the one whose outputs are exact. Emulated
+# devices run the second graph in the slow tier only (each run builds and boots a binary).
 DEVICES = [
     ("host", "local", ("int", "float"), ("cc",), ()),
     ("smartwatch", "qemu", ("int", "float"), ("arm-none-eabi-gcc", "qemu-system-arm"),
@@ -83,9 +84,10 @@ DEVICES = [
 
 def _device_params():
     for target, device, precs, tools, marks in DEVICES:
-        for g in GRAPHS:
+        for i, g in enumerate(GRAPHS):
             for p in precs:
-                yield pytest.param(target, device, g, p, tools, marks=marks,
+                slow = (pytest.mark.slow,) if i and pytest.mark.cross in marks else ()
+                yield pytest.param(target, device, g, p, tools, marks=(*marks, *slow),
                                    id=f"{target}-{device}-{g}-{p}")
 
 
