@@ -85,11 +85,15 @@ def config_for(steps: int, channels: int, classes: int, **over: Any) -> L2MUConf
       reference lost 25 pp on the 24-step ItalyPowerDemand (0.53 vs 0.79 test accuracy);
     - ``theta = 8 * max(1, T / 100)`` steps: the Legendre memory window is a fixed fraction
       of a long sequence, and never shorter than the reference's 8 steps;
+    - ``pop_per_channel = max(4, ceil(24 / C))`` encoding neurons per channel: the
+      reference has 6 channels x 4 = 24 encoders; a univariate series with 4 would
+      squeeze its whole input through 4 spiking neurons;
     - the channel and class counts come from the data.
     """
     if steps < 2:
         raise ValueError(f"need at least 2 steps per case, got {steps}")
     base = dict(n_channels=int(channels), n_classes=int(classes),
+                pop_per_channel=max(4, -(-24 // int(channels))),
                 dt=REF_DT * min(1.0, REF_T / steps),
                 theta=REF_THETA * max(1.0, steps / REF_T))
     base.update({k: v for k, v in over.items() if v is not None})
@@ -174,6 +178,9 @@ def fit(model: nn.Module, xtr: np.ndarray, ytr: np.ndarray, *, epochs: int, lr: 
             loss = nn.functional.cross_entropy(logits, y[idx])
             opt.zero_grad()
             loss.backward()
+            # Clipping keeps one large surrogate-gradient step from silencing the output
+            # layer (on GunPoint at lr 1e-2 training collapsed to constant outputs).
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             tot += float(loss.detach()) * len(idx)
             correct += int((out.argmax(1) == y[idx]).sum())
@@ -271,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fraction of each class held out of --data for validation (0: none, "
                          "train for all --epochs)")
     ap.add_argument("--seed", type=int, default=0, help="seed of init, batches and split")
-    ap.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (cosine decay)")
+    ap.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (cosine decay)")
     ap.add_argument("--batch", type=int, default=8, help="minibatch size")
     ap.add_argument("--logit-scale", type=float, default=None,
                     help="spike count -> logit factor (default: 0.2 * min(1, 100 / T))")
@@ -283,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--neuron", choices=("lif", "cuba"), default="lif",
                     help="neuron kind of the u, m and h populations")
     ap.add_argument("--hidden", type=int, default=L2MUConfig.hidden, help="hidden neurons (H)")
+    ap.add_argument("--pop-per-channel", type=int, default=None,
+                    help="encoding neurons per input channel (default: max(4, ceil(24 / C)))")
     ap.add_argument("--calib-samples", type=int, default=64,
                     help="training cases saved as the calibration set (l2mu.calib.npz)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -327,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     xva, yva = xtr_all[iva], ytr_all[iva]
     mean, std = normalization(xtr)
     cfg = config_for(steps, channels, len(classes), theta=a.theta, dt=a.dt, neuron=a.neuron,
-                     hidden=a.hidden)
+                     hidden=a.hidden, pop_per_channel=a.pop_per_channel)
     scale = a.logit_scale if a.logit_scale is not None else logit_scale_for(steps)
     model = L2MU(cfg, mean, std)
     log(f"L2MU on {tr.source}: {len(xtr)} train / {len(xva)} validation cases, T = {steps}, "
