@@ -386,6 +386,21 @@ class _Quantizer:
                 thr = np.asarray(node.threshold, dtype=np.float64)
                 bound = max(self._input_absmax(name), float(np.max(np.abs(thr))))
                 s = (bound if bound > 0 else 1.0) * opt.headroom / top
+                preds = self.g.predecessors(name)
+                if len(preds) == 1 and isinstance(self.g.nodes[preds[0]], (SumPool2d, Flatten)):
+                    # issue 17: fed by a pooling/reshape of integers (a spike MaxPool),
+                    # not by a synapse that requantizes: compare in the source's units,
+                    # x_int * s > thr <=> x_int > floor(thr / s), exactly.
+                    src = np.asarray(self.out_scale(preds[0]), dtype=np.float64)
+                    if src.size and np.all(src == src.reshape(-1)[0]):
+                        s = float(src.reshape(-1)[0])
+                        self.new[name] = QThreshold(
+                            shape=tuple(node.shape), state_bits=opt.state_bits, v_scale=s,
+                            thr_q=_compact(np.clip(np.floor(thr / s), lo, hi).astype(np.int32)))
+                        self.pop_scale[name] = np.asarray(s)
+                        self.scale_of[name] = np.asarray(1.0)
+                        self.info[name] = {"v_scale": s, "exact": True}
+                        continue
                 self.new[name] = QThreshold(shape=tuple(node.shape),
                                             thr_q=_compact(_iround(thr / s, lo, hi)),
                                             state_bits=opt.state_bits, v_scale=s)
