@@ -132,13 +132,37 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
         fused[n] = Fused(n, src, dst, (n, dst) in back)
     # Real-valued inputs read only by fused layers: those read the caller's array.
     direct = {n for n, v in g.items() if isinstance(v, QInput) and v.dtype == REAL
-              and succ[n] and all(b in fused and not fused[b].spikes for b in succ[n])}
+              and succ[n] and all(b in fused and dot_path(ctx, fused[b]) for b in succ[n])}
     # Spike counters of one population: counted in its spike branch.
     counts = {n: ctx.preds[n][0] for n, v in g.items()
               if type(v) is SpikeCountArgmax and len(ctx.preds[n]) == 1
               and ctx.preds[n][0] in pops}
     return Plan(fused=fused, pops=pops, lists={f.src for f in fused.values() if f.spikes},
                 late=late, direct=direct, counts=counts)
+
+
+# Estimated M4 instructions per active input (measured by `python -m snnc.bench.kernels`):
+# a dense column costs ~2.75 per padded row (SXTB16/SADD16, 4 rows per 11 instructions),
+# a compressed one ~7 per non-zero; both plus the column lookup and loop set-up.
+DENSE_PER_ROW, DENSE_PER_COL, CSC_PER_NZ, CSC_PER_COL = 2.75, 6.0, 12.0, 14.0
+
+
+def storage_for(w: np.ndarray) -> str:
+    """Storage of an event-driven layer by estimated instructions per active input:
+    dense column-major (no index) or CSC (row index + weight per synapse). The pass's
+    ``storage`` field is about bytes; here speed decides (the result is the same)."""
+    n_out, n_in = w.shape
+    n_pad = -(-n_out // 4) * 4
+    nz_per_col = np.count_nonzero(w) / max(n_in, 1)
+    return ("dense" if DENSE_PER_COL + DENSE_PER_ROW * n_pad
+            <= CSC_PER_COL + CSC_PER_NZ * nz_per_col
+            else "csc")
+
+
+def dot_path(ctx: _Ctx, f: Fused) -> bool:
+    """A layer over small int32 inputs lowered as per-neuron SMLAD dot products."""
+    n_in = np.asarray(ctx.graph.nodes[f.node].weight).shape[1]
+    return not f.spikes and ctx.bound[f.src] < 1 << 15 and n_in <= 256
 
 
 def _const_or_table(ctx: _Ctx, name: str, field_: str, values: np.ndarray,
@@ -193,9 +217,13 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str],
     nact = f"s->nact_{ctx.ids[f.src]}"
     what = (f"{f.node}: {n_out}x{n_in} int8, event-driven over {f.src}'s active spikes"
             + (" of step t-1" if f.back or f.src == f.dst else ""))
-    narrow = f.spikes and node.storage == "dense" and int(rb.max(initial=0)) < 1 << 15
+    # Dense over spikes: int16 SIMD accumulators. If a whole step could overflow them,
+    # they are flushed into int32 ones every `chunk` active inputs (chunk * max|w| < 2^15).
+    narrow = f.spikes and storage_for(w) == "dense"
+    wmax = max(int(np.abs(w).max(initial=0)), 1)
+    chunk = 0 if int(rb.max(initial=0)) < 1 << 15 else ((1 << 15) - 1) // wmax
     dot = None
-    if not f.spikes and ctx.bound[f.src] < 1 << 15 and n_in <= 256:
+    if dot_path(ctx, f):
         # Small int16 inputs (a quantized sensor): int16 weights in pairs, SMLAD, one dot
         # product per neuron inside the neuron loop (no accumulator array).
         zp = np.zeros(n_in, dtype=np.int64)
@@ -265,23 +293,25 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str],
                       "ordered (0, 2, 1, 3) for SXTB16")
         ctx.tables[-1] = ctx.tables[-1].replace(f"{t}[{wp.size}] =",
                                                 f"{t}[{wp.size}] SNNC_ALIGN4 =")
-        acc = _acc_member(ctx, nid, "int16_t", n_pad, f"{f.node}: accumulators")
-        lines.append(f"    snnc_ev_dense_i8x4({acc}, {t}, {n_pad}, {act}, {nact});")
+        if not chunk:
+            acc = _acc_member(ctx, nid, "int16_t", n_pad, f"{f.node}: accumulators")
+            lines.append(f"    snnc_ev_dense_i8x4({acc}, {t}, {n_pad}, {act}, {nact});")
+        else:
+            a16 = _acc_member(ctx, f"{nid}_16", "int16_t", n_pad,
+                              f"{f.node}: int16 partial sums (zero between steps)")
+            acc = _acc_member(ctx, nid, "int32_t", n_pad, f"{f.node}: accumulators")
+            lines.append(f"    snnc_ev_dense_i8x4_wide({acc}, {a16}, {t}, {n_pad}, {act}, "
+                         f"{nact}, {chunk});")
     else:
         acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
-        if node.storage == "dense":
-            t = ctx.table("int8_t", f"{nid}_w", w.T, f"{what}: column-major")
-            lines.append(f"    snnc_ev_dense_i8({acc}, {t}, {n_out}, {act}, {nact});")
-        else:
-            nz_cols, nz_rows = np.nonzero(w.T)
-            col_ptr = np.concatenate([[0], np.cumsum(np.bincount(nz_cols, minlength=n_in))])
-            pt, ps = ("uint16_t", "p16") if nz_rows.size < 1 << 16 else ("int32_t", "p32")
-            rt, rs = ("uint8_t", "r8") if n_out <= 256 else ("uint16_t", "r16")
-            cp = ctx.table(pt, f"{nid}_col_ptr", col_ptr,
-                           f"{what}: CSC, {nz_rows.size} non-zeros")
-            r = ctx.table(rt, f"{nid}_row", nz_rows)
-            v = ctx.table("int8_t", f"{nid}_w", w[nz_rows, nz_cols])
-            lines.append(f"    snnc_ev_csc_{ps}_{rs}({acc}, {cp}, {r}, {v}, {act}, {nact});")
+        nz_cols, nz_rows = np.nonzero(w.T)
+        col_ptr = np.concatenate([[0], np.cumsum(np.bincount(nz_cols, minlength=n_in))])
+        pt, ps = ("uint16_t", "p16") if nz_rows.size < 1 << 16 else ("int32_t", "p32")
+        rt, rs = ("uint8_t", "r8") if n_out <= 256 else ("uint16_t", "r16")
+        cp = ctx.table(pt, f"{nid}_col_ptr", col_ptr, f"{what}: CSC, {nz_rows.size} non-zeros")
+        r = ctx.table(rt, f"{nid}_row", nz_rows)
+        v = ctx.table("int8_t", f"{nid}_w", w[nz_rows, nz_cols])
+        lines.append(f"    snnc_ev_csc_{ps}_{rs}({acc}, {cp}, {r}, {v}, {act}, {nact});")
     clear = f"{acc}[i] = 0;" if dot is None else ""
     x = f"{acc}[i]" if dot is None else dot
     if bias.size and np.any(bias):  # added as read (the accumulators restart from 0)

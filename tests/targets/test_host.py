@@ -373,6 +373,49 @@ def test_hand_built_int_graph_recurrent_synapse_input(tmp_path: Path) -> None:
     assert want[:, -1].sum() > 0
 
 
+def test_fused_event_paths_bit_exact(tmp_path: Path) -> None:
+    """The specialized paths of compiler/codegen/c_fused.py against the golden model:
+    int16 SIMD accumulators flushed into int32 ones (600 inputs of weight +-127 at 60%
+    activity: more than 258 active inputs in one step), a sparse layer stored CSC with
+    uint8 rows, a recurrent layer with a bias (must stay on the generic path: at t = 0 it
+    delivers 0, not rq(bias)), zero reset and spike counters counted in the spike branch."""
+    from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
+    from snnc.targets import host
+
+    r = np.random.default_rng(11)
+    big = np.where(r.random((40, 600)) < 0.5, 127, -127).astype(np.int8)
+    sparse = (r.integers(-100, 100, (30, 40)) * (r.random((30, 40)) < 0.05)).astype(np.int8)
+    g = verify(Graph(
+        nodes={
+            "x": QInput((600,), dtype="spike", bits=1),
+            "wide": QLinear(big, mult=np.full(40, 1 << 30, np.int32),
+                            shift=np.arange(38, 78).astype(np.int32) // 2),
+            "a": QLIF((40,), beta_q=np.array(30000, np.int32), thr_q=np.array(900, np.int32),
+                      reset="zero", reset_q=np.array(-40, np.int32)),
+            "sp": QLinear(sparse, mult=np.array(1 << 30, np.int32),
+                          shift=np.array(24, np.int32)),
+            "rec": QLinear(r.integers(-60, 60, (30, 30)).astype(np.int8),
+                           bias=r.integers(-900, 900, 30).astype(np.int32),
+                           mult=np.array(1 << 30, np.int32), shift=np.array(25, np.int32)),
+            "b": QLIF((30,), beta_q=np.array(28000, np.int32), thr_q=np.array(40, np.int32)),
+            "cnt": SpikeCountArgmax((30,)),
+            "y": Output((30,)),
+        },
+        edges=[("x", "wide"), ("wide", "a"), ("a", "sp"), ("sp", "b"), ("b", "rec"),
+               ("rec", "b"), ("b", "cnt"), ("cnt", "y")],
+        name="fused paths"))
+    xq = (r.random((4, 30, 600)) < 0.6).astype(np.int32)
+    host.compile_model(g, tmp_path)
+    src = (tmp_path / "model.c").read_text()
+    for k in ("snnc_ev_dense_i8x4_wide", "snnc_ev_csc_p16_r8", "snnc_qdense_i8_s",
+              "!= INT32_MAX"):
+        assert k in src, k
+    got = host.build(tmp_path).run(xq)
+    want = simulate_int(g, xq).output
+    assert np.array_equal(got, want), _mismatch(want, got)
+    assert want[:, -1].sum() > 0
+
+
 # ------------------------------------------------------------------ CLI and errors
 
 

@@ -162,6 +162,26 @@ SNNC_INLINE void snnc_ev_dense_i8x4(int16_t *restrict acc, const int8_t *restric
 }
 
 /*
+ * snnc_ev_dense_i8x4 for rows whose whole-step sum may exceed int16: int16 partial sums
+ * over `chunk` active inputs at a time (chunk * max|w| < 2^15, from the generator) are
+ * added into the int32 accumulators acc32 and cleared, so acc16 is zero between calls.
+ */
+SNNC_INLINE void snnc_ev_dense_i8x4_wide(int32_t *restrict acc32, int16_t *restrict acc16,
+                                         const int8_t *restrict w, const int32_t n,
+                                         const uint16_t *restrict act, int32_t n_act,
+                                         const int32_t chunk)
+{
+    int32_t k, i;
+    for (k = 0; k < n_act; k += chunk) {
+        snnc_ev_dense_i8x4(acc16, w, n, act + k, n_act - k < chunk ? n_act - k : chunk);
+        for (i = 0; i < n; ++i) {
+            acc32[i] += acc16[i];
+            acc16[i] = 0;
+        }
+    }
+}
+
+/*
  * Dense int8 layer over int32 inputs (row-major weights): acc[i] += sum_j w[i][j] * x[j].
  * The generator proves the exact sum fits int32 (from the inputs' value bound).
  */
