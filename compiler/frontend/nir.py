@@ -855,7 +855,7 @@ def import_nir(src: str | os.PathLike[str] | nir.NIRGraph, *, dt: float | None =
         if path is None:
             raise
         raise type(e)(f"{path}: {e}") from None
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError) as e:
         if path is None:  # an in-memory graph: the caller's bug, keep the traceback
             raise
         # A file is untrusted: content no check anticipated is still the file's fault.
