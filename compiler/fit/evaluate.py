@@ -11,6 +11,8 @@ integer golden model :func:`~snnc.compiler.ir.interpret_int.predict_int` on the 
 graph; ``cost``: the target's measurement step (:mod:`.measure`) on the first
 ``cost_samples`` samples. Errors a user can cause (the point does not fit the profile,
 say) come back as ``{"error": "..."}``; they are deterministic and cached like results.
+Any other exception (a compiler bug on one point) is reported as an internal error on that
+point, not cached, and does not end the sweep.
 """
 
 from __future__ import annotations
@@ -68,7 +70,11 @@ def compile_point(state: FitState, point: dict[str, Any]) -> tuple[Graph, Any]:
     name = point.get("model", "base")
     if name not in state.graphs:
         raise SnncError(f"fit: unknown model variant '{name}'")
-    opts = compile_options(point, state.target, state.profile)
+    from snnc.compiler.fit.measure import DEVICE_KEYS
+
+    dev_keys = DEVICE_KEYS.get(state.measure, ())
+    opts = compile_options({k: v for k, v in point.items() if k not in dev_keys},
+                           state.target, state.profile)
     ctx = PassContext(options=opts, calib=state.x[:state.calib_samples],
                       progress=lambda msg: None)
     out = run_pipeline(state.graphs[name], ctx)
@@ -106,18 +112,26 @@ def run_task(task: dict[str, Any], state: FitState | None = None) -> dict[str, A
             _evaluate(st, task, out)
     except SnncError as e:
         out["error"] = str(e).splitlines()[0][:300]
+    except Exception as e:  # noqa: BLE001  a compiler bug on one point must not end a sweep
+        out["error"] = f"internal error: {type(e).__name__}: {e}"[:300]
+        out["transient"] = True  # not cached: a fixed snnc evaluates it again
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
 
 
 def _evaluate(st: FitState, task: dict[str, Any], out: dict[str, Any]) -> None:
-    from snnc.compiler.fit.measure import MEASURES
+    from snnc.compiler.fit.measure import ACCURACY, MEASURES, NEEDS_POINT
 
     gq, plan = compile_point(st, task["point"])
     if task.get("n"):
         n = int(task["n"])
-        out["accuracy"] = accuracy(gq, st.x[:n], st.y[:n])
+        if st.measure in ACCURACY:
+            out["accuracy"] = ACCURACY[st.measure](gq, task["point"], st.x[:n], st.y[:n],
+                                                   st.profile)
+        else:
+            out["accuracy"] = accuracy(gq, st.x[:n], st.y[:n])
     if task.get("cost"):
+        kw = {"point": task["point"]} if st.measure in NEEDS_POINT else {}
         with tempfile.TemporaryDirectory(prefix="snnc-fit-") as td:
             out["cost"] = MEASURES[st.measure](st.target, gq, plan, st.x[:st.cost_samples],
-                                               st.profile, Path(td))
+                                               st.profile, Path(td), **kw)

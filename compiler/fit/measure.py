@@ -10,13 +10,20 @@ Every figure is measured on the build, not guessed from the IR:
   integer golden model, and a mismatch makes the point an error;
 - ``mpsoc_estimate``: the analytical LUT/FF/BRAM/DSP + cycles estimator of the mpsoc
   target (its compile pass already refuses points that exceed the board);
+- ``rram_sim``: the RRAM target's simulated chip (seed 0) built with the point's device
+  parameters (conductance levels, ADC bits, tile rows): accuracy is the chip's (not the
+  integer golden model's: noise and level/ADC rounding are the point), energy and latency
+  per inference from the target's energy model on the chip's counted events;
 - ``plan`` (host): the memory planner's RAM/flash bytes.
 
-A measurement returns a dict of cost name -> number (lower is better).
+A measurement returns a dict of cost name -> number (lower is better). A measurement
+kind may also replace the accuracy step (:data:`ACCURACY`) and own some point keys that
+configure the device rather than the compiler (:data:`DEVICE_KEYS`).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,9 +88,54 @@ def plan_cost(target: str, graph_q: Graph, plan: Any, x: np.ndarray, profile: st
     return {"flash": int(plan.flash_bytes), "ram": int(plan.ram_bytes)}
 
 
+RRAM_KEYS = ("levels", "adc_bits", "tile_rows")
+
+
+def _rram_chip(graph_q: Graph, point: dict[str, Any], profile: str | None) -> Any:
+    from snnc.targets.rram.device import get_device
+    from snnc.targets.rram.sim import flash_chip
+
+    dev = get_device(profile or "neurram", **{k: int(point[k]) for k in RRAM_KEYS
+                                               if point.get(k) is not None})
+    return flash_chip(graph_q, dev, seed=0)
+
+
+def rram_accuracy(graph_q: Graph, point: dict[str, Any], x: np.ndarray, y: np.ndarray,
+                  profile: str | None) -> float:
+    """Accuracy of the simulated chip (seed 0) programmed with the point's device."""
+    from snnc.targets.rram.sim import predict_chip
+
+    chip = _rram_chip(graph_q, point, profile)
+    return float(np.mean(predict_chip(chip, x.astype(np.float64)) == y))
+
+
+def rram_cost(target: str, graph_q: Graph, plan: Any, x: np.ndarray, profile: str | None,
+              workdir: Path, point: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Energy (pJ) and latency (us) per inference from the chip's counted events."""
+    from snnc.targets.rram.energy import estimate
+    from snnc.targets.rram.sim import Activity, predict_chip
+
+    chip = _rram_chip(graph_q, point or {}, profile)
+    act = Activity()
+    predict_chip(chip, x.astype(np.float64), activity=act)
+    e = estimate(act, chip.device)
+    return {"energy": float(e["energy_pj"]["total"]),
+            "latency": float(e["latency_s"]["total"]) * 1e6,
+            # crossbar tiles used: row tiles x column tiles per matrix, per delay
+            "tiles": int(sum(math.prod(pl.layer.tiles(chip.device)) * pl.layer.n_matrices
+                             for pl in chip.layers))}
+
+
 MeasureFn = Callable[[str, Graph, Any, np.ndarray, "str | None", Path], dict[str, Any]]
 MEASURES: dict[str, MeasureFn] = {
     "qemu": qemu_cost,
     "mpsoc_estimate": mpsoc_cost,
     "plan": plan_cost,
+    "rram_sim": rram_cost,
 }
+# Measurements whose accuracy is not the integer golden model's (graph_q, point, x, y,
+# profile) -> accuracy, and the point keys they read (not compile options).
+ACCURACY: dict[str, Callable[..., float]] = {"rram_sim": rram_accuracy}
+DEVICE_KEYS: dict[str, tuple[str, ...]] = {"rram_sim": RRAM_KEYS}
+# Measurements that take the point (device parameters) as a keyword.
+NEEDS_POINT = ("rram_sim",)

@@ -388,6 +388,11 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
     finally:
         prog.close()
         engine.close()
+    bugs = [rec for rec in last.values() if (rec["error"] or "").startswith("internal error")]
+    if bugs:
+        sys.stderr.write(f"snnc fit: warning: {len(bugs)} point(s) hit an internal error "
+                         f"(not cached), e.g. {describe(bugs[0]['point'])}: "
+                         f"{bugs[0]['error']}\n")
     final = [rec for rec in last.values() if rec["n"] == sizes[-1]]
     records = sorted(last.values(), key=lambda rec: (-rec["n"], point_key(rec["point"])))
     front = pareto_front(final, obj)

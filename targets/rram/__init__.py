@@ -13,4 +13,19 @@
 from snnc.targets.rram.device import PRESETS, DeviceModel, get_device
 from snnc.targets.rram.flow import bench, flash
 
+
+def fit_space(graph: object, profile: str | None = None) -> object:
+    """What ``snnc fit`` searches on this target: weight bits (or float conductances),
+    pruning, conductance levels, ADC bits and tile rows; accuracy on the simulated chip,
+    energy/latency from the energy model."""
+    from snnc.compiler.fit.space import Dimension, SearchSpace, c_target_dims
+
+    dims = tuple(d for d in c_target_dims() if d.name in ("quantize", "prune", "prune_scope"))
+    return SearchSpace("rram", (*dims, Dimension("levels", (4, 8, 16, 32), 16),
+                                Dimension("adc_bits", (4, 6, 8), 8),
+                                Dimension("tile_rows", (64, 128, 256), 256)),
+                       costs=("energy", "latency", "tiles"), measure="rram_sim")
+
+
 __all__ = ["PRESETS", "DeviceModel", "bench", "flash", "get_device"]
+
