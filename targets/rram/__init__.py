@@ -28,4 +28,3 @@ def fit_space(graph: object, profile: str | None = None) -> object:
 
 
 __all__ = ["PRESETS", "DeviceModel", "bench", "flash", "get_device"]
-
