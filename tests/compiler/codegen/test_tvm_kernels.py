@@ -170,10 +170,15 @@ def _need(*tools: str) -> None:
 
 def _run_m4(d: Path, xq: np.ndarray) -> np.ndarray:
     _need("arm-none-eabi-gcc", "qemu-system-arm")
+    from dataclasses import replace
+
     from snnc.targets.smartwatch.build import build_firmware
+    from snnc.targets.smartwatch.profile import MIB, get_profile
     from snnc.targets.smartwatch.run import run_qemu
 
-    fw = build_firmware(d, xq, out_dir=d / "sw")
+    # the emulated board's whole memory: the embedded test inputs are not the model
+    prof = replace(get_profile(), name="an386-max", flash_bytes=4 * MIB, ram_bytes=4 * MIB)
+    fw = build_firmware(d, xq, prof, out_dir=d / "sw")
     return run_qemu(fw, count=False).harness.outputs
 
 
