@@ -207,6 +207,12 @@ def plot(res: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def _result(a: argparse.Namespace, rows: list[dict[str, Any]], version: str) -> dict[str, Any]:
+    return {"samples": a.samples, "repeats": a.repeats, "rows": rows, "tvm_version": version,
+            "analysis": analysis(rows),
+            "machine": {"host": platform.machine(), "python": platform.python_version()}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=4)
@@ -219,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     from snnc.compiler.ir.serialize import atomic_write
 
     tk.require_tvm()
-    rows = []
+    out = Path(a.out)
+    rows: list[dict[str, Any]] = []
+    res = _result(a, rows, tk.tvm_version())
     models = [m for m in sorted((ROOT / "models").rglob("*.snn")) if a.models in str(m)]
     with tempfile.TemporaryDirectory(prefix="snnc-tvmk-") as td:
         for i, m in enumerate(models, 1):
@@ -228,12 +236,12 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(measure(m, a.samples, a.repeats, Path(td)))
             except SnncError as e:  # report the model, keep going with the others
                 rows.append({"model": str(m.relative_to(ROOT)), "error": str(e)[:300]})
-    res = {"samples": a.samples, "repeats": a.repeats, "rows": rows,
-           "tvm_version": tk.tvm_version(), "analysis": analysis(rows),
-           "machine": {"host": platform.machine(), "python": platform.python_version()}}
-    out = Path(a.out)
-    atomic_write(out / "tvm_kernels.json", lambda f: f.write(json.dumps(res, indent=1)),
-                 mode="w")
+            except Exception as e:  # noqa: BLE001 - a crash in one model's build is a row
+                rows.append({"model": str(m.relative_to(ROOT)),
+                             "error": f"{type(e).__name__}: {str(e)[:280]}"})
+            res = _result(a, rows, tk.tvm_version())
+            atomic_write(out / "tvm_kernels.json",  # partial results survive a crash
+                         lambda f: f.write(json.dumps(res, indent=1)), mode="w")
     atomic_write(out / "tvm_kernels.md", lambda f: f.write(to_markdown(res)), mode="w")
     plot(res, out / "tvm_kernels.png")
     print(to_markdown(res))
