@@ -27,11 +27,21 @@ int snnc_host_run(void *state, const snnc_input_t *x, int32_t n_samples, int32_t
     for (b = 0; b < n_samples; ++b) {
         rc = SNNC_MODEL_RESET(s);
         if (rc != SNNC_OK) return rc;
+#ifdef SNNC_MODEL_RUN
+        /* The generated whole-sequence entry point: T steps inside C. */
+        (void)t;
+        {
+            const size_t k = (size_t)b * (size_t)n_steps;
+            rc = SNNC_MODEL_RUN(s, x + k * SNNC_N_INPUTS, n_steps, y + k * SNNC_N_OUTPUTS);
+            if (rc != SNNC_OK) return rc;
+        }
+#else
         for (t = 0; t < n_steps; ++t) {
             const size_t k = (size_t)b * (size_t)n_steps + (size_t)t;
             rc = SNNC_MODEL_STEP(s, x + k * SNNC_N_INPUTS, y + k * SNNC_N_OUTPUTS);
             if (rc != SNNC_OK) return rc;
         }
+#endif
     }
     return SNNC_OK;
 }

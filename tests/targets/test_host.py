@@ -416,6 +416,25 @@ def test_fused_event_paths_bit_exact(tmp_path: Path) -> None:
     assert want[:, -1].sum() > 0
 
 
+def test_whole_sequence_entry_point_equals_steps(builds: Builds) -> None:
+    """``snnc_<model>_run`` (T steps inside C, what CompiledModel.run calls through the
+    harness) gives the golden model's outputs, as do the per-step calls it wraps."""
+    model = str(ROOT / "models/examples/tiny_recurrent.snn")
+    gq, cm, x, _ = builds.get(model, "int8")
+    xq = quantize_inputs(gq, x)[:3]
+    src = (cm.lib_path.parent / "model.c").read_text()
+    assert "SNNC_MODEL_RUN" in (cm.lib_path.parent / "model.h").read_text()
+    assert "_run(snnc_" in src
+    want = simulate_int(gq, xq).output.reshape(xq.shape[0], xq.shape[1], -1)
+    got = cm.run(xq)
+    assert np.array_equal(got, want), _mismatch(want, got)
+    st = cm.stream()
+    for b in range(xq.shape[0]):
+        st.reset()
+        for t in range(xq.shape[1]):
+            assert np.array_equal(st.step(xq[b, t].reshape(-1)), want[b, t]), (b, t)
+
+
 # ------------------------------------------------------------------ CLI and errors
 
 

@@ -130,6 +130,20 @@ int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t 
     return rc;
 }
 
+int snnc_tiny_recurrent_run(snnc_tiny_recurrent_state_t *s, const snnc_input_t *in,
+                             int32_t n_steps, snnc_output_t *out)
+{
+    int32_t t;
+    if (!s || !in || !out) return SNNC_ERR_NULL;
+    if (n_steps < 0) return SNNC_ERR_ARG;
+    for (t = 0; t < n_steps; ++t) {
+        const int rc = snnc_tiny_recurrent_step(s, in + (size_t)t * SNNC_N_INPUTS,
+                                                 out + (size_t)t * SNNC_N_OUTPUTS);
+        if (rc != SNNC_OK) return rc;
+    }
+    return SNNC_OK;
+}
+
 int snnc_tiny_recurrent_encode(const float *x, snnc_input_t *in)
 {
     int rc = SNNC_OK;

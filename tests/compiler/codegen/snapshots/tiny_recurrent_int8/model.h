@@ -10,7 +10,7 @@
  *
  * Use: snnc_tiny_recurrent_init(&state) once, snnc_tiny_recurrent_reset(&state) before each
  * sample, then snnc_tiny_recurrent_step(&state, in, out) once per time step with
- * SNNC_N_INPUTS inputs and SNNC_N_OUTPUTS outputs. Every call returns SNNC_OK (0) or a
+ * SNNC_N_INPUTS inputs and SNNC_N_OUTPUTS outputs (or snnc_tiny_recurrent_run for T steps). Every call returns SNNC_OK (0) or a
  * negative status. Reentrant: all memory is the caller's state struct.
  */
 #ifndef SNNC_MODEL_TINY_RECURRENT_H
@@ -41,6 +41,10 @@ int snnc_tiny_recurrent_init(snnc_tiny_recurrent_state_t *s);
 int snnc_tiny_recurrent_reset(snnc_tiny_recurrent_state_t *s);
 int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t *in,
                               snnc_output_t *out);
+/* The whole sequence in one call: n_steps steps of in[n_steps][SNNC_N_INPUTS] into
+ * out[n_steps][SNNC_N_OUTPUTS], continuing from the state (reset it for a new sample). */
+int snnc_tiny_recurrent_run(snnc_tiny_recurrent_state_t *s, const snnc_input_t *in,
+                             int32_t n_steps, snnc_output_t *out);
 
 /* Quantize one step of real-valued sensor samples x[SNNC_N_INPUTS] into in[]
  * (x_q = sat(round_half_away(x / scale) + zero_point), float32 as the simulator). */
@@ -51,5 +55,6 @@ int snnc_tiny_recurrent_encode(const float *x, snnc_input_t *in);
 #define SNNC_MODEL_INIT snnc_tiny_recurrent_init
 #define SNNC_MODEL_RESET snnc_tiny_recurrent_reset
 #define SNNC_MODEL_STEP snnc_tiny_recurrent_step
+#define SNNC_MODEL_RUN snnc_tiny_recurrent_run
 
 #endif /* SNNC_MODEL_TINY_RECURRENT_H */

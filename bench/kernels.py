@@ -1,0 +1,297 @@
+"""Kernel engine benchmark: instructions per SynOp / per dense MAC and whole networks on
+the emulated Cortex-M4F (QEMU MPS2 AN386) and Cortex-A72 (qemu-aarch64).
+
+``python -m snnc.bench.kernels [--steps N] [--out DIR]``
+
+1. A 1000x1000 int8 layer over spikes into 1000 16-bit LIF neurons, at 0/50/90% weight
+   sparsity (random mask), fed steps at 0, 1, 5, 10 and 100% input activity. The step
+   costs of the activity-0 steps are the fixed part (neuron updates); instructions per
+   SynOp = (step - fixed) / SynOps, SynOps = sum over the active inputs of their
+   non-zero weights. "Per dense MAC" is the 0%-sparsity layer at 100% activity.
+2. L2MU (models/l2mu/l2mu.snn, default pipeline, int8) and an N-MNIST-size recurrent
+   network (2312 spike inputs -> 200 recurrent LIF -> 10 LIF, random int8 weights, ~5%
+   input activity, dense and 90% sparse): instructions per step, model flash/RAM on the
+   nRF52840 preset (ELF sections, model + runtime), whether it fits, bit-exactness
+   against the integer golden model (compiler/ir/interpret_int.py) on both devices.
+
+Instructions are exact guest instructions counted by the insncount QEMU plugin
+(deterministic, load-independent), not cycles. Writes ``bench/results/kernels.json``,
+``kernels.md`` and ``kernels.png``. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+ACTIVITY = (0.0, 0.01, 0.05, 0.10, 1.0)
+SPARSITY = (0.0, 0.5, 0.9)
+MIB = 1024 * 1024
+
+
+def _log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def layer_graph(n_in: int, n_out: int, sparsity: float, seed: int = 0):
+    """Spikes -> int8 QLinear [n_out, n_in] -> 16-bit QLIF -> spike counts."""
+    from snnc.compiler.ir.graph import Graph
+    from snnc.compiler.ir.nodes import Output, SpikeCountArgmax
+    from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
+    from snnc.compiler.ir.verify import verify
+
+    r = np.random.default_rng(seed)
+    w = r.integers(-127, 128, (n_out, n_in))
+    w[r.random(w.shape) < sparsity] = 0
+    return verify(Graph(
+        nodes={
+            "x": QInput((n_in,), dtype="spike", bits=1),
+            "fc": QLinear(w.astype(np.int8), mult=np.array(1 << 30, np.int32),
+                          shift=np.array(36, np.int32)),
+            "lif": QLIF((n_out,), beta_q=np.array(29491, np.int32),
+                        thr_q=np.array(400, np.int32)),
+            "count": SpikeCountArgmax((n_out,)),
+            "y": Output((n_out,)),
+        },
+        edges=[("x", "fc"), ("fc", "lif"), ("lif", "count"), ("count", "y")],
+        name=f"layer{n_in}x{n_out}_s{int(sparsity * 100)}"))
+
+
+def nmnist_graph(sparsity: float, seed: int = 1):
+    """2312 spike inputs -> 200 LIF (+ 200x200 recurrent) -> 10 LIF -> spike counts."""
+    from snnc.compiler.ir.graph import Graph
+    from snnc.compiler.ir.nodes import Output, SpikeCountArgmax
+    from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
+    from snnc.compiler.ir.verify import verify
+
+    r = np.random.default_rng(seed)
+
+    def w(shape: tuple[int, int]) -> np.ndarray:
+        a = r.integers(-127, 128, shape)
+        a[r.random(shape) < sparsity] = 0
+        return a.astype(np.int8)
+
+    sh = 33 if sparsity < 0.5 else 30  # keep the hidden layer firing at both densities
+    return verify(Graph(
+        nodes={
+            "x": QInput((2312,), dtype="spike", bits=1),
+            "fc1": QLinear(w((200, 2312)), mult=np.array(1 << 30, np.int32),
+                           shift=np.array(sh, np.int32)),
+            "rec": QLinear(w((200, 200)), mult=np.array(1 << 30, np.int32),
+                           shift=np.array(sh, np.int32)),
+            "h": QLIF((200,), beta_q=np.array(29491, np.int32), thr_q=np.array(120, np.int32)),
+            "fc2": QLinear(w((10, 200)), mult=np.array(1 << 30, np.int32),
+                           shift=np.array(31, np.int32)),
+            "o": QLIF((10,), beta_q=np.array(29491, np.int32), thr_q=np.array(100, np.int32)),
+            "count": SpikeCountArgmax((10,)),
+            "y": Output((10,)),
+        },
+        edges=[("x", "fc1"), ("fc1", "h"), ("h", "rec"), ("rec", "h"), ("h", "fc2"),
+               ("fc2", "o"), ("o", "count"), ("count", "y")],
+        name=f"nmnist_rec_s{int(sparsity * 100)}"))
+
+
+def _run_both(graph, x: np.ndarray, work: Path, fit_profile: str | None = "nrf52840"
+              ) -> dict[str, Any]:
+    """Build for both emulated devices, run ``x`` [S, T, I]; counts, memory, exactness."""
+    from snnc.compiler.errors import SnncError
+    from snnc.targets.benchmark import compare, reference_outputs
+    from snnc.targets.registry import write_build
+    from snnc.targets.rpi.build import build_binary
+    from snnc.targets.rpi.run import run_qemu_user
+    from snnc.targets.smartwatch.build import build_firmware, check_fit
+    from snnc.targets.smartwatch.profile import get_profile
+    from snnc.targets.smartwatch.run import run_qemu
+
+    ref, _ = reference_outputs(graph, x)
+    bd = write_build("smartwatch", graph, work / graph.name)
+    row: dict[str, Any] = {}
+    mem = None
+    if fit_profile:
+        try:
+            mem = check_fit(bd, fit_profile, bd / "fit")
+            row["fits"] = fit_profile
+        except SnncError as e:
+            if "does not fit" not in str(e):
+                raise
+            row["fits"] = f"no ({str(e).split(': ', 1)[-1].split('.')[0]})"
+    big = replace(get_profile(), name="an386-4MiB", flash_bytes=4 * MIB, ram_bytes=4 * MIB)
+    t0 = time.perf_counter()
+    fw = build_firmware(bd, x, big, bd / "fw")
+    row["m4_build_s"] = round(time.perf_counter() - t0, 2)
+    mem = mem or fw.model_memory
+    r = run_qemu(fw)
+    rr = run_qemu_user(build_binary(bd, "pi4", bd / "rpi"), x)
+    row.update(
+        m4_steps=r.counts.intervals.reshape(x.shape[0], x.shape[1]),
+        a72_steps=rr.counts.intervals.reshape(x.shape[0], x.shape[1]),
+        flash_bytes=int(mem.flash_bytes), ram_bytes=int(mem.ram_bytes),
+        m4_bit_exact=bool(compare(r.harness.outputs, ref, True)["match"]),
+        a72_bit_exact=bool(compare(rr.harness.outputs, ref, True)["match"]),
+        spiked=bool(np.asarray(ref)[:, -1].sum() > 0))
+    return row
+
+
+def layer_rows(steps: int, work: Path, n: int = 1000) -> list[dict[str, Any]]:
+    """Instructions per SynOp for the n x n layer at every sparsity and activity."""
+    out = []
+    rng = np.random.default_rng(3)
+    for sp in SPARSITY:
+        _log(f"{n}x{n} layer at {int(sp * 100)}% weight sparsity")
+        g = layer_graph(n, n, sp)
+        w = np.asarray(g.nodes["fc"].weight)
+        nnz_col = np.count_nonzero(w, axis=0)
+        x = np.concatenate([(rng.random((1, steps, n)) < a).astype(np.uint8)
+                            for a in ACTIVITY], axis=1)
+        res = _run_both(g, x, work, fit_profile=None)
+        synops = (x[0].astype(np.int64) * nnz_col).sum(axis=1)
+        for dev in ("m4", "a72"):
+            per = res[f"{dev}_steps"][0].astype(np.float64)
+            fixed = float(np.median(per[:steps]))
+            for k, a in enumerate(ACTIVITY[1:], start=1):
+                sl = slice(k * steps, (k + 1) * steps)
+                ops = synops[sl]
+                out.append({
+                    "device": dev, "sparsity": sp, "activity": a,
+                    "synops_per_step": float(ops.mean()),
+                    "instr_per_step": float(np.median(per[sl])),
+                    "fixed_instr_per_step": fixed,
+                    "instr_per_synop": float(np.median((per[sl] - fixed) / ops)),
+                    "bit_exact": res[f"{dev}_bit_exact"]})
+    return out
+
+
+def network_rows(work: Path, samples: int, steps: int) -> list[dict[str, Any]]:
+    """L2MU and the N-MNIST-size network on both devices."""
+    from snnc.compiler.ir import load
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+    from snnc.models.testsets import load_test_data
+    from snnc.targets.benchmark import device_inputs
+
+    rows = []
+    _log("L2MU (models/l2mu/l2mu.snn, default pipeline)")
+    g = load(ROOT / "models/l2mu/l2mu.snn")
+    calib = load_test_data(g, 16)
+    gq, _ = run_pipeline(g, PassContext(options=CompileOptions(calib_samples=16),
+                                        calib=calib.x, progress=lambda m: None))
+    x = device_inputs(gq, load_test_data(g, samples).x)
+    rows.append({"network": "L2MU (int8, models/l2mu/l2mu.snn)", **_run_both(gq, x, work)})
+    rng = np.random.default_rng(5)
+    for sp in (0.0, 0.9):
+        _log(f"N-MNIST-size recurrent network, {int(sp * 100)}% weight sparsity")
+        gn = nmnist_graph(sp)
+        xn = (rng.random((samples, steps, 2312)) < 0.05).astype(np.uint8)
+        rows.append({"network": f"N-MNIST-size recurrent, {int(sp * 100)}% sparse",
+                     **_run_both(gn, xn, work)})
+    for r in rows:
+        for dev in ("m4", "a72"):
+            a = r.pop(f"{dev}_steps")
+            r[f"{dev}_instr_per_step_median"] = float(np.median(a))
+            r[f"{dev}_instr_per_step_max"] = float(a.max())
+    return rows
+
+
+def to_markdown(res: dict[str, Any]) -> str:
+    """The two tables."""
+    lines = ["# Kernel engine: instructions per SynOp and per step", "",
+             "Exact guest instructions under QEMU (insncount plugin), not cycles. Cortex-M4F: "
+             "MPS2 AN386 (arm-none-eabi-gcc -O2, SXTB16/SADD16/SMLAD/SMMULR kernels); "
+             "Cortex-A72: qemu-aarch64 (aarch64-linux-gnu-gcc -O2, NEON column adds).", "",
+             f"## {res['layer_n']}x{res['layer_n']} int8 layer over spikes -> 16-bit LIF", "",
+             "Instructions per SynOp = (median step - median step at 0% activity) / SynOps; "
+             "SynOps = non-zero weights of the active inputs. Storage is chosen per layer by "
+             "estimated instructions (dense column-major or CSC with uint16 rows).", "",
+             "| device | weight sparsity | input activity | SynOps/step | instr/step | "
+             "fixed (0% activity) | instr/SynOp | bit-exact |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in res["layer"]:
+        lines.append(f"| {r['device'].upper()} | {r['sparsity']:.0%} | {r['activity']:.0%} | "
+                     f"{r['synops_per_step']:.0f} | {r['instr_per_step']:.0f} | "
+                     f"{r['fixed_instr_per_step']:.0f} | {r['instr_per_synop']:.2f} | "
+                     f"{'yes' if r['bit_exact'] else 'NO'} |")
+    lines += ["", "Per dense MAC: the 0%-sparsity rows at 100% activity (every weight of "
+              "the layer touched once per step).", "",
+              "## Networks", "",
+              "Flash/RAM: model + runtime on the nRF52840 preset (1 MiB flash, 256 KiB RAM), "
+              "from the ELF sections of the size-check link. N-MNIST-size networks have "
+              "random int8 weights (the size and activity of the task, not a trained model).",
+              "",
+              "| network | M4 instr/step (median, max) | A72 instr/step (median, max) | "
+              "flash B | RAM B | fits | bit-exact (M4, A72) |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in res["networks"]:
+        lines.append(
+            f"| {r['network']} | {r['m4_instr_per_step_median']:.0f}, "
+            f"{r['m4_instr_per_step_max']:.0f} | {r['a72_instr_per_step_median']:.0f}, "
+            f"{r['a72_instr_per_step_max']:.0f} | {r['flash_bytes']} | {r['ram_bytes']} | "
+            f"{r['fits']} | {'yes' if r['m4_bit_exact'] else 'NO'}, "
+            f"{'yes' if r['a72_bit_exact'] else 'NO'} |")
+    lines += ["", f"Reproduce: `python -m snnc.bench.kernels --steps {res['steps']} "
+              f"--samples {res['samples']}` ({res['seconds']:.0f} s)."]
+    return "\n".join(lines) + "\n"
+
+
+def plot(res: dict[str, Any], path: Path) -> None:
+    """Instructions per SynOp against input activity, one line per weight sparsity."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for ax, dev in zip(axes, ("m4", "a72")):
+        for sp in SPARSITY:
+            rs = [r for r in res["layer"] if r["device"] == dev and r["sparsity"] == sp]
+            ax.plot([100 * r["activity"] for r in rs], [r["instr_per_synop"] for r in rs],
+                    marker="o", label=f"{sp:.0%} weight sparsity")
+        ax.set_xscale("log")
+        ax.set_xlabel("input activity (%)")
+        ax.set_title({"m4": "Cortex-M4F", "a72": "Cortex-A72"}[dev])
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("instructions per SynOp")
+    axes[0].legend()
+    fig.suptitle(f"{res['layer_n']}x{res['layer_n']} int8 layer, event-driven (QEMU counts)")
+    fig.tight_layout()
+    from snnc.compiler.ir.serialize import atomic_write
+
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=4, help="steps per activity level")
+    ap.add_argument("--samples", type=int, default=4, help="samples per network")
+    ap.add_argument("--n", type=int, default=1000, help="layer size")
+    ap.add_argument("--out", default=str(RESULTS))
+    a = ap.parse_args(argv)
+    from snnc.compiler.ir.serialize import atomic_write
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="snnc-kernels-") as td:
+        work = Path(td)
+        res: dict[str, Any] = {"layer_n": a.n, "steps": a.steps, "samples": a.samples,
+                               "layer": layer_rows(a.steps, work, a.n),
+                               "networks": network_rows(work, a.samples, 30)}
+    res["seconds"] = time.perf_counter() - t0
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "kernels.json", lambda f: f.write(json.dumps(res, indent=1)), mode="w")
+    atomic_write(out / "kernels.md", lambda f: f.write(to_markdown(res)), mode="w")
+    plot(res, out / "kernels.png")
+    _log(f"wrote {out / 'kernels.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
