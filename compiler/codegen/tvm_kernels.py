@@ -128,6 +128,8 @@ class KernelSpec:
     out_bits: int
     mult_const: int | None = None   # shared by the layer: baked into the kernel
     shift_const: int | None = None
+    shift_min: int = 0              # the layer's shift range (a narrow one: a 32-bit
+    shift_max: int = 0              # requantization tail on the M4, see _finish)
 
     @property
     def symbol(self) -> str:
@@ -214,7 +216,9 @@ def plan(graph: Graph) -> list[KernelSpec]:
             mult_const=(int(np.asarray(node.mult).ravel()[0])
                         if np.asarray(node.mult).size == 1 else None),
             shift_const=(int(np.asarray(node.shift).ravel()[0])
-                         if np.asarray(node.shift).size == 1 else None)))
+                         if np.asarray(node.shift).size == 1 else None),
+            shift_min=int(np.min(node.shift)) if np.asarray(node.shift).size else 0,
+            shift_max=int(np.max(node.shift)) if np.asarray(node.shift).size else 0))
     return specs
 
 
@@ -267,6 +271,21 @@ def _finish(s: KernelSpec, acc64: str, i: str, ind: str) -> list[str]:
         k = int(s.shift_const or 0)
         r = f"T.shift_right(p + T.int64({1 << (k - 1)}), T.int64({k}))" if k > 0 else "p"
         return head + [f"{ind}r = T.bind({r})", f"{ind}y[{i}] = {clamp}"]
+    if 1 <= s.shift_min and s.shift_max - s.shift_min <= 14 and s.out_bits <= 16:
+        # A variable 64-bit shift is a dozen instructions on a 32-bit core. Exact rewrite:
+        # rshift_round(p, sh) = ((p >> (sh-1)) + 1) >> 1, and p >> (sh-1) = t >> d with
+        # t = p >> c (c = shift_min - 1, a constant shift) and d = sh - 1 - c in [0, 14];
+        # clamping t to [(2lo-1) << d, ((2hi+1) << d) - 1] first leaves the saturated
+        # result unchanged and makes t fit int32, so the rest is 32-bit arithmetic.
+        c = s.shift_min - 1
+        return head + [
+            f"{ind}d = T.bind(shift[{i}] - {c + 1})",
+            f"{ind}t = T.bind(T.shift_right(p, T.int64({c})))",
+            f"{ind}tlo = T.bind(T.Cast(\"int64\", T.shift_left(T.int32({2 * lo - 1}), d)))",
+            f"{ind}thi = T.bind(T.Cast(\"int64\", T.shift_left(T.int32({2 * hi + 1}), d)"
+            " - 1))",
+            f"{ind}u = T.bind(T.Cast(\"int32\", T.max(T.min(t, thi), tlo)))",
+            f"{ind}y[{i}] = T.shift_right(T.shift_right(u, d) + 1, 1)"]
     sh = _I64.format(f"shift[{i}]")
     return head + [
         f"{ind}sh = T.bind({sh})",
