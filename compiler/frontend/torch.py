@@ -160,10 +160,23 @@ def _sample_shape(sample: Any) -> tuple[int, ...]:
     return s[1:]
 
 
-def from_snntorch(net: Any, sample: Any) -> Graph:
+def _spike_input(graph: Graph, spike_input: bool) -> Graph:
+    """Mark the Input as 0/1 spikes (event-camera data): backends then run the first
+    layer event-driven instead of quantizing a real-valued input."""
+    if not spike_input:
+        return graph
+    from snnc.compiler.ir.nodes import Input
+
+    nodes = {k: (v.replace(dtype="spike") if isinstance(v, Input) else v)
+             for k, v in graph.items()}
+    return graph.replace(nodes=nodes)
+
+
+def from_snntorch(net: Any, sample: Any, *, spike_input: bool = False) -> Graph:
     """Capture an snnTorch ``nn.Sequential`` (``init_hidden=True`` neurons) as an IR graph.
 
-    ``sample``: one time step of input, ``[batch, *shape]``. Supported: ``nn.Linear``,
+    ``sample``: one time step of input, ``[batch, *shape]``; ``spike_input``: the input
+    is 0/1 events (e.g. a DVS), not real values. Supported: ``nn.Linear``,
     ``Conv1d/Conv2d``, ``AvgPool2d``, ``MaxPool2d`` (after spiking layers),
     ``Flatten``, ``Leaky``, ``Synaptic``, ``RLeaky``, ``RSynaptic``, with one
     ``reset_mechanism`` ('subtract' or 'zero') shared by all neurons and
@@ -228,14 +241,17 @@ def from_snntorch(net: Any, sample: Any) -> Graph:
     g = chain.graph(shape, "snntorch")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return import_nir(g, framework="snntorch", reset=(resets or {"zero"}).pop())
+        graph = import_nir(g, framework="snntorch", reset=(resets or {"zero"}).pop())
+    return _spike_input(graph, spike_input)
 
 
-def from_norse(net: Any, sample: Any, dt: float = 1e-3) -> Graph:
+def from_norse(net: Any, sample: Any, dt: float = 1e-3, *,
+               spike_input: bool = False) -> Graph:
     """Capture a Norse ``SequentialState`` / ``nn.Sequential`` as an IR graph.
 
     ``sample``: one time step of input, ``[batch, *shape]``; ``dt``: the step the cells
-    run with (Norse's default 1e-3 s). Supported: ``nn.Linear``, ``Conv1d/Conv2d``,
+    run with (Norse's default 1e-3 s); ``spike_input`` as in :func:`from_snntorch`.
+    Supported: ``nn.Linear``, ``Conv1d/Conv2d``,
     pools, ``Flatten``, ``LIFCell`` (CubaLIF), ``LIFBoxCell`` (LIF), ``LIBoxCell``
     (LI), ``IAFCell`` (IF) with Heaviside spikes and reset to ``v_reset``. Raises
     :class:`UnsupportedError` naming the layer for anything else (recurrent cells).
@@ -280,4 +296,5 @@ def from_norse(net: Any, sample: Any, dt: float = 1e-3) -> Graph:
     g = chain.graph(shape, "norse")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return import_nir(g, framework="norse", dt=dt, reset="zero")
+        graph = import_nir(g, framework="norse", dt=dt, reset="zero")
+    return _spike_input(graph, spike_input)

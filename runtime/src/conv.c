@@ -63,7 +63,9 @@ SNNC_QCONV2D(snnc_qconv2d_i8, int8_t)
 SNNC_QCONV2D(snnc_qconv2d_i16, int16_t)
 
 /* Scatter: each input spike adds its weights to the outputs whose window holds it.
- * Output (oy, ox) reads input row iy through tap ky when oy*sh = iy + ph - ky*dh. */
+ * Output (oy, ox) reads input row iy through tap ky when oy*sh = iy + ph - ky*dh. The
+ * innermost loop walks the group's output channels with two pointer strides (32-bit
+ * index arithmetic: the code generator keeps every layer below 2^31 elements). */
 #define SNNC_QCONV2D_S(NAME, WT)                                                       \
     int NAME(const snnc_qsyn_t *p, const snnc_conv2d_t *g, const WT *w,                \
              const snnc_spike_t *x, int64_t *wide, int32_t *y)                         \
@@ -74,7 +76,8 @@ SNNC_QCONV2D(snnc_qconv2d_i16, int16_t)
         if (!w || !x || !y) return SNNC_ERR_NULL;                                      \
         {                                                                              \
             const int32_t cig = g->c_in / g->groups, cog = g->c_out / g->groups;       \
-            const int32_t hw = g->h_out * g->w_out;                                    \
+            const int32_t hw = g->h_out * g->w_out, ws = cig * g->kh * g->kw;           \
+            const snnc_spike_t *xp = x;                                                \
             for (k = 0; k < p->n_out; ++k) {                                           \
                 if (wide) wide[k] = 0;                                                 \
                 else y[k] = 0;                                                         \
@@ -83,7 +86,7 @@ SNNC_QCONV2D(snnc_qconv2d_i16, int16_t)
                 const int32_t grp = ci / cig, cl = ci - grp * cig;                     \
                 for (iy = 0; iy < g->h_in; ++iy)                                       \
                     for (ix = 0; ix < g->w_in; ++ix) {                                 \
-                        if (!x[((int64_t)ci * g->h_in + iy) * g->w_in + ix]) continue; \
+                        if (!*xp++) continue;                                          \
                         for (ky = 0; ky < g->kh; ++ky) {                               \
                             const int32_t ny = iy + g->ph - ky * g->dh;                \
                             int32_t oy;                                                \
@@ -92,17 +95,21 @@ SNNC_QCONV2D(snnc_qconv2d_i16, int16_t)
                             if (oy >= g->h_out) continue;                              \
                             for (kx = 0; kx < g->kw; ++kx) {                           \
                                 const int32_t nx = ix + g->pw - kx * g->dw;            \
+                                const int32_t o0 = grp * cog * hw + oy * g->w_out;     \
+                                const WT *wp = w + (grp * cog * cig + cl) * g->kh      \
+                                                   * g->kw + ky * g->kw + kx;          \
                                 int32_t ox;                                            \
                                 if (nx < 0 || nx % g->sw) continue;                    \
                                 ox = nx / g->sw;                                       \
                                 if (ox >= g->w_out) continue;                          \
-                                for (co = grp * cog; co < (grp + 1) * cog; ++co) {     \
-                                    const WT wv = w[(((int64_t)co * cig + cl) * g->kh  \
-                                                     + ky) * g->kw + kx];              \
-                                    const int64_t o = (int64_t)co * hw                 \
-                                                      + (int64_t)oy * g->w_out + ox;   \
-                                    if (wide) wide[o] += wv;                           \
-                                    else y[o] += wv;                                   \
+                                if (wide) {                                            \
+                                    int64_t *op = wide + o0 + ox;                      \
+                                    for (co = 0; co < cog; ++co, op += hw, wp += ws)   \
+                                        *op += *wp;                                    \
+                                } else {                                               \
+                                    int32_t *op = y + o0 + ox;                         \
+                                    for (co = 0; co < cog; ++co, op += hw, wp += ws)   \
+                                        *op += *wp;                                    \
                                 }                                                      \
                             }                                                          \
                         }                                                              \
