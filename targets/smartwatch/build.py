@@ -6,6 +6,8 @@ profile (``link.ld.j2``); read the ELF section sizes with arm-none-eabi-size.
 
 The size check links two probes (``probe.c``: with and without the model) so the figure
 it reports is what the model and runtime add, separately from the harness and newlib.
+The empty probe is the same for every model: its sections are cached on disk (per
+toolchain version and profile), so a compile links one firmware.
 """
 
 from __future__ import annotations
@@ -202,17 +204,55 @@ def _link_checked(b: _Builder, objs: list[Path], elf: Path, what: str,
 _EMPTY_PROBE: dict[tuple[str, McuProfile], MemoryUse] = {}
 
 
+def _empty_probe_key(b: _Builder) -> Path:
+    """Disk cache entry of the empty probe's sections: keyed by the compiler (path and
+    version), the profile, and the probe, startup and linker-script sources."""
+    import hashlib
+    import os
+
+    ver = subprocess.run([b.cc, "--version"], capture_output=True, text=True).stdout
+    h = hashlib.sha256(repr((b.cc, ver, b.profile, b.base_flags)).encode())
+    for f in ("probe.c", "startup.c", "link.ld.j2"):
+        h.update((HERE / f).read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "snnc" / f"probe-empty-{h.hexdigest()[:20]}.json"
+
+
+def _empty_probe_cached(b: _Builder) -> MemoryUse | None:
+    import json
+
+    try:
+        d = json.loads(_empty_probe_key(b).read_text())
+        return MemoryUse(**d)
+    except (OSError, ValueError, TypeError):
+        return None  # no cache yet (or unreadable): link it
+
+
+def _empty_probe_store(b: _Builder, mu: MemoryUse) -> None:
+    import json
+
+    from snnc.compiler.ir.serialize import atomic_write
+
+    path = _empty_probe_key(b)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: f.write(json.dumps(mu.to_dict())), mode="w")
+    except OSError:
+        pass  # a read-only cache only costs the link next time
+
+
 def _model_memory(b: _Builder, iface: ModelInterface) -> MemoryUse:
     """Model + runtime footprint: probe with the model minus probe without it."""
     with_model = _link_checked(
         b, [b.obj(HERE / "probe.c", "probe_model", ("-DSNNC_PROBE_MODEL",)), *b.model_objs()],
         b.out_dir / "probe_model.elf", f"model '{iface.name}'")
     key = (b.cc, b.profile)
-    empty = _EMPTY_PROBE.get(key)
-    if empty is None:  # the same for every model: link it once per process and profile
+    empty = _EMPTY_PROBE.get(key) or _empty_probe_cached(b)
+    if empty is None:  # the same for every model: link it once per profile and toolchain
         empty = _link_checked(b, [b.obj(HERE / "probe.c", "probe_empty")],
                               b.out_dir / "probe_empty.elf", "the empty firmware")
-        _EMPTY_PROBE[key] = empty
+        _empty_probe_store(b, empty)
+    _EMPTY_PROBE[key] = empty
     secs = {k: with_model.sections.get(k, 0) - empty.sections.get(k, 0)
             for k in sorted(set(with_model.sections) | set(empty.sections))
             if k in FLASH_SECTIONS or k in RAM_SECTIONS}
