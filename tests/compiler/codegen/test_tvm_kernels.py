@@ -325,3 +325,39 @@ def test_checked_kernel_reports_a_mismatch_through_the_hook(cg, tmp_path: Path) 
                    check=True)
     lib = ctypes.CDLL(str(so))
     assert lib.probe() == -16  # x has one element too many
+
+
+@pytest.mark.parametrize("shift", [
+    pytest.param([0, 1, 62, 31, 20, 45], id="generic-64bit"),      # any shift in [0, 62]
+    pytest.param([20, 27, 33, 21, 30, 24], id="narrow-32bit-tail"),  # span <= 14
+    pytest.param([29], id="layer-wide"),                               # baked constant
+])
+@pytest.mark.parametrize("device", ["host", pytest.param("m4", marks=pytest.mark.cross)])
+def test_requantization_extremes(shift: list[int], device: str, tmp_path: Path) -> None:
+    """Accumulators beyond int32 (int16 weights x int16 inputs: the int64 path and the
+    sat_32 clamp), bias at both int32 ends, mult 0..2^31-1 and every requantization form
+    of the kernel, against the integer golden model (on the M4 too: a 32-bit core)."""
+    from snnc.compiler.ir import verify
+    from snnc.compiler.ir.nodes import Output
+    from snnc.compiler.ir.qnodes import QInput, QLinear
+
+    r = np.random.default_rng(0)
+    n_in, n_out = 8, 6
+    w = r.choice([-32768, 32767, -1, 0, 1, 12345], (n_out, n_in)).astype(np.int16)
+    sh = np.array(shift, np.int32) if len(shift) > 1 else np.array(shift[0], np.int32)
+    g = verify(Graph(nodes={
+        "x": QInput((n_in,), bits=16),
+        "fc": QLinear(weight=w, bias=np.array([2**31 - 1, -2**31, 0, 5, -5, 7], np.int32),
+                      mult=np.array([0, 1, 2**31 - 1, 2**30, 12345, 2**31 - 2], np.int32),
+                      shift=sh, weight_bits=16, out_bits=16),
+        "y": Output((n_out,))}, edges=[("x", "fc"), ("fc", "y")], dt=1e-3, name="edge"))
+    (s,) = tk.plan(g)
+    assert s.acc == "int64"
+    x = r.choice([-32768, 32767, 0, 1, -1, 77], (4, 6, n_in)).astype(np.int16)
+    want = simulate_int(g, {"x": x}).output
+    assert len(np.unique(want)) > 4  # saturated both ways and in range
+    if device == "host":
+        _assert_equal(_build_host(g, tmp_path).run(x), want, "edge")
+    else:
+        tk.write_build(g, tmp_path, isas=("cortex-m4",))
+        _assert_equal(_run_m4(tmp_path, x), want, "edge on the M4")
