@@ -18,7 +18,9 @@ the training split. Models without a known dataset are run on seeded synthetic i
 (no labels: accuracy is reported as "-" and only agreement is meaningful).
 
 Writes ``bench/results/quantization.json`` and ``docs/quantization.md``; progress on
-stderr.
+stderr. The configurations of a model run on the ``snnc fit`` engine
+(:func:`snnc.compiler.fit.engine.map_tasks`): ``--workers N`` local processes (default 1,
+in this process) or ``--ray auto|ADDRESS``; results are the same whichever runs them.
 """
 
 from __future__ import annotations
@@ -151,17 +153,23 @@ def run_config(graph: Any, data: Data, opts: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def bench_model(path: Path, n_calib: int, n_test: int) -> dict[str, Any]:
-    """Every configuration of one model."""
+def _config_task(opts: dict[str, Any], shared: tuple[Any, Data]) -> dict[str, Any]:
+    """Engine task: one configuration of the shared (graph, data)."""
+    return run_config(shared[0], shared[1], opts)
+
+
+def bench_model(path: Path, n_calib: int, n_test: int, workers: int = 1,
+                ray: str | None = None) -> dict[str, Any]:
+    """Every configuration of one model (on the fit engine: local pool or Ray)."""
+    from snnc.compiler.fit.engine import map_tasks
     from snnc.compiler.ir import load
 
     g = load(path)
     data = model_data(g, n_calib, n_test)
     _log(f"{path}: {data.source}, {len(data.x)} test / {len(data.calib)} calibration samples")
-    rows = {}
-    for name, opts in CONFIGS:
-        _log(f"  {name}")
-        rows[name] = run_config(g, data, opts)
+    out = map_tasks(_config_task, (g, data), [opts for _, opts in CONFIGS], workers, ray,
+                    on_result=lambda i, r: _log(f"  {CONFIGS[i][0]}"))
+    rows = {name: r for (name, _), r in zip(CONFIGS, out)}
     return {"model": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
             "name": g.name, "data": data.source, "test_samples": int(len(data.x)),
             "calib_samples": int(len(data.calib)), "configs": rows}
@@ -231,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test", type=int, default=1000, help="max test samples per model")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "quantization.json"))
     ap.add_argument("--md", default=str(ROOT / "docs" / "quantization.md"))
+    ap.add_argument("--workers", type=int, default=1,
+                    help="local worker processes for the configurations (0: one per CPU)")
+    ap.add_argument("--ray", default=None, help="run on Ray: 'auto' or a cluster address")
     ap.add_argument("--render", action="store_true",
                     help="only re-render the Markdown from an existing --json file")
     a = ap.parse_args(argv)
@@ -247,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     results, failures = [], []
     for p in paths:
         try:
-            results.append(bench_model(p.resolve(), a.calib, a.test))
+            results.append(bench_model(p.resolve(), a.calib, a.test, a.workers, a.ray))
         except SnncError as e:  # a model the integer pipeline cannot express yet
             _log(f"{p}: skipped: {e}")
             failures.append({"model": str(p), "error": str(e)})

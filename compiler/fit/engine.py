@@ -27,6 +27,8 @@ from typing import Any, Callable
 from snnc.compiler.errors import SnncError
 from snnc.compiler.fit.evaluate import FitState, init_worker, run_task
 
+TaskFn = Callable[[dict[str, Any], Any], dict[str, Any]]
+
 OnResult = Callable[[int, dict[str, Any]], None]
 MAX_POOL_RESTARTS_PER_TASK = 3
 
@@ -37,13 +39,13 @@ class InlineEngine:
     name = "inline"
     workers = 1
 
-    def __init__(self, state: FitState):
-        self.state = state
+    def __init__(self, state: Any, task_fn: TaskFn = run_task):
+        self.state, self.task_fn = state, task_fn
 
-    def run(self, tasks: list[dict[str, Any]], on_result: OnResult) -> list[dict[str, Any]]:
+    def run(self, tasks: list[Any], on_result: OnResult) -> list[Any]:
         out = []
         for i, t in enumerate(tasks):
-            r = run_task(t, self.state)
+            r = self.task_fn(t, self.state)
             on_result(i, r)
             out.append(r)
         return out
@@ -57,10 +59,10 @@ class LocalPool:
 
     name = "local"
 
-    def __init__(self, state: FitState, workers: int):
+    def __init__(self, state: Any, workers: int, task_fn: TaskFn = run_task):
         if workers < 1:
             raise SnncError(f"fit: --workers must be >= 1, got {workers}")
-        self.state, self.workers = state, workers
+        self.state, self.workers, self.task_fn = state, workers, task_fn
         self._pool: ProcessPoolExecutor | None = None
         self.restarts = 0
 
@@ -68,7 +70,7 @@ class LocalPool:
         # fork: the workers inherit the imported modules; the state goes in once each.
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                   initializer=init_worker, initargs=(self.state,))
+                                   initializer=_init, initargs=(self.state, self.task_fn))
 
     def worker_pids(self) -> list[int]:
         """Process ids of the current workers (tests kill one to check recovery)."""
@@ -85,7 +87,7 @@ class LocalPool:
             try:
                 for i, t in enumerate(tasks):
                     if i not in results:
-                        futs[self._pool.submit(run_task, t)] = i
+                        futs[self._pool.submit(_call, t)] = i
                 pending = set(futs)
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -108,10 +110,8 @@ class LocalPool:
                         continue
                     breaks[i] += 1
                     if breaks[i] >= MAX_POOL_RESTARTS_PER_TASK:
-                        results[i] = {"point": tasks[i]["point"], "n": tasks[i].get("n"),
-                                      "cost": None, "accuracy": None, "seconds": 0.0,
-                                      "error": "worker process died 3 times on this point",
-                                      "transient": True}
+                        results[i] = _failed(tasks[i], "worker process died 3 times on "
+                                             "this task")
                         on_result(i, results[i])
         return [results[i] for i in range(len(tasks))]
 
@@ -121,15 +121,41 @@ class LocalPool:
             self._pool = None
 
 
-_RAY_STATE: FitState | None = None
+_TASK_FN: TaskFn = run_task
+_WORKER_STATE: Any = None
 
 
-def _ray_task(state: FitState, task: dict[str, Any]) -> dict[str, Any]:
+def _init(state: Any, task_fn: TaskFn) -> None:
+    """Pool initializer: the shared state and the task function, once per worker."""
+    global _TASK_FN, _WORKER_STATE
+    _TASK_FN, _WORKER_STATE = task_fn, state
+    if isinstance(state, FitState):
+        init_worker(state)
+
+
+def _call(task: Any) -> Any:
+    return _TASK_FN(task, _WORKER_STATE)
+
+
+def _failed(task: Any, why: str) -> dict[str, Any]:
+    """The result of a task whose worker kept dying (fit tasks: a point record)."""
+    if isinstance(task, dict) and "point" in task:
+        return {"point": task["point"], "n": task.get("n"), "cost": None, "accuracy": None,
+                "seconds": 0.0, "error": why, "transient": True}
+    return {"error": why, "transient": True}
+
+
+_RAY_STATE: Any = None
+
+
+def _ray_task(state: Any, task: Any, task_fn: TaskFn = run_task) -> Any:
     """Ray task body: keep the state per worker process (by content id) and evaluate."""
     global _RAY_STATE
+    if not isinstance(state, FitState):
+        return task_fn(task, state)
     if _RAY_STATE is None or _RAY_STATE.sid != state.sid:
         _RAY_STATE = state
-    return run_task(task, _RAY_STATE)
+    return task_fn(task, _RAY_STATE)
 
 
 class RayEngine:
@@ -137,7 +163,8 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, state: FitState, address: str | None = None, workers: int | None = None):
+    def __init__(self, state: Any, address: str | None = None, workers: int | None = None,
+                 task_fn: TaskFn = run_task):
         try:
             import ray
         except ImportError:
@@ -163,10 +190,12 @@ class RayEngine:
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self.state_ref = ray.put(state)          # shipped once, referenced by every task
         self.remote = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
+        self.task_fn = task_fn
 
-    def run(self, tasks: list[dict[str, Any]], on_result: OnResult) -> list[dict[str, Any]]:
+    def run(self, tasks: list[Any], on_result: OnResult) -> list[Any]:
         ray = self.ray
-        refs = {self.remote.remote(self.state_ref, t): i for i, t in enumerate(tasks)}
+        refs = {self.remote.remote(self.state_ref, t, self.task_fn): i
+                for i, t in enumerate(tasks)}
         results: dict[int, dict[str, Any]] = {}
         pending = list(refs)
         while pending:
@@ -176,10 +205,7 @@ class RayEngine:
                 try:
                     results[i] = ray.get(ref)
                 except ray.exceptions.RayError as e:  # retries exhausted
-                    results[i] = {"point": tasks[i]["point"], "n": tasks[i].get("n"),
-                                  "cost": None, "accuracy": None, "seconds": 0.0,
-                                  "error": f"Ray task failed: {type(e).__name__}",
-                                  "transient": True}
+                    results[i] = _failed(tasks[i], f"Ray task failed: {type(e).__name__}")
                 on_result(i, results[i])
         return [results[i] for i in range(len(tasks))]
 
@@ -198,3 +224,23 @@ def make_engine(state: FitState, workers: int, ray: str | None) -> Any:
         return RayEngine(state, None if ray == "auto" else ray,
                          workers if workers > 0 else None)
     return LocalPool(state, workers if workers > 0 else (os.cpu_count() or 1))
+
+
+def map_tasks(task_fn: TaskFn, state: Any, tasks: list[Any], workers: int = 0,
+              ray: str | None = None, on_result: OnResult | None = None) -> list[Any]:
+    """Run ``task_fn(task, state)`` for every task on the engine ``--workers`` / ``--ray``
+    select (the bench sweeps use this); results in task order. ``task_fn`` must be a
+    module-level function (it is pickled to the workers)."""
+    if ray is None and os.environ.get("RAY_ADDRESS"):
+        ray = "auto"
+    eng: Any
+    if ray is not None:
+        eng = RayEngine(state, None if ray == "auto" else ray, workers or None, task_fn)
+    elif workers == 1:
+        eng = InlineEngine(state, task_fn)
+    else:
+        eng = LocalPool(state, workers if workers > 0 else (os.cpu_count() or 1), task_fn)
+    try:
+        return eng.run(tasks, on_result or (lambda i, r: None))
+    finally:
+        eng.close()
