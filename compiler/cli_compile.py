@@ -45,7 +45,7 @@ def _is_dataset_npz(p: Path) -> bool:
         return False
     try:
         with np.load(p, allow_pickle=False) as z:
-            return "x" in z.files and ("y" in z.files or len(z.files) == 1)
+            return "x" in z.files and set(z.files) <= {"x", "y", "classes", "source"}
     except (ValueError, OSError, EOFError):
         return False
 
