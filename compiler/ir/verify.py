@@ -27,6 +27,7 @@ from snnc.compiler.ir.nodes import (
     REAL,
     RESET_MODES,
     SPIKE,
+    Affine,
     Conv1d,
     Conv2d,
     CubaLIF,
@@ -211,6 +212,9 @@ def _check_geometry(name: str, node: Node) -> None:
             raise GraphError(f"weight must be non-empty, got shape {w.shape}", name)
         if w.size > MAX_ELEMENTS:
             raise GraphError(f"weight of shape {w.shape} exceeds {MAX_ELEMENTS} elements", name)
+    if isinstance(node, Affine) and np.asarray(node.bias).size != np.shape(node.weight)[0]:
+        raise GraphError(f"Affine bias has {np.asarray(node.bias).size} entries, expected "
+                         f"{np.shape(node.weight)[0]} (use Linear for no bias)", name)
     for f in ("bias", "mult", "shift"):  # per output channel: 0-d or one axis, never more
         if f in node.array_fields and np.ndim(getattr(node, f)) > 1:
             raise GraphError(f"'{f}' must be 0-d or 1-D, got shape {np.shape(getattr(node, f))}",
