@@ -1222,6 +1222,11 @@ def _export_node(name: str, node: Node, graph: Graph) -> Any:
         return nir.Flatten(input_type={"input": np.array(node.input_shape, dtype=np.int64)},
                            start_dim=int(node.start_dim), end_dim=int(node.end_dim),
                            metadata=_meta(attrs))
+    if isinstance(node, SumPool2d):
+        return nir.SumPool2d(kernel_size=np.array(node.kernel_size, dtype=np.int64),
+                             stride=np.array(node.stride, dtype=np.int64),
+                             padding=np.array(node.padding, dtype=np.int64),
+                             metadata=_meta(attrs))
     if isinstance(node, Scale):
         return nir.Scale(scale=full("scale"), metadata=_meta(attrs))
     if isinstance(node, Threshold):

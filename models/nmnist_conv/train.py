@@ -78,8 +78,8 @@ def run_snntorch(net, x):  # type: ignore[no-untyped-def]
 def main() -> int:
     import torch
 
+    from snnc.compiler.frontend.nir import write_nir
     from snnc.compiler.frontend.torch import from_snntorch
-    from snnc.compiler.ir import save
     from snnc.compiler.ir.interpret import simulate
     from snnc.compiler.ir.serialize import atomic_write
 
@@ -115,7 +115,7 @@ def main() -> int:
     out = simulate(g, xte.astype(np.float64)).output
     agree = float(np.mean(out == ref))
     acc_snnc = float(np.mean(out.sum(1).argmax(1) == yte))
-    save(g, HERE / "nmnist_conv.snn")
+    write_nir(g, HERE / "nmnist_conv.nir")
     np.savez_compressed(HERE / "nmnist_conv.test.npz", x=xte.astype(np.uint8), y=yte)
     res = {"train_samples": len(xtr), "test_samples": len(xte), "steps": T,
            "epochs": epochs, "train_seconds": round(time.time() - t0, 1),

@@ -1,11 +1,12 @@
-"""The snnTorch conv SNN (train.py) compiled for the smartwatch and run under QEMU.
+"""The snnTorch conv SNN (models/nmnist_conv) compiled for the smartwatch, run under QEMU.
 
-``python -m snnc.models.nmnist_conv.bench [--samples N]`` compiles ``nmnist_conv.snn`` with
+``python -m snnc.bench.nmnist_conv [--samples N]`` compiles ``models/nmnist_conv/nmnist_conv.nir`` with
 the default pipeline (int8 weights, 16-bit state, calibrated on 16 test samples),
 builds the firmware for the smallest smartwatch preset it fits (Cortex-M4F, QEMU MPS2
-AN386), runs N test samples and writes ``bench_results.json``/``.md`` here: exact guest
+AN386), runs N test samples and records: exact guest
 instructions per step (insncount plugin), model + runtime flash/RAM (ELF sections),
-bit-exactness with the integer simulator, and accuracy (float, integer, device).
+bit-exactness with the integer simulator, and accuracy (float, device). Writes
+``bench/results/nmnist_conv.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "nmnist_conv"
+RESULTS = ROOT / "bench" / "results"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=10)
     a = ap.parse_args(argv)
     from snnc.bench.target_zoo import _fitting_profile
-    from snnc.compiler.ir import load
+    from snnc.compiler.frontend.nir import import_nir
     from snnc.compiler.ir.interpret import simulate
     from snnc.compiler.ir.serialize import atomic_write
     from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
@@ -36,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     from snnc.targets.smartwatch.build import build_firmware
     from snnc.targets.smartwatch.run import run_qemu
 
-    g = load(HERE / "nmnist_conv.snn")
-    d = np.load(HERE / "nmnist_conv.test.npz")
+    g = import_nir(MODEL / "nmnist_conv.nir")
+    d = np.load(MODEL / "nmnist_conv.test.npz")
     x_all, y_all = d["x"].astype(np.float64), d["y"]
     gq, _ = run_pipeline(g, PassContext(options=CompileOptions(calib_samples=16),
                                         calib=x_all[:16], progress=lambda m: None))
@@ -70,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
                                          .argmax(1) == y)),
     }
     md = ["# snnTorch conv SNN (N-MNIST-shaped) on the emulated smartwatch", "",
-          "`python -m snnc.models.nmnist_conv.bench --samples "
+          "`python -m snnc.bench.nmnist_conv --samples "
           f"{res['samples']}` (model from `python -m snnc.models.nmnist_conv.train`).", "",
           "| metric | value |", "| --- | --- |"]
     md += [f"| {k} | {v} |" for k, v in res.items()]
-    atomic_write(HERE / "bench_results.json",
+    atomic_write(RESULTS / "nmnist_conv.json",
                  lambda f: f.write(json.dumps(res, indent=1) + "\n"), mode="w")
-    atomic_write(HERE / "bench_results.md", lambda f: f.write("\n".join(md) + "\n"), mode="w")
+    atomic_write(RESULTS / "nmnist_conv.md", lambda f: f.write("\n".join(md) + "\n"), mode="w")
     print(json.dumps(res, indent=1))
     return 0 if res["mcu_bit_exact"] else 1
 
