@@ -48,3 +48,34 @@ def test_ray_larger_sweep_same_as_local(tiny, small, ray_head):
     local = _run(tiny, cfg, lambda st: LocalPool(st, 2))
     remote = _run(tiny, cfg, lambda st: RayEngine(st))
     assert remote.records == local.records and remote.front == local.front
+
+
+@pytest.mark.slow
+def test_cli_joins_running_cluster_via_ray_address(tiny, ray_head, tmp_path, snnc_cmd):
+    """`snnc fit --ray auto` with RAY_ADDRESS set joins the test's head as a second driver
+    and gives the same choice as the local pool."""
+    import json
+    import os
+    import subprocess
+
+    import numpy as np
+
+    from snnc.compiler.ir import save
+
+    g, x, y = tiny
+    save(g, tmp_path / "m.snn")
+    np.savez(tmp_path / "val.npz", x=x, y=y)
+    base = [*snnc_cmd, "fit", str(tmp_path / "m.snn"), "--target", "host", "--data",
+            str(tmp_path / "val.npz"), "--objective", "flash", "--max-accuracy-drop", "10",
+            "--max-points", "6"]
+    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    r1 = subprocess.run([*base, "--ray", "auto", "-o", str(tmp_path / "ray")], env=env,
+                        capture_output=True, text=True, timeout=600)
+    assert r1.returncode == 0, r1.stderr
+    r2 = subprocess.run([*base, "--workers", "2", "-o", str(tmp_path / "local")],
+                        capture_output=True, text=True, timeout=600)
+    assert r2.returncode == 0, r2.stderr
+    a = json.loads((tmp_path / "ray" / "fit.json").read_text())
+    b = json.loads((tmp_path / "local" / "fit.json").read_text())
+    assert a["engine"] == "ray" and b["engine"] == "local"
+    assert a["points"] == b["points"] and a["chosen"] == b["chosen"]
