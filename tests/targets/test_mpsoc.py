@@ -106,8 +106,11 @@ def test_cli_compile_bench_flash(snnc_cmd, tmp_path, rng):
     assert r.returncode == 0, r.stderr
     assert "mpsoc_fit: KV260 reuse 4" in r.stderr
     assert "xck26-sfvc784-2LV-c" in (out / "hls" / "run_hls.tcl").read_text()
-    r = subprocess.run([*snnc_cmd, "bench", str(out), "--device", "csim", "--samples", "3",
-                        "--format", "json"], capture_output=True, text=True)
+    # The example model ships no test data: bench on seeded float inputs (--data).
+    np.savez(tmp_path / "test.npz", x=rng.normal(0, 1, (3, 30, 4)).astype(np.float32))
+    r = subprocess.run([*snnc_cmd, "bench", str(out), "--device", "csim", "--data",
+                        str(tmp_path / "test.npz"), "--format", "json"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     assert rep["target"] == "mpsoc" and rep["profile"] == "kv260"
