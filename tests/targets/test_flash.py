@@ -73,14 +73,15 @@ def test_ssh_commands_check_host_keys():
     d = SshDevice.parse("ssh://pi@rpi:2222", known_hosts="/k/known", identity="/k/id")
     cmd = d.ssh_command(["/tmp/x/snnc_harness", "/tmp/x/in put.bin"])
     assert cmd[0] == shutil.which("ssh")
+    # '--' ends ssh's options before the destination, so it can never be read as one.
     assert cmd[1:3] == ["-p", "2222"] and cmd[-3:] == [
-        "pi@rpi", "--", "/tmp/x/snnc_harness '/tmp/x/in put.bin'"]
+        "--", "pi@rpi", "/tmp/x/snnc_harness '/tmp/x/in put.bin'"]
     for opt in ("BatchMode=yes", "StrictHostKeyChecking=yes", "UserKnownHostsFile=/k/known"):
         assert opt in cmd
     assert ["-i", "/k/id"] == cmd[cmd.index("-i"):cmd.index("-i") + 2]
     scp = d.scp_command([Path("/a/f1"), Path("/a/f2")], "/tmp/r")
     assert scp[:4] == [shutil.which("scp"), "-q", "-P", "2222"]
-    assert scp[-3:] == ["/a/f1", "/a/f2", "pi@rpi:/tmp/r/"]
+    assert scp[-4:] == ["--", "/a/f1", "/a/f2", "pi@rpi:/tmp/r/"]
 
 
 # ------------------------------------------------------------------ CLI
