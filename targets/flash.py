@@ -98,12 +98,22 @@ def open_host(build_dir: Path, profile: str | None = None) -> Any:
 
 
 def run_host(req: DeviceRequest) -> DeviceRun:
-    """host: build the shared library and run in-process (ctypes); wall time per sample
-    is not split into steps, so no latency is reported."""
+    """host: build the shared library and step it in-process (ctypes), timing each step's
+    foreign call (ctypes overhead included) with the monotonic clock."""
+    from snnc.targets.common import check_inputs
+
     model = open_host(req.build_dir, req.profile)
-    y = model.run(req.inputs)
+    x = check_inputs(req.inputs, model.iface)
+    stream = model.stream()
+    y = np.zeros((x.shape[0], x.shape[1], model.iface.n_outputs), model.iface.output_dtype)
+    ns = np.zeros(x.shape[0] * x.shape[1], dtype=np.int64)
+    for b in range(x.shape[0]):
+        stream.reset()
+        for t in range(x.shape[1]):
+            y[b, t] = stream.step(x[b, t])
+            ns[b * x.shape[1] + t] = stream.last_native_ns
     return DeviceRun(target=req.target, profile=model.profile.name, device=req.device,
-                     outputs=y, step_instructions=None, step_ns=None,
+                     outputs=y, step_instructions=None, step_ns=ns,
                      binary=model.lib_path, command=[],
                      memory={"state_bytes": int(model.state_bytes)}, clock_hz=None)
 

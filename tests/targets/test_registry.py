@@ -101,6 +101,11 @@ def test_cli_device_local_runs_a_host_build(snnc_cmd, host_build, tmp_path):
     rep = json.loads(r.stdout)
     assert (rep["target"], rep["device"]) == ("host", "local")
     assert rep["agreement"]["match"] and rep["agreement"]["exact"]
+    lat = rep["latency"]  # each step's call timed; a sample's sum lies within T x [min, max]
+    t = xq.shape[1]
+    assert lat["unit"] == "ns" and lat["per_step"]["min"] > 0
+    assert t * lat["per_step"]["min"] <= lat["per_sample"]["min"] <= \
+        lat["per_sample"]["max"] <= t * lat["per_step"]["max"]
 
 
 @pytest.mark.parametrize("args,msg", [
