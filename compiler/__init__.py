@@ -4,4 +4,6 @@ The pipeline reads as the package tree: ``frontend`` (NIR, zoo exporters) -> ``i
 (graph, verifier, reference simulator, ``.snn`` files) -> ``passes`` -> ``codegen``.
 """
 
-__version__ = "0.1.0"
+from snnc import __version__  # one version for the package (the repository root)
+
+__all__ = ["__version__"]
