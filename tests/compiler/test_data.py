@@ -226,3 +226,22 @@ def test_flash_without_data_for_a_user_model_says_what_to_pass(tmp_path) -> None
     prep = prepare(q.parent, model=q, data=tmp_path / "t.npz")
     assert prep.x_dev.dtype.kind == "i" and prep.x_dev.shape == (5, 16, 4)
     np.testing.assert_array_equal(prep.data.y, y)
+
+
+def test_rram_bench_scores_the_users_data(tmp_path) -> None:
+    """`snnc bench --device sim --data`: on the ideal chip preset (bit-exact to the integer
+    simulator) the chip's accuracy on the user's labels equals predict_int's."""
+    x, y = _tiny_data(12, seed=2)
+    np.save(tmp_path / "calib.npy", x)
+    np.savez(tmp_path / "t.npz", x=x, y=y)
+    build = tmp_path / "rram"
+    r = CliRunner().invoke(main, ["compile", str(TINY), "--calib", str(tmp_path / "calib.npy"),
+                                  "--target", "rram", "-o", str(build)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["bench", str(build), "--device", "sim", "--profile", "ideal",
+                                  "--chips", "1", "--data", str(tmp_path / "t.npz"),
+                                  "--format", "json", "--report", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    want = float(np.mean(predict_int(load(build / "model.snn"), x.astype(np.float64)) == y))
+    rep = json.loads((tmp_path / "rep" / "accuracy.json").read_text())
+    assert rep["samples"] == 12 and rep["accuracy"] == pytest.approx(want)
