@@ -418,13 +418,13 @@ def _conv_dilation0(ng: Any) -> Any:
 def _bad_node_name(ng: Any) -> Any:
     import nir
 
-    nodes = {("a*/b" if k == "lif" else k): v for k, v in ng.nodes.items()}
-    edges = [tuple("a*/b" if x == "lif" else x for x in e) for e in ng.edges]
+    nodes = {("a *\u202eb" if k == "lif" else k): v for k, v in ng.nodes.items()}
+    edges = [tuple("a *\u202eb" if x == "lif" else x for x in e) for e in ng.edges]
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={}, type_check=False)
 
 
 case("nir-conv-dilation-0", NIR, "m.nir", NK, NA)(lambda d: _nir_graph(d, _conv_dilation0))
-case("nir-node-name", NIR, "a*/b", NK, NA)(lambda d: _nir_graph(d, _bad_node_name))
+case("nir-node-name", NIR, "a *\\u202eb' is not allowed", NK, NA)(lambda d: _nir_graph(d, _bad_node_name))
 
 # ------------------------------------------------------------------ CLI options
 
