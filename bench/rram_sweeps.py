@@ -20,7 +20,10 @@ accuracy on the same samples. The float graphs are mapped (``--quantize float`` 
 
 Writes ``bench/results/rram_sweeps.json`` and ``.md`` and one PNG per model
 (``rram_sweep_<model>.png``, three panels; needs matplotlib from the ``bench`` extra, else
-the PNGs are skipped with a note). With ``--readme`` (default) the tables also replace the
+the PNGs are skipped with a note). The chip runs go to the ``snnc fit`` engine
+(:func:`snnc.compiler.fit.engine.map_tasks`): ``--workers N`` local processes (default 1)
+or ``--ray auto|ADDRESS``; each chip is seeded, so results do not depend on which worker
+ran it. With ``--readme`` (default) the tables also replace the
 block between the ``rram_sweeps`` markers in ``targets/rram/README.md``. Progress goes to
 stderr.
 """
@@ -79,13 +82,28 @@ def _stats(accs: list[float], agree: list[float]) -> dict[str, Any]:
             "agreement_with_float": float(np.mean(agree))}
 
 
+def _value(param: str, v: float) -> float | int:
+    return int(v) if param in ("levels", "adc_bits") else float(v)
+
+
+def _chip_task(task: tuple[Any, int], shared: tuple[Any, np.ndarray, np.ndarray, np.ndarray]
+               ) -> tuple[float, float]:
+    """Engine task: program chip ``seed`` of device ``dev``; (accuracy, agreement)."""
+    from snnc.targets.rram.sim import flash_chip, predict_chip
+
+    (dev, seed), (g, x, y, ref) = task, shared
+    pred = predict_chip(flash_chip(g, dev, seed), x)
+    return float(np.mean(pred == y)), float(np.mean(pred == ref))
+
+
 def sweep_model(name: str, path: Path, seeds: tuple[int, ...], samples: int | None,
-                sweeps: dict[str, tuple[float, ...]]) -> dict[str, Any]:
+                sweeps: dict[str, tuple[float, ...]], workers: int = 1,
+                ray: str | None = None) -> dict[str, Any]:
     """Every (config, swept parameter, value) point of one model."""
+    from snnc.compiler.fit.engine import map_tasks
     from snnc.compiler.ir import load, predict
     from snnc.models.testsets import load_test_data
     from snnc.targets.rram.device import get_device
-    from snnc.targets.rram.sim import flash_chip, predict_chip
 
     g = load(path)
     data = load_test_data(g, samples if samples else 1 << 30)
@@ -95,15 +113,30 @@ def sweep_model(name: str, path: Path, seeds: tuple[int, ...], samples: int | No
     t0 = time.perf_counter()
     ref = predict(g, x)
     base = get_device("neurram")
-    cache: dict[tuple[Any, int], tuple[float, float]] = {}
+    # Every distinct (device, chip seed) once (the preset recurs in every sweep), run on
+    # the engine; the tables below only read the results.
+    devs = []
+    for _, (_, over) in CONFIGS.items():
+        dev0 = replace(base, **over)
+        devs.append(dev0)
+        devs += [get_device(dev0, **{p: _value(p, v)}) for p, vals in sweeps.items()
+                 for v in vals]
+    devs += [replace(base, **over) for _, over in FAULT_SPLIT]
+    keys = list(dict.fromkeys((d, s) for d in devs for s in seeds))
+    done = [0]
+
+    def tick(i: int, r: Any) -> None:
+        done[0] += 1
+        if done[0] % 10 == 0 or done[0] == len(keys):
+            _log(f"{name}: {done[0]}/{len(keys)} chips ({time.perf_counter() - t0:.0f} s)")
+
+    runs = map_tasks(_chip_task, (g, x, y, ref), keys, workers, ray, on_result=tick)
+    cache: dict[tuple[Any, int], tuple[float, float]] = dict(zip(keys, runs))
 
     def point(dev: Any) -> dict[str, Any]:
         accs, agree = [], []
         for s in seeds:
             key = (dev, s)
-            if key not in cache:     # the preset value recurs in every sweep: run it once
-                pred = predict_chip(flash_chip(g, dev, s), x)
-                cache[key] = (float(np.mean(pred == y)), float(np.mean(pred == ref)))
             accs.append(cache[key][0])
             agree.append(cache[key][1])
         return _stats(accs, agree)
@@ -121,7 +154,7 @@ def sweep_model(name: str, path: Path, seeds: tuple[int, ...], samples: int | No
         for param, values in sweeps.items():
             rows = []
             for v in values:
-                val = int(v) if param in ("levels", "adc_bits") else float(v)
+                val = _value(param, v)
                 dev = get_device(dev0, **{param: val})
                 st = point(dev)
                 rows.append({"value": val, **st})
@@ -250,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="evenly spaced test samples per model (0: the whole test split)")
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="local worker processes for the chip runs (0: one per CPU)")
+    ap.add_argument("--ray", default=None, help="run on Ray: 'auto' or a cluster address")
     ap.add_argument("--no-readme", action="store_true",
                     help="do not rewrite the tables in targets/rram/README.md")
     a = ap.parse_args(argv)
@@ -271,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         "models": {}}
     for n in names:
         _log(f"{n}: {MODELS[n].relative_to(ROOT)}")
-        res["models"][n] = sweep_model(n, MODELS[n], seeds, a.samples or None, SWEEPS)
+        res["models"][n] = sweep_model(n, MODELS[n], seeds, a.samples or None, SWEEPS,
+                                       a.workers, a.ray)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     res["host"] = {"machine": platform.machine(), "python": platform.python_version()}
     a.out.mkdir(parents=True, exist_ok=True)
