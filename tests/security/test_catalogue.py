@@ -662,3 +662,24 @@ def test_resource_bomb(c: Case, tmp_path: Path) -> None:
     (d / "rss.txt").unlink()
     check_result(c, d, code, err, before, seconds)
     assert rss < MAX_RSS_MIB, f"{c.id}: peak RSS {rss:.0f} MiB"  # ...stays small
+
+
+def test_os_error_on_output_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An OSError the checks cannot foresee (full disk, EACCES for a non-root user) is one
+    line naming the path, exit 1, and leaves nothing behind."""
+    import snnc.compiler.ir.serialize as ser
+
+    (tmp_path / "m.snn").write_bytes(SEED.read_bytes())
+    np.save(tmp_path / "x.npy", X)
+
+    def refuse(path: Any, write: Any, mode: str = "wb") -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(ser, "atomic_write", refuse)
+    r = CliRunner().invoke(main, ["simulate", str(tmp_path / "m.snn"), "--input",
+                                  str(tmp_path / "x.npy"), "-o", str(tmp_path / "o.npz")])
+    assert r.exit_code == 1
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    lines = [line for line in r.stderr.splitlines() if line.startswith("snnc: error:")]
+    assert lines == [f"snnc: error: {tmp_path / 'o.npz'}: Permission denied"], r.stderr
+    assert not (tmp_path / "o.npz").exists()
