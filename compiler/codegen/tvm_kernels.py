@@ -16,7 +16,8 @@ usual build directory (``model.h``, ``model.c``: the generated-code contract of
 - ``tvm_kernels.json``: TVM version, LLVM targets, kernels, object hashes.
 
 Kernels (one PrimFunc per layer, shapes and parameters' sharing baked in, all tables
-passed by pointer from ``model.c``): dense row-major mat-vec, event-driven CSC (a zero
+passed by pointer from ``model.c``): dense row-major mat-vec (event-driven over the
+columns of the inputs that spiked when the inputs are spikes), event-driven CSC (a zero
 input skips its column) and the delay ring (event form of docs/fixed_point.md). The
 integer contract: products and sums in int32 when the same bound the C generator uses
 proves ``|acc| < 2^31`` (else int64), then ``sat_32``, ``rq`` in int64 (``acc * mult``
@@ -296,7 +297,22 @@ def _finish(s: KernelSpec, acc64: str, i: str, ind: str) -> list[str]:
     ]
 
 
+def _dense_events_body(s: KernelSpec) -> list[str]:
+    """Dense weights, spike inputs: only the columns of inputs that spiked are read (the
+    accumulators are the int32 outputs, proven not to overflow)."""
+    L = [f"    for i in range({s.n_out}):", "        y[i] = T.int32(0)",
+         f"    for j in range({s.n_in}):",
+         "        if T.Cast(\"int32\", x[j]) != 0:  # event-driven: no spike, no work",
+         "            xj = T.bind(T.Cast(\"int32\", x[j]))",
+         f"            for i in range({s.n_out}):",
+         f"                y[i] = y[i] + T.Cast(\"int32\", w[i * {s.n_in} + j]) * xj",
+         f"    for i in range({s.n_out}):"]
+    return L + _finish(s, _I64.format("y[i]"), "i", "        ")
+
+
 def _dense_body(s: KernelSpec, isa: str) -> list[str]:
+    if s.xt == "uint8" and s.acc == "int32":
+        return _dense_events_body(s)
     sch = SCHEDULES[isa]
     lanes = sch["lanes32"] if s.acc == "int32" else sch["lanes64"]
     unroll = sch["unroll"]
