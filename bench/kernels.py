@@ -271,7 +271,7 @@ def plot(res: dict[str, Any], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=4, help="steps per activity level")
-    ap.add_argument("--samples", type=int, default=4, help="samples per network")
+    ap.add_argument("--samples", type=int, default=8, help="samples per network")
     ap.add_argument("--n", type=int, default=1000, help="layer size")
     ap.add_argument("--out", default=str(RESULTS))
     a = ap.parse_args(argv)

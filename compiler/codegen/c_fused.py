@@ -457,6 +457,8 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     if y:
         body += [f"            {y}[i] = 1;", "        } else {", f"            {y}[i] = 0;"]
     body += ["        }", f"        {v}[i] = (int16_t)vi;"]
+    if n >= 8:
+        lines.append("    SNNC_NEURON_UNROLL")
     lines.append(f"    for (i = 0; i < {n}; ++i) {{")
     lines += body
     lines.append("    }")
