@@ -157,3 +157,30 @@ def test_load_refuses_hostile_names(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="not allowed") as e:
         load(tmp_path / "bad.snn")
     assert "\n" not in str(e.value)
+
+
+def test_policy_bypassed_quantized_c_output_is_inert(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """The integer emitter path (tables, accumulators, layout comments) as well."""
+    rng = np.random.default_rng(0)
+    gq = quantize(verify(_graph(["in", "fc", "lif", "ro", "out"], "ok")),
+                  rng.normal(0, 1, (4, 6, 3)))
+    ren = {"in": HOSTILE[3], "fc": HOSTILE[0], "lif": HOSTILE[1], "ro": HOSTILE[5]}
+    bad = gq.replace(nodes={ren.get(k, k): v for k, v in gq.nodes.items()},
+                     edges=[(ren.get(a, a), ren.get(b, b)) for a, b in gq.edges],
+                     name=HOSTILE[2])
+    monkeypatch.setattr(c_emitter, "verify", lambda g: g)
+    m = c_emitter.emit_c(bad)
+    for text in (m.header, m.source):
+        assert _printable_ascii(text)
+    if GCC is None:
+        return
+    m.write(tmp_path)
+    obj = tmp_path / "model.o"
+    r = subprocess.run([GCC, "-std=c99", "-trigraphs", "-pedantic", "-Wall", "-Werror",
+                        "-Wno-trigraphs", f"-I{runtime_dir() / 'include'}", f"-I{tmp_path}",
+                        "-c", str(tmp_path / "model.c"), "-o", str(obj)],
+                       capture_output=True, text=True, env=ENV)
+    assert r.returncode == 0, r.stderr
+    nm = subprocess.run(["nm", str(obj)], capture_output=True, text=True).stdout
+    assert "evil" not in {line.split()[-1] for line in nm.splitlines() if line.split()}
