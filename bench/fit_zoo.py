@@ -129,13 +129,21 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     summ_path = RESULTS / "fit_zoo.json"
     summary: dict[str, Any] = json.loads(summ_path.read_text()) if summ_path.exists() else {}
+    from snnc.compiler.fit.search import code_fingerprint
+
     summary["host"] = {"machine": platform.machine(), "cpus": os.cpu_count(),
                        "note": "2-core machine shared with other jobs while measured"}
+    # Which code measured (a checkout edited during a run gives mixed figures: run from a
+    # snapshot, e.g. `git archive HEAD`, to compare engines on fixed code).
+    code = {"fingerprint": code_fingerprint(), "commit": os.environ.get("SNNC_COMMIT")}
     with tempfile.TemporaryDirectory(prefix="snnc-fit-bench-") as td:
         root = Path(td)
         for name in [m for m in args.models.split(",") if m]:
-            summary.setdefault("fits", {})[name] = run_fit(name, args.max_points,
-                                                           args.workers, root)
+            summary.setdefault("fits", {})[name] = {**run_fit(name, args.max_points,
+                                                              args.workers, root),
+                                                     "code": code}
+        if args.scaling or args.ray:
+            summary["engine_code"] = code
         if args.scaling:
             r1, t1 = sweep(lambda st: LocalPool(st, 1), args.scaling_points, None)
             r2, t2 = sweep(lambda st: LocalPool(st, 2), args.scaling_points, None)
@@ -191,6 +199,10 @@ def to_markdown(s: dict[str, Any]) -> str:
                       f"{c['identical_records']}. Measured while other jobs shared the 2 cores; "
                       "re-measure on an idle machine with `python -m snnc.bench.fit_zoo "
                       "--models '' --scaling`."]
+    if "engine_code" in s:
+        c = s["engine_code"]
+        lines += ["", f"Engine figures measured on code fingerprint {c['fingerprint']}"
+                      + (f" (commit {c['commit'][:10]})" if c.get("commit") else "") + "."]
     if "ray" in s:
         r = s["ray"]
         lines += ["", f"Ray (local head, 127.0.0.1, 2 CPUs) vs local pool, {r['points']} points: "
