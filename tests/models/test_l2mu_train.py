@@ -59,7 +59,7 @@ def test_hyperparameters_scale_with_length_and_channels() -> None:
     ref = config_for(100, 6, 4)
     assert (ref.dt, ref.theta, ref.pop_per_channel) == (0.1, 8.0, 4)  # the shipped recipe
     long = config_for(361, 1, 10)
-    assert long.theta == pytest.approx(8 * 3.61) and long.dt == pytest.approx(0.1 / 3.61)
+    assert long.theta == pytest.approx(8 * 3.61) and long.dt == 0.1
     assert long.pop_per_channel == 24 and long.n_classes == 10 and long.n_channels == 1
     assert config_for(24, 1, 2).dt == 0.1
 
