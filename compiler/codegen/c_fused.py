@@ -32,7 +32,7 @@ pointers when it has < 65536 weights.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -201,8 +201,8 @@ def _acc_member(ctx: _Ctx, nid: str, ctype: str, n: int, what: str) -> str:
     return ctx.member(ctype, name, n, what)
 
 
-def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str],
-                 mults: list[np.ndarray]) -> tuple[str, str]:
+def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
+                 vecs: list[dict | None] | None = None) -> tuple[str, str]:
     """Emit one fused layer's tables and accumulation; returns the requantized term of
     row ``i`` and the statement clearing its accumulator. Per-row multipliers of the
     exact 32-bit form go to ``mults`` (token ``@Mk@``): the population interleaves them
@@ -329,7 +329,13 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str],
     if uni is not None:  # one shift for the layer, multipliers verified exhaustively
         lsh, mult = uni
         mults.append(mult)
+        if vecs is not None:  # what the NEON neuron loop needs (see _neon_loop)
+            vecs.append(dict(acc=acc, wide=acc.endswith(".v") is False, l=lsh,
+                             k=len(mults) - 1, bits=bits)
+                        if dot is None and x == f"{acc}[i]" and lsh >= 1 else None)
         return f"snnc_rq_hr({x}, @M{len(mults) - 1}@, {lsh}, {bits})", clear
+    if vecs is not None:
+        vecs.append(None)
     t_ = max(0, int(shift.max(initial=0)) - 32)
     lsh = 32 + t_ - shift
     if np.all((lsh >= 0) & (lsh <= 31)) and np.all(rb << lsh < 1 << 31):
@@ -394,11 +400,12 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     terms: list[str] = []
     clears: list[str] = []
     mults: list[np.ndarray] = []
+    vecs: list[dict | None] = []
     bound = 0
     for src in ctx.preds[name]:
         f = p.fused.get(src)
         if f is not None and f.dst == name:
-            term, clear = _fused_layer(ctx, f, lines, mults)
+            term, clear = _fused_layer(ctx, f, lines, mults, vecs)
             terms.append(term)
             if clear:
                 clears.append(clear)
@@ -406,6 +413,7 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
         else:
             terms.append(f"(int32_t){ctx.y(src)}[i]")
             bound += ctx.bound[src]
+            vecs.append(None)
     bits = int(node.state_bits)
 
     def par(field_: str) -> np.ndarray:
@@ -457,10 +465,88 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     if y:
         body += [f"            {y}[i] = 1;", "        } else {", f"            {y}[i] = 0;"]
     body += ["        }", f"        {v}[i] = (int16_t)vi;"]
+    neon = None
+    if (not wide and bits == 16 and n % 4 == 0 and vecs and all(vecs)
+            and len(per) <= 4 and all(q["bits"] in (16, 32) for q in vecs)):
+        neon = _neon_loop(node, n, v, vecs, mults, per, tab if per else "", par,
+                          act if keep_list else "", counters, y)
+    if neon:
+        lines.append("#if defined(SNNC_NEON)")
+        lines += neon
+        lines.append("#else")
     if n >= 8:
         lines.append("    SNNC_NEURON_UNROLL")
     lines.append(f"    for (i = 0; i < {n}; ++i) {{")
     lines += body
     lines.append("    }")
+    if neon:
+        lines.append("#endif")
     if keep_list:
         lines.append(f"    {nact} = n_act;")
+
+
+def _neon_loop(node: QLIF | QIF, n: int, v: str, vecs: list[dict], mults: list[np.ndarray],
+               per: list[int], tab: str, par: Callable[[str], np.ndarray], act: str,
+               counters: list[str], y: str | None) -> list[str] | None:
+    """The neuron loop four neurons at a time with NEON (aarch64), or None when a
+    parameter differs per neuron. Same arithmetic as the scalar loop: SQRDMULH of
+    ``acc << (l - 1)`` is ``(acc * 2^l * m + 2^31) >> 32`` exactly (no operand is
+    INT32_MIN), SQXTN is the 16-bit saturation, SRSHR by 15 the Q0.15 rounding."""
+    consts = {}
+    for f_ in (("beta_q", "leak_q") if isinstance(node, QLIF) else ()) + ("thr_q", "reset_q"):
+        a = par(f_)
+        if not np.all(a == a[0]):
+            return None
+        consts[f_] = int(a[0])
+    if isinstance(node, QLIF) and consts["beta_q"] > 32768:
+        return None
+    out = ["    for (i = 0; i < %d; i += 4) {" % n]
+    if isinstance(node, QLIF):
+        out.append(f"        int32x4_t x = vrshrq_n_s32(vmulq_n_s32(vmovl_s16(vld1_s16({v} + i)),"
+                   f" {consts['beta_q']}), 15);")
+        if consts["leak_q"]:
+            out.append(f"        x = vaddq_s32(x, vdupq_n_s32({consts['leak_q']}));")
+    else:
+        out.append(f"        int32x4_t x = vmovl_s16(vld1_s16({v} + i));")
+    if per:
+        ld = {1: "vld1q_s32", 2: "vld2q_s32", 3: "vld3q_s32", 4: "vld4q_s32"}[len(per)]
+        ty = "int32x4_t" if len(per) == 1 else f"int32x4x{len(per)}_t"
+        out.append(f"        const {ty} m = {ld}({tab} + {len(per)} * i);")
+    for q in vecs:
+        k = q["k"]
+        if k in per:
+            mv = "m" if len(per) == 1 else f"m.val[{per.index(k)}]"
+        else:
+            mv = f"vdupq_n_s32({int(mults[k][0])})"
+        acc = q["acc"]
+        av = f"vld1q_s32({acc} + i)" if q["wide"] else f"vmovl_s16(vld1_s16({acc} + i))"
+        t = f"vqrdmulhq_s32(vshlq_n_s32({av}, {q['l'] - 1}), {mv})"
+        if q["bits"] == 16:
+            t = f"vmovl_s16(vqmovn_s32({t}))"
+        out.append(f"        x = vaddq_s32(x, {t});")
+        out.append(f"        vst1q_s32({acc} + i, vdupq_n_s32(0));" if q["wide"] else
+                   f"        vst1_s16({acc} + i, vdup_n_s16(0));")
+    thr = consts["thr_q"]
+    out += ["        int16x4_t vv = vqmovn_s32(x);",
+            f"        const uint16x4_t sp = vcgt_s16(vv, vdup_n_s16({thr}));"]
+    if getattr(node, "reset", "subtract") == RESET_ZERO:
+        out.append(f"        vv = vbsl_s16(sp, vdup_n_s16({consts['reset_q']}), vv);")
+    else:
+        out.append(f"        vv = vsub_s16(vv, vand_s16(vreinterpret_s16_u16(sp), "
+                   f"vdup_n_s16({thr})));")
+    out.append(f"        vst1_s16({v} + i, vv);")
+    if act or counters or y:
+        out += ["        uint16_t sk[4];", "        int32_t k;", "        vst1_u16(sk, sp);"]
+        if y:
+            out.append(f"        for (k = 0; k < 4; ++k) {y}[i + k] = (snnc_spike_t)(sk[k] & 1);")
+        if act or counters:
+            out.append("        if (vget_lane_u64(vreinterpret_u64_u16(sp), 0))")
+            out.append("            for (k = 0; k < 4; ++k)")
+            out.append("                if (sk[k]) {")
+            if act:
+                out.append(f"                    {act}[n_act++] = (uint16_t)(i + k);")
+            for c in counters:
+                out.append(f"                    {c}[i + k] += {c}[i + k] != INT32_MAX;")
+            out.append("                }")
+    out.append("    }")
+    return out
