@@ -288,12 +288,39 @@ def _build(d: dict[str, Any], path: Path, name: str) -> Any:
             u = _Unknown(str(t))
             u.metadata = dict(d.get("metadata", {}))
             return u
-        return nir.dict2NIRNode(dict(d))
+        try:
+            return nir.dict2NIRNode(dict(d))
+        except AssertionError:  # NIR's own shape checks: (1,) next to (n,) parameters
+            return _lenient_node(d)
     except FormatError:
         raise
     except Exception as e:
         where = f"node '{name.rstrip('.')}'" if name else "graph"
         raise FormatError(f"malformed NIR {where} ({_one_line(e)})", path) from None
+
+
+def _lenient_node(d: dict[str, Any]) -> Any:
+    """A NIR node built without NIR's ``__post_init__`` checks (which reject one-element
+    parameters beside per-neuron ones, what exporters write for scalars); snnc
+    broadcasts them and checks shapes itself."""
+    import dataclasses
+
+    cls = getattr(nir, str(d["type"]))
+    node = cls.__new__(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in d:
+            v = d[f.name]
+        elif f.default is not dataclasses.MISSING:
+            v = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            v = f.default_factory()
+        else:
+            v = None
+        setattr(node, f.name, v)
+    node.metadata = dict(d.get("metadata", {}) or {})
+    node.input_type = {"input": None}
+    node.output_type = {"output": None}
+    return node
 
 
 def _known_types() -> set[str]:
@@ -640,7 +667,9 @@ def _infer_shapes(nodes: dict[str, Any], edges: list[tuple[str, str]],
             if ins[b] is not None and outs[a] is None and isinstance(
                     nodes[a], (*_SAME_SHAPE, nir.Input)):
                 set_in(a, ins[b])  # type: ignore[arg-type]
-                changed = True
+                # Progress only if a shape became known (set_in leaves an Input's output
+                # unset): otherwise a file could keep this loop spinning forever.
+                changed = changed or outs[a] is not None
         return changed
 
     while propagate():

@@ -203,3 +203,26 @@ def test_cli_framework_option(tmp_path):
     assert load(out).nodes["1"].reset == "subtract"
     r = CliRunner().invoke(main, args + ["--framework", "keras"])
     assert r.exit_code != 0 and "keras" in r.output
+
+
+def test_file_with_one_element_beside_per_neuron_parameters(tmp_path):
+    """nir's own constructors reject (1,) next to (4,) parameters; such files (written
+    by hand or by an exporter's dict) still import, broadcast."""
+    import h5py
+    import nir
+
+    lif = nir.LIF(tau=np.full(4, 0.02), r=np.ones(4), v_leak=np.zeros(4),
+                  v_threshold=np.ones(4), v_reset=np.zeros(4))
+    g = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([3])),
+                            "fc": nir.Linear(weight=np.ones((4, 3))), "lif": lif,
+                            "out": nir.Output(output_type=np.array([4]))},
+                     edges=[("in", "fc"), ("fc", "lif"), ("lif", "out")])
+    p = tmp_path / "m.nir"
+    nir.write(p, g)
+    with h5py.File(p, "r+") as f:
+        del f["node/nodes/lif/v_threshold"]
+        f["node/nodes/lif"].create_dataset("v_threshold", data=np.array([0.5]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ir = import_nir(p, framework="nir")
+    assert ir.nodes["lif"].shape == (4,) and float(ir.nodes["lif"].v_threshold) == 0.5
