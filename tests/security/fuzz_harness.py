@@ -28,6 +28,7 @@ import io
 import json
 import random
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -98,13 +99,29 @@ def run_one(data: bytes, suffix: str, tmp: Path) -> None:
     exercise(g)
 
 
+class Hang(Exception):
+    """Raised by the CPU-time alarm: the input kept Python busy past the hang limit."""
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise Hang()
+
+
+HANG_CPU_SECONDS = 30.0
+
+
 def classify(data: bytes, suffix: str, tmp: Path) -> tuple[str, str]:
-    """('ok'|'rejected'|'BUG', detail) for one input."""
+    """('ok'|'rejected'|'BUG', detail) for one input. A CPU-time alarm turns a hang in
+    Python code into a finding instead of a stuck fuzzer."""
     from snnc.compiler.errors import SnncError
 
+    old = signal.signal(signal.SIGVTALRM, _alarm)
+    signal.setitimer(signal.ITIMER_VIRTUAL, HANG_CPU_SECONDS)
     try:
         run_one(data, suffix, tmp)
         return "ok", ""
+    except Hang:
+        return "BUG", f"Hang: over {HANG_CPU_SECONDS:.0f} s CPU"
     except SnncError as e:
         msg = str(e)
         if "\n" in msg:
@@ -115,6 +132,9 @@ def classify(data: bytes, suffix: str, tmp: Path) -> tuple[str, str]:
         site = next((f"{Path(f.filename).name}:{f.lineno}" for f in reversed(tb)
                      if "/site-packages/" not in f.filename), "?")
         return "BUG", f"{type(e).__name__} at {site}: {str(e)[:200]}"
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, old)
 
 
 # ------------------------------------------------------------------ .snn mutations
