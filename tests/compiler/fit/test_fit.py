@@ -78,7 +78,12 @@ def test_no_point_meets_budget_names_the_closest(tiny, small):
     assert "\n" not in msg and "closest: quantize=int4 prune=0.5" in msg
 
 
-def test_resume_reevaluates_nothing_cached(tiny, small, tmp_path):
+def test_resume_reevaluates_nothing_cached(tiny, small, tmp_path, monkeypatch):
+    import snnc.compiler.fit.search as search
+
+    # The cache key includes a fingerprint of the compiler/runtime sources; pin it so a
+    # checkout edited while the test runs does not count as a code change.
+    monkeypatch.setattr(search, "code_fingerprint", lambda: "pinned")
     cfg = FitConfig(target="host", objective="flash", max_drop=10.0)
     r1 = _fit(tiny, cfg, cache=tmp_path)
     assert r1.evaluated > 0 and r1.cached == 0
@@ -161,3 +166,24 @@ def test_cli_bad_data_is_one_line_error(tiny, tmp_path, snnc_cmd):
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "'y'" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_code_fingerprint_tracks_sources(tmp_path, monkeypatch):
+    """A changed runtime/compiler/target source changes the fingerprint (stale cache
+    entries are never served); fit's own files do not."""
+    import snnc.compiler.fit.search as search
+
+    root = tmp_path / "snnc"
+    for f in ("compiler/fit/search.py", "compiler/fit/cli.py", "compiler/ir/graph.py",
+              "runtime/src/lif.c", "targets/smartwatch/link.ld.j2"):
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        (root / f).write_text("x")
+    monkeypatch.setattr(search, "__file__", str(root / "compiler" / "fit" / "search.py"))
+    a = search.code_fingerprint()
+    (root / "compiler" / "fit" / "cli.py").write_text("changed")
+    assert search.code_fingerprint() == a
+    (root / "runtime" / "src" / "lif.c").write_text("changed")
+    b = search.code_fingerprint()
+    assert b != a
+    (root / "targets" / "smartwatch" / "link.ld.j2").write_text("changed")
+    assert search.code_fingerprint() != b
