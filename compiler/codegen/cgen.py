@@ -139,14 +139,56 @@ def array(ctype: str, name: str, values: np.ndarray | Iterable[object], *,
     comment (if any) goes on the line above.
     """
     identifier(name)
-    vals = [literal(v, ctype) for v in np.asarray(list(values) if not isinstance(
-        values, np.ndarray) else values).ravel()]
+    arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values).ravel()
     head = f"/* {comment} */\n" if comment else ""
+    if ctype in _BYTE_TYPES and arr.size >= STRING_TABLE_MIN:
+        return head + _byte_string_array(ctype, name, arr)
+    if ctype in _INT_RANGE and arr.size and arr.dtype.kind in "iub":
+        vals = _int_literals(ctype, arr)
+    else:
+        vals = [literal(v, ctype) for v in arr]
     if not vals:
         return f"{head}static const {ctype} {name}[1] = {{0}}; /* empty */\n"
     lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
     body = ",\n    ".join(lines)
     return f"{head}static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};\n"
+
+
+# Byte tables this large are written as one string literal of octal escapes: a single
+# token for the C compiler instead of one per value (parses several times faster).
+STRING_TABLE_MIN = 4096
+_BYTE_TYPES = {"int8_t": (-128, 127), "uint8_t": (0, 255)}
+_INT_RANGE = {"int8_t": (-(1 << 7), (1 << 7) - 1), "uint8_t": (0, (1 << 8) - 1),
+              "int16_t": (-(1 << 15), (1 << 15) - 1), "uint16_t": (0, (1 << 16) - 1),
+              "int32_t": (-(1 << 31), (1 << 31) - 1), "int64_t": (-(1 << 63), (1 << 63) - 1)}
+
+
+def _int_literals(ctype: str, arr: np.ndarray) -> list[str]:
+    """:func:`int_literal` of every value, vectorized (range-checked for ``ctype``)."""
+    lo, hi = _INT_RANGE[ctype]
+    a = arr.astype(np.int64) if arr.dtype.kind != "u" else arr
+    if int(a.min()) < lo or int(a.max()) > hi:
+        raise SnncError(f"a value of table for {ctype} is out of range [{lo}, {hi}]")
+    out = [str(v) for v in a.tolist()]
+    if ctype in ("int32_t", "int64_t"):
+        out = [int_literal(int(v)) if (v == -(1 << 31) or v > (1 << 31) - 1 or v < -(1 << 31))
+               else o for v, o in zip(a.tolist(), out)] if (
+                   int(a.min()) <= -(1 << 31) or int(a.max()) > (1 << 31) - 1) else out
+    return out
+
+
+def _byte_string_array(ctype: str, name: str, arr: np.ndarray) -> str:
+    """``static const int8_t name[N] = "\\ooo...";``: C99 initializes a character-type
+    array from a string literal; with exactly N characters no terminating NUL is kept."""
+    lo, hi = _BYTE_TYPES[ctype]
+    if int(arr.min()) < lo or int(arr.max()) > hi:
+        raise SnncError(f"a value of table '{name}' is out of range for {ctype}")
+    b = (arr.astype(np.int64) & 0xFF).astype(np.uint8).tobytes()
+    esc = ["\\%03o" % x for x in range(256)]
+    rows = ['    "' + "".join(esc[x] for x in b[i:i + 32]) + '"' for i in range(0, len(b), 32)]
+    # ISO C99 only promises 4095-character literals; GCC and Clang take any length.
+    return ("#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n"
+            f"#endif\nstatic const {ctype} {name}[{len(b)}] =\n" + "\n".join(rows) + ";\n")
 
 
 def c_string(text: str) -> str:
