@@ -101,7 +101,7 @@ def main() -> int:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            tot += float(loss) * len(idx)
+            tot += float(loss.detach()) * len(idx)
         print(f"train: epoch {ep + 1}/{epochs} loss {tot / len(xt):.3f} "
               f"({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
     with torch.no_grad():
