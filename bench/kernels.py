@@ -17,6 +17,9 @@ the emulated Cortex-M4F (QEMU MPS2 AN386) and Cortex-A72 (qemu-aarch64).
 Instructions are exact guest instructions counted by the insncount QEMU plugin
 (deterministic, load-independent), not cycles. Writes ``bench/results/kernels.json``,
 ``kernels.md`` and ``kernels.png``. Progress goes to stderr.
+
+3. Compile time: emit + compile of 1M, 4M and 10M int8 synapses, and ``snnc compile``
+   of L2MU for the smartwatch (wall seconds: not load-independent, see the table note).
 """
 
 from __future__ import annotations
@@ -201,6 +204,45 @@ def network_rows(work: Path, samples: int, steps: int) -> list[dict[str, Any]]:
     return rows
 
 
+def compile_rows(work: Path, sizes: tuple[int, ...] = (1, 4, 10)) -> list[dict[str, Any]]:
+    """Emit + compile time of one int8 layer of ``k`` million synapses (1000 outputs),
+    and ``snnc compile`` of L2MU for the smartwatch (the CLI, a fresh process, warm disk
+    caches). Wall seconds on this machine, and the C compiler's CPU seconds."""
+    import resource
+    import subprocess
+
+    from snnc.compiler.codegen.c import emit_c
+    from snnc.targets.smartwatch.build import CC, RUNTIME_DIR
+    from snnc.targets.smartwatch.profile import get_profile
+
+    rows = []
+    flags = [*get_profile().cflags(), "-O2", "-std=c99", f"-I{RUNTIME_DIR / 'include'}"]
+    for k in sizes:
+        _log(f"compile time: {k}M synapses")
+        g = layer_graph(k * 1000, 1000, 0.0, seed=k)
+        t0 = time.perf_counter()
+        m = emit_c(g)
+        d = m.write(work / f"emit{k}")
+        t1 = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+        subprocess.run([CC, *flags, f"-I{d}", "-c", str(d / "model.c"), "-o",
+                        str(d / "model.o")], check=True)
+        t2 = time.perf_counter()
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
+        rows.append({"what": f"{k}M int8 synapses: emit + arm-none-eabi-gcc -O2 -c",
+                     "emit_s": round(t1 - t0, 2), "cc_wall_s": round(t2 - t1, 2),
+                     "cc_cpu_s": round(cpu, 2), "total_wall_s": round(t2 - t0, 2)})
+    _log("compile time: snnc compile L2MU --target smartwatch")
+    cmd = [sys.executable, "-m", "snnc.cli", "compile", str(ROOT / "models/l2mu/l2mu.snn"),
+           "--target", "smartwatch", "-o", str(work / "l2mu_cli")]
+    subprocess.run(cmd, check=True, capture_output=True)  # warm the disk caches
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    rows.append({"what": "snnc compile models/l2mu/l2mu.snn --target smartwatch (CLI)",
+                 "total_wall_s": round(time.perf_counter() - t0, 2)})
+    return rows
+
+
 def to_markdown(res: dict[str, Any]) -> str:
     """The two tables."""
     lines = ["# Kernel engine: instructions per SynOp and per step", "",
@@ -236,6 +278,14 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"{r['a72_instr_per_step_max']:.0f} | {r['flash_bytes']} | {r['ram_bytes']} | "
             f"{r['fits']} | {'yes' if r['m4_bit_exact'] else 'NO'}, "
             f"{'yes' if r['a72_bit_exact'] else 'NO'} |")
+    lines += ["", "## Compile time", "",
+              "Wall seconds on the benchmark machine (shared, 2 cores: other jobs ran "
+              "meanwhile, so these are upper bounds), C compiler CPU seconds.", "",
+              "| what | emit s | cc wall s | cc CPU s | total wall s |",
+              "| --- | --- | --- | --- | --- |"]
+    for r in res.get("compile", []):
+        lines.append(f"| {r['what']} | {r.get('emit_s', '')} | {r.get('cc_wall_s', '')} | "
+                     f"{r.get('cc_cpu_s', '')} | {r['total_wall_s']} |")
     lines += ["", f"Reproduce: `python -m snnc.bench.kernels --steps {res['steps']} "
               f"--samples {res['samples']}` ({res['seconds']:.0f} s)."]
     return "\n".join(lines) + "\n"
@@ -282,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(td)
         res: dict[str, Any] = {"layer_n": a.n, "steps": a.steps, "samples": a.samples,
                                "layer": layer_rows(a.steps, work, a.n),
-                               "networks": network_rows(work, a.samples, 30)}
+                               "networks": network_rows(work, a.samples, 30),
+                               "compile": compile_rows(work)}
     res["seconds"] = time.perf_counter() - t0
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
