@@ -226,3 +226,30 @@ def test_file_with_one_element_beside_per_neuron_parameters(tmp_path):
         warnings.simplefilter("ignore")
         ir = import_nir(p, framework="nir")
     assert ir.nodes["lif"].shape == (4,) and float(ir.nodes["lif"].v_threshold) == 0.5
+
+
+@pytest.mark.skipif(not HAVE_SNNTORCH, reason="snntorch is not installed")
+def test_capture_refuses_what_it_cannot_reproduce():
+    import snntorch as snn
+    import torch
+
+    from snnc.compiler.errors import UnsupportedError
+    from snnc.compiler.frontend.torch import from_snntorch
+
+    nn = torch.nn
+    x = torch.zeros(1, 4)
+    cases = {
+        "layer '1': GELU": nn.Sequential(nn.Linear(4, 3), nn.GELU()),
+        "mix reset mechanisms": nn.Sequential(
+            nn.Linear(4, 3), snn.Leaky(beta=0.9, init_hidden=True),
+            nn.Linear(3, 2), snn.Leaky(beta=0.9, init_hidden=True, reset_mechanism="zero")),
+        "reset_delay=False": nn.Sequential(
+            nn.Linear(4, 3), snn.Leaky(beta=0.9, init_hidden=True, reset_delay=False)),
+        "MaxPool2d over real values": nn.Sequential(nn.Conv2d(1, 2, 1), nn.MaxPool2d(2)),
+    }
+    for msg, net in cases.items():
+        sample = torch.zeros(1, 1, 4, 4) if "MaxPool" in msg else x
+        with pytest.raises(UnsupportedError, match=msg):
+            from_snntorch(net, sample)
+    with pytest.raises(UnsupportedError, match="nn.Sequential"):
+        from_snntorch(snn.Leaky(beta=0.9), x)
