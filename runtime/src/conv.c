@@ -90,8 +90,10 @@ SNNC_QCONV2D(snnc_qconv2d_i16, int16_t)
                         for (ky = 0; ky < g->kh; ++ky) {                               \
                             const int32_t ny = iy + g->ph - ky * g->dh;                \
                             int32_t oy;                                                \
-                            if (ny < 0 || ny % g->sh) continue;                        \
-                            oy = ny / g->sh;                                           \
+                            if (ny < 0) continue;                                      \
+                            if (g->sh == 1) oy = ny; /* no division on the common path */\
+                            else if (ny % g->sh) continue;                             \
+                            else oy = ny / g->sh;                                      \
                             if (oy >= g->h_out) continue;                              \
                             for (kx = 0; kx < g->kw; ++kx) {                           \
                                 const int32_t nx = ix + g->pw - kx * g->dw;            \
@@ -99,8 +101,10 @@ SNNC_QCONV2D(snnc_qconv2d_i16, int16_t)
                                 const WT *wp = w + (grp * cog * cig + cl) * g->kh      \
                                                    * g->kw + ky * g->kw + kx;          \
                                 int32_t ox;                                            \
-                                if (nx < 0 || nx % g->sw) continue;                    \
-                                ox = nx / g->sw;                                       \
+                                if (nx < 0) continue;                                  \
+                                if (g->sw == 1) ox = nx;                               \
+                                else if (nx % g->sw) continue;                         \
+                                else ox = nx / g->sw;                                  \
                                 if (ox >= g->w_out) continue;                          \
                                 if (wide) {                                            \
                                     int64_t *op = wide + o0 + ox;                      \
