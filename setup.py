@@ -30,6 +30,7 @@ setup(
     package_data={
         # The C runtime and build files travel with the compiler that emits code for them.
         "snnc": ["runtime/include/snnc/*.h", "runtime/src/*.c", "runtime/src/*.h",
+                 "runtime/tvm/*.c", "runtime/tvm/*.h",
                  "runtime/tests/*", "runtime/README.md", "CMakeLists.txt", "cmake/*.cmake"],
         "": ["*.snn", "*.ts", "*.json", "*.md", "*.j2", "*.c", "*.h", "*.ld", "*.npz",
              "templates/*", "templates/**/*", "data/**/*", "results/*"],
