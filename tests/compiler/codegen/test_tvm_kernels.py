@@ -367,3 +367,16 @@ def test_requantization_extremes(shift: list[int], device: str, tmp_path: Path) 
     else:
         tk.write_build(g, tmp_path, isas=("cortex-m4",))
         _assert_equal(_run_m4(tmp_path, x), want, "edge on the M4")
+
+
+def test_shim_needs_nothing_and_has_no_globals(tmp_path: Path) -> None:
+    """runtime/tvm/snnc_tvm.c: strict C99, no undefined symbol (no heap, no stdio), no
+    mutable global (nm: no data/bss symbols)."""
+    o = tmp_path / "shim.o"
+    subprocess.run(["gcc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-c",
+                    str(tk.SHIM_DIR / "snnc_tvm.c"), "-o", str(o)], check=True)
+    syms = subprocess.run(["nm", str(o)], capture_output=True, text=True, check=True).stdout
+    kinds = {ln.split()[-2] for ln in syms.splitlines() if len(ln.split()) >= 2}
+    assert "U" not in kinds, syms
+    assert not kinds & set("DdBbCG"), syms
+    assert "snnc_tvm_call" in syms and "TVMFFIErrorSetRaisedFromCStrParts" in syms
