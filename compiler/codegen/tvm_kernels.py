@@ -22,8 +22,8 @@ input skips its column) and the delay ring (event form of docs/fixed_point.md). 
 integer contract: products and sums in int32 when the same bound the C generator uses
 proves ``|acc| < 2^31`` (else int64), then ``sat_32``, ``rq`` in int64 (``acc * mult``
 needs 62 bits), ``sat_out_bits``. Schedules are written into the TIR by hand per ISA
-(:data:`SCHEDULES`): the dense reduction vectorized over the input axis into partial sums
-on x86/NEON, unrolled on the M4 (no SIMD for 32-bit lanes).
+(:data:`SCHEDULES`): the dense reduction over real-valued inputs vectorized over the
+input axis into partial sums on x86/NEON, unrolled on the M4 (no SIMD for 32-bit lanes).
 
 TVM is an optional extra: it is imported inside :func:`build_objects` only; without it
 ``--kernels tvm`` fails with the install hint.
@@ -60,7 +60,6 @@ from snnc.compiler.ir.serialize import atomic_write
 
 INSTALL_HINT = "pip install 'snnc[baselines]' (or: pip install apache-tvm)"
 SHIM_DIR = Path(__file__).resolve().parents[2] / "runtime" / "tvm"
-KERNELS = ("snnc", "tvm")
 
 
 def host_isa() -> str:
@@ -85,8 +84,6 @@ ISAS: dict[str, dict[str, Any]] = {
                   "mfloat-abi": "hard"},
     "aarch64": {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mattr": ["+neon"]},
 }
-# Dense schedule per ISA: lanes of the partial-sum vector (int32 / int64 accumulators)
-# and unroll of the lane loop. The M4 has no 32-bit SIMD: scalar, unrolled 4x.
 # CHECKS: keep TVM's argument checks (type, ndim, dtype, shape, device of every DLTensor,
 # reported through TVMFFIErrorSetRaisedFromCStrParts). The C wrappers pass tables whose
 # shapes are fixed at generation, so the checks can only fail on a build mismatch; they
@@ -94,6 +91,9 @@ ISAS: dict[str, dict[str, Any]] = {
 CHECKS = _env_checks()
 # SCRATCH: elements of the caller's partial-sum array (>= every ISA's lanes).
 SCRATCH = 8
+# Dense schedule per ISA (real-valued inputs; spike inputs are event-driven): lanes of the
+# partial-sum vector (int32 / int64 accumulators) and unroll of the lane loop. The M4 has
+# no 32-bit SIMD: scalar, unrolled 4x.
 SCHEDULES: dict[str, dict[str, int]] = {
     "x86_64": {"lanes32": 4, "lanes64": 2, "unroll": 2},
     "aarch64": {"lanes32": 4, "lanes64": 2, "unroll": 2},
@@ -538,6 +538,7 @@ def write_kernels(graph: Graph, out_dir: str | Path,
     atomic_write(d / "tvm_kernels.c", lambda f: f.write(source), mode="w")
     man = {"format": "snnc-tvm-kernels", "version": 1, "tvm_version": tvm_version(),
            "targets": objs, "schedules": {k: SCHEDULES[k] for k in isas},
+           "argument_checks": CHECKS,
            "kernels": [asdict(s) for s in specs]}
     atomic_write(d / "tvm_kernels.json",
                  lambda f: f.write(json.dumps(man, indent=1, sort_keys=True) + "\n"), mode="w")
@@ -548,11 +549,13 @@ def write_build(graph: Graph, out_dir: str | Path, memory: dict[str, int] | None
                 isas: tuple[str, ...] = tuple(ISAS)) -> Any:
     """The ``--kernels tvm`` emitter: model.h/model.c calling the TVM kernels, the kernel
     objects for ``isas`` (default: every ISA), and model.snn. Returns the CModel."""
-    from snnc.compiler.codegen.c import write_c
+    from snnc.compiler.codegen.c import emit_c
     from snnc.compiler.ir.serialize import save
 
-    kernels = write_kernels(graph, out_dir, isas)
-    model = write_c(graph, out_dir, memory=memory, kernels=kernels)
+    # Generate the C first: an unsupported graph fails before any file is written.
+    model = emit_c(graph, memory=memory, kernels={s.node: s.wrapper for s in plan(graph)})
+    write_kernels(graph, out_dir, isas)
+    model.write(out_dir)
     save(graph, Path(out_dir) / "model.snn")
     return model
 
