@@ -153,7 +153,8 @@ class _Ctx:
         if name in self.names:
             raise SnncError(f"internal: table '{name}' emitted twice")
         self.names.add(name)
-        self.tables.append(cgen.array(ctype, name, vals, comment=cnames.c_comment(comment)))
+        self.tables.append(cgen.array(ctype, name, vals, comment=cnames.c_comment(comment),
+                                      strings=True))
         self.flash += max(vals.size, 1) * _CTYPE_BYTES[ctype]
         return name
 

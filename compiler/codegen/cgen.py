@@ -132,16 +132,17 @@ def literal(v: object, ctype: str) -> str:
 
 
 def array(ctype: str, name: str, values: np.ndarray | Iterable[object], *,
-          per_line: int = 12, comment: str = "") -> str:
+          per_line: int = 12, comment: str = "", strings: bool = False) -> str:
     """``static const <ctype> <name>[N] = {...};`` with fixed wrapping.
 
     An empty array becomes a one-element ``{0}`` (C has no zero-length arrays); the
-    comment (if any) goes on the line above.
+    comment (if any) goes on the line above. ``strings``: large byte tables become one
+    string literal (C only: C++ wants room for the terminating NUL).
     """
     identifier(name)
     arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values).ravel()
     head = f"/* {comment} */\n" if comment else ""
-    if ctype in _BYTE_TYPES and arr.size >= STRING_TABLE_MIN:
+    if strings and ctype in _BYTE_TYPES and arr.size >= STRING_TABLE_MIN:
         return head + _byte_string_array(ctype, name, arr)
     if ctype in _INT_RANGE and arr.size and arr.dtype.kind in "iub":
         vals = _int_literals(ctype, arr)

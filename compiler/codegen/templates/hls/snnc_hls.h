@@ -99,14 +99,31 @@ DENSE_INIT:
         acc[i] = 0;
     }
     const int rounds = (N_IN * N_OUT + UNITS - 1) / UNITS;
+    /* Unit m walks flat indices k = r * UNITS + m as (row, column) counters advanced by
+     * the compile-time constants UNITS / N_IN and UNITS % N_IN: no divider or modulo
+     * in the unrolled datapath, only an add and one compare per unit. */
+    int row[UNITS], col[UNITS];
+#pragma HLS ARRAY_PARTITION variable=row complete
+#pragma HLS ARRAY_PARTITION variable=col complete
+DENSE_UNITS:
+    for (int m = 0; m < UNITS; m++) {
+#pragma HLS UNROLL
+        row[m] = m / N_IN; /* constants after unrolling */
+        col[m] = m % N_IN;
+    }
 DENSE_MAC:
     for (int r = 0; r < rounds; r++) {
 #pragma HLS PIPELINE II=1
         for (int m = 0; m < UNITS; m++) {
 #pragma HLS UNROLL
-            const int k = r * UNITS + m;
-            if (k < N_IN * N_OUT) {
-                acc[k / N_IN] += (acc_t)w[k] * (acc_t)x[k % N_IN];
+            if (row[m] < N_OUT) {
+                acc[row[m]] += (acc_t)w[r * UNITS + m] * (acc_t)x[col[m]];
+            }
+            col[m] += UNITS % N_IN;
+            row[m] += UNITS / N_IN;
+            if (col[m] >= N_IN) {
+                col[m] -= N_IN;
+                row[m] += 1;
             }
         }
     }
@@ -133,19 +150,35 @@ DELAY_INIT:
         acc[i] = 0;
     }
     const int rounds = (N_IN * N_OUT + UNITS - 1) / UNITS;
+    int row[UNITS], col[UNITS]; /* as in dense(): no divider or modulo per unit */
+#pragma HLS ARRAY_PARTITION variable=row complete
+#pragma HLS ARRAY_PARTITION variable=col complete
+DELAY_UNITS:
+    for (int m = 0; m < UNITS; m++) {
+#pragma HLS UNROLL
+        row[m] = m / N_IN;
+        col[m] = m % N_IN;
+    }
 DELAY_MAC:
     for (int r = 0; r < rounds; r++) {
 #pragma HLS PIPELINE II=1
         for (int m = 0; m < UNITS; m++) {
 #pragma HLS UNROLL
-            const int k = r * UNITS + m;
-            if (k < N_IN * N_OUT) {
-                const int slot = (ptr - (int)delay[k] + DEPTH) % DEPTH;
-                acc[k / N_IN] += (acc_t)w[k] * (acc_t)hist[slot][k % N_IN];
+            if (row[m] < N_OUT) {
+                const int k = r * UNITS + m;
+                int slot = ptr - (int)delay[k]; /* 0 <= delay < DEPTH, 0 <= ptr < DEPTH */
+                if (slot < 0) slot += DEPTH;
+                acc[row[m]] += (acc_t)w[k] * (acc_t)hist[slot][col[m]];
+            }
+            col[m] += UNITS % N_IN;
+            row[m] += UNITS / N_IN;
+            if (col[m] >= N_IN) {
+                col[m] -= N_IN;
+                row[m] += 1;
             }
         }
     }
-    ptr = (ptr + 1) % DEPTH;
+    ptr = ptr + 1 == DEPTH ? 0 : ptr + 1;
     requant_out<N_OUT>(acc, bias, mult, shift, out_bits, y);
 }
 
