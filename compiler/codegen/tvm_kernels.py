@@ -87,7 +87,7 @@ ISAS: dict[str, dict[str, Any]] = {
 # CHECKS: keep TVM's argument checks (type, ndim, dtype, shape, device of every DLTensor,
 # reported through TVMFFIErrorSetRaisedFromCStrParts). The C wrappers pass tables whose
 # shapes are fixed at generation, so the checks can only fail on a build mismatch; they
-# cost flash and instructions per call (bench/results/tvm_kernels.md).
+# cost flash and instructions per call (docs/codegen.md: L2MU on the M4F, ~4x the flash).
 CHECKS = _env_checks()
 # SCRATCH: elements of the caller's partial-sum array (>= every ISA's lanes).
 SCRATCH = 8
