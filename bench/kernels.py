@@ -46,8 +46,9 @@ def _log(msg: str) -> None:
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def layer_graph(n_in: int, n_out: int, sparsity: float, seed: int = 0):
-    """Spikes -> int8 QLinear [n_out, n_in] -> 16-bit QLIF -> spike counts."""
+def layer_graph(n_in: int, n_out: int, sparsity: float, seed: int = 0, shift: int = 36):
+    """Spikes -> int8 QLinear [n_out, n_in] -> 16-bit QLIF -> spike counts (requantized
+    by 2^30 / 2^shift: larger shifts, fewer spikes)."""
     from snnc.compiler.ir.graph import Graph
     from snnc.compiler.ir.nodes import Output, SpikeCountArgmax
     from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
@@ -60,7 +61,7 @@ def layer_graph(n_in: int, n_out: int, sparsity: float, seed: int = 0):
         nodes={
             "x": QInput((n_in,), dtype="spike", bits=1),
             "fc": QLinear(w.astype(np.int8), mult=np.array(1 << 30, np.int32),
-                          shift=np.array(36, np.int32)),
+                          shift=np.array(shift, np.int32)),
             "lif": QLIF((n_out,), beta_q=np.array(29491, np.int32),
                         thr_q=np.array(400, np.int32)),
             "count": SpikeCountArgmax((n_out,)),

@@ -85,3 +85,24 @@ def test_zoo_model_bit_exact_under_qemu_aarch64(path, zoo_case, tmp_path):
     bad = np.argwhere(out != case.ref)
     assert bad.size == 0, (f"{path.name}: first mismatch at {tuple(bad[0])}: device "
                            f"{out[tuple(bad[0])]}, integer simulator {case.ref[tuple(bad[0])]}")
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("n_in,sparsity", [(600, 0.0), (300, 0.95)], ids=["wide", "csc"])
+def test_event_kernels_bit_exact_under_qemu_aarch64(n_in, sparsity, tmp_path):
+    """NEON column adds (with the int16 -> int32 flush) and the NEON neuron loop, and the
+    CSC scatter, against the integer golden model under qemu-aarch64."""
+    require(*AARCH64, "cc")
+    from snnc.bench.kernels import layer_graph
+    from snnc.compiler.ir.interpret_int import simulate_int
+    from snnc.targets.registry import write_build
+    from snnc.targets.rpi.build import build_binary
+    from snnc.targets.rpi.run import run_qemu_user
+
+    g = layer_graph(n_in, 40, sparsity, seed=7, shift=30)
+    x = (np.random.default_rng(8).random((2, 12, n_in)) < 0.6).astype(np.uint8)
+    bd = write_build("rpi", g, tmp_path / "b")
+    out = run_qemu_user(build_binary(bd, "pi4", tmp_path / "bin"), x, count=False)
+    want = simulate_int(g, x.astype(np.int64)).output.reshape(out.harness.outputs.shape)
+    assert np.array_equal(out.harness.outputs, want)
+    assert want[:, -1].sum() > 0

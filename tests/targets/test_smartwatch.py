@@ -223,3 +223,26 @@ def test_smartwatch_pipeline_ends_with_the_size_check():
     fit = [m for m in msgs if m.startswith("smartwatch_fit:")]
     assert fit and re.search(r"flash \d+ B of 1048576, RAM \d+ B of 262144 \(nrf52840\)", fit[0])
     assert ctx.log[-1]["pass"] == "smartwatch_fit" and ctx.log[-1]["skipped"]
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("n_in,sparsity", [(600, 0.0), (300, 0.95)], ids=["wide", "csc"])
+def test_event_kernels_bit_exact_on_emulated_mcu(n_in, sparsity, tmp_path):
+    """The SIMD paths of runtime/include/snnc/kernels.h (SXTB16/SADD16 column adds with
+    the int16 -> int32 flush: > 258 active inputs of weight up to 127 in one step; the
+    CSC scatter with uint8 rows) against the integer golden model, under QEMU."""
+    require(*ARM, "qemu-system-arm", "cc")
+    from snnc.bench.kernels import layer_graph
+    from snnc.compiler.ir.interpret_int import simulate_int
+    from snnc.targets.registry import write_build
+    from snnc.targets.smartwatch.run import run_qemu
+
+    g = layer_graph(n_in, 40, sparsity, seed=7, shift=30)
+    x = (np.random.default_rng(8).random((2, 12, n_in)) < 0.6).astype(np.uint8)
+    bd = write_build("smartwatch", g, tmp_path / "b")
+    src = (bd / "model.c").read_text()
+    assert ("snnc_ev_dense_i8x4_wide" if sparsity == 0 else "snnc_ev_csc_p16_r8") in src
+    out = run_qemu(build_firmware(bd, x, get_profile(), tmp_path / "fw"), count=False)
+    want = simulate_int(g, x.astype(np.int64)).output.reshape(out.harness.outputs.shape)
+    assert np.array_equal(out.harness.outputs, want)
+    assert want[:, -1].sum() > 0
