@@ -117,6 +117,44 @@ def memory_use(sections: dict[str, int], profile: McuProfile) -> MemoryUse:
                                if k in FLASH_SECTIONS or k in RAM_SECTIONS})
 
 
+def runtime_object(cc: str, flags: list[str], src: Path) -> Path:
+    """A runtime object cached on disk (``$XDG_CACHE_HOME/snnc/obj``) across processes,
+    keyed by the compiler (path and version), the flags, the source and every runtime
+    header; falls back to the per-process cache if the cache folder is not writable."""
+    import hashlib
+    import os
+    import shutil
+
+    h = hashlib.sha256(repr((cc, _cc_version(cc), flags)).encode())
+    h.update(src.read_bytes())
+    for f in sorted((RUNTIME_DIR / "include").rglob("*.h")) + sorted(
+            (RUNTIME_DIR / "src").glob("*.h")):
+        h.update(f.name.encode() + f.read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    o = Path(base) / "snnc" / "obj" / f"{src.stem}-{h.hexdigest()[:24]}.o"
+    if o.exists():
+        return o
+    obj = cached_object(cc, flags, src)
+    try:
+        o.parent.mkdir(parents=True, exist_ok=True)
+        tmp = o.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(obj, tmp)
+        os.replace(tmp, o)  # atomic: a concurrent build never reads half an object
+        return o
+    except OSError:
+        return obj
+
+
+_CC_VERSION: dict[str, str] = {}
+
+
+def _cc_version(cc: str) -> str:
+    if cc not in _CC_VERSION:
+        _CC_VERSION[cc] = subprocess.run([cc, "--version"], capture_output=True,
+                                         text=True).stdout
+    return _CC_VERSION[cc]
+
+
 class _Builder:
     """Compiles the objects once per output directory and links firmware variants."""
 
@@ -141,8 +179,8 @@ class _Builder:
         return self._objs[key]
 
     def runtime_obj(self, src: Path) -> Path:
-        """Runtime objects do not depend on the model: compiled once per process."""
-        return cached_object(self.cc, self.base_flags, src)
+        """Runtime objects do not depend on the model: compiled once per toolchain."""
+        return runtime_object(self.cc, self.base_flags, src)
 
     def model_objs(self) -> list[Path]:
         # The generated code only includes model.h and the runtime's headers.
@@ -210,7 +248,7 @@ def _empty_probe_key(b: _Builder) -> Path:
     import hashlib
     import os
 
-    ver = subprocess.run([b.cc, "--version"], capture_output=True, text=True).stdout
+    ver = _cc_version(b.cc)
     h = hashlib.sha256(repr((b.cc, ver, b.profile, b.base_flags)).encode())
     for f in ("probe.c", "startup.c", "link.ld.j2"):
         h.update((HERE / f).read_bytes())
