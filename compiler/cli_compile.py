@@ -160,7 +160,8 @@ def compile_model(model: str | Path, options: Any, calib: Any = None,
                       dump_dir=Path(dump_dir) if dump_dir else None)
     g, plan = run_pipeline(g0, ctx)
     report: dict[str, Any] = {
-        "model": str(src), "name": g.name, "input_hash": graph_hash(g0),
+        "model": str(src), "model_path": str(src.resolve()), "name": g.name,
+        "input_hash": graph_hash(g0),
         "output_hash": graph_hash(g), "options": options_dict(options),
         "passes": ctx.log, "memory": plan.to_dict(),
         "storage": {n: v.storage for n, v in g.items() if hasattr(v, "storage")},

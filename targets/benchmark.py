@@ -339,7 +339,9 @@ def source_float_graph(build_dir: str | Path) -> Graph | None:
 
     rep = Path(build_dir) / "report.json"
     try:
-        src = Path(json.loads(rep.read_text())["model"])
+        r = json.loads(rep.read_text())
+        # model_path: absolute (runs from another directory); "model" as typed.
+        src = Path(r.get("model_path") or r["model"])
         g = load(src) if src.suffix == ".snn" and src.exists() else None
     except (OSError, ValueError, KeyError, TypeError, SnncError):
         return None
@@ -350,7 +352,8 @@ def source_model_path(build_dir: str | Path) -> Path | None:
     """The model a build was compiled from (compile report "model", else manifest
     "source"), if that file still exists."""
     bd = Path(build_dir)
-    for name, key in (("report.json", "model"), ("manifest.json", "source")):
+    for name, key in (("report.json", "model_path"), ("report.json", "model"),
+                      ("manifest.json", "source")):
         try:
             src = Path(json.loads((bd / name).read_text())[key])
         except (OSError, ValueError, KeyError, TypeError):

@@ -103,7 +103,7 @@ def test_gunpoint_trains_above_chance_and_compiles_without_calib(tmp_path, snnc_
     d = ROOT / "models" / "data" / "GunPoint"
     out = tmp_path / "gp"
     main(["--data", str(d / "GunPoint_TRAIN.ts"), "--test", str(d / "GunPoint_TEST.ts"),
-          "--out", str(out), "--epochs", "30"])
+          "--out", str(out), "--epochs", "60"])
     rep = json.loads((out / "train_report.json").read_text())
     assert rep["float_test_acc"] > 0.6, rep["float_test_acc"]
     r = subprocess.run([*snnc_cmd, "compile", str(out / "l2mu.snn"), "-o",
