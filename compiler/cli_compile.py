@@ -384,7 +384,10 @@ def _accuracy_gate(model: str, opt: Any, calib: Any, dump_ir: str | None, g: Any
     acc = accuracy_check(g0, g, ds, max_drop)
     bits = f"{opt.quantize}, {opt.input_bits}-bit inputs"
     click.echo(f"snnc: accuracy on {len(ds)} cases of {ds.source}: float {acc['float']:.4f}, "
-               f"compiled ({bits}) {acc['compiled']:.4f} ({-acc['drop_pp']:+.1f} pp)", err=True)
+               f"compiled ({bits}) {acc['compiled']:.4f} "
+               f"({100 * (acc['compiled'] - acc['float']):+.1f} pp)"
+               + ("" if data is not None else "; the calibration set, pass --data VAL for a "
+                  "held-out estimate"), err=True)
     if acc["exceeds"]:
         tried = diagnose(model, opt, calib, g0, ds, acc)
         acc["diagnosis"] = tried
