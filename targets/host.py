@@ -236,6 +236,10 @@ class CompiledModel:
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run every sample of ``x`` ``[B, T, ...]`` from reset; returns ``[B, T, N_OUTPUTS]``.
 
+        One foreign call for the whole batch: the harness resets each sample and runs its
+        T steps inside C through the generated ``snnc_<model>_run`` (``SNNC_MODEL_RUN``),
+        so no per-step Python overhead (the fair whole-sequence mode of a benchmark).
+
         Integer models need integer inputs in ``snnc_input_t``'s range; float models
         take any real values (converted to float32, the contract's input type).
         """
