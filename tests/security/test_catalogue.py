@@ -622,7 +622,11 @@ except SystemExit as e:
     code = e.code if isinstance(e.code, int) else 1
 else:
     code = 0
-open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+# VmHWM is the peak RSS of this process's own address space. getrusage's ru_maxrss would
+# also count the parent's address space that the child shared before exec (vfork), i.e.
+# the whole pytest process once torch/TVM are loaded by other tests.
+hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+open(sys.argv[1], "w").write(hwm[0] if hwm else str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 sys.exit(code)
 """
 
