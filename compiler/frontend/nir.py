@@ -90,6 +90,7 @@ import numpy as np
 
 from snnc.compiler.errors import FormatError, GraphError, SnncError, UnsupportedError
 from snnc.compiler.ir.graph import DISCRETIZATIONS, Graph, decay
+from snnc.compiler.ir.names import safe_graph_name
 from snnc.compiler.ir.nodes import (
     IF,
     LI,
@@ -985,7 +986,9 @@ def _import_graph(g: nir.NIRGraph, path: Path | None, dt: float | None,
             notes.append("snnTorch's Synaptic/RSynaptic reset 'zero' also discards the "
                          "step after a spike (mem = 0); NIR cannot carry it, snnc resets "
                          "to v_reset and keeps integrating")
-        name = path.stem if path is not None else "model"
+        # A file stem is user text, not a name: map it onto the graph-name policy rather
+        # than refuse a file called e.g. "net (copy).nir".
+        name = safe_graph_name(path.stem) if path is not None else "model"
         gmeta = {"imported_from": "nir", "nir_framework": fw}
         timing_as_recorded = False
     ctx: dict[str, Any] = {"dt": eff_dt, "discretization": eff_disc, "reset": eff_reset,
@@ -1330,6 +1333,9 @@ def write_nir(graph: Graph, path: str | os.PathLike[str]) -> None:
     os.close(fd)
     try:
         nir.write(tmp, ng)
+        umask = os.umask(0)  # mkstemp makes 0600; an exported model gets normal permissions
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except (TypeError, ValueError, OSError) as e:
         Path(tmp).unlink(missing_ok=True)

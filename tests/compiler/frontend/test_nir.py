@@ -581,3 +581,23 @@ def test_real_snntorch_export_if_installed():
     assert (g.dt, g.discretization) == (1e-4, "euler")
     assert ref.sum() > 10
     np.testing.assert_array_equal(simulate(g, x.numpy().astype(np.float64)).output, ref)
+
+
+def test_foreign_file_stem_becomes_a_valid_graph_name(tmp_path):
+    """A NIR file from another tool named e.g. ``net (copy)#1.nir`` imports: its stem is
+    mapped onto the graph-name policy (compiler/ir/names.py), not refused by verify."""
+    import nir
+
+    from snnc.compiler.frontend.nir import import_nir
+    from snnc.compiler.ir.names import check_graph_name
+
+    g = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type=np.array([3])),
+               "fc": nir.Affine(weight=np.ones((2, 3)), bias=np.zeros(2)),
+               "output": nir.Output(output_type=np.array([2]))},
+        edges=[("input", "fc"), ("fc", "output")])
+    p = tmp_path / "net (copy)#1.nir"
+    nir.write(p, g)
+    name = import_nir(p, dt=1e-3).name
+    check_graph_name(name)  # raises on a name outside the policy
+    assert "#" not in name and name.startswith("net")
