@@ -5,17 +5,20 @@ common SNN pattern (spikes -> int8 ``QLinear`` -> 16-bit ``QLIF``/``QIF``) this 
 emits code specialized per layer instead (CMSIS-NN / TinyEngine style):
 
 - a population's incoming synapse layers are *fused* into its update: their
-  accumulators are stack locals, filled event-driven from the source's list of active
-  spike indices (weights added, never multiplied: a spike is 1), then requantized and
-  summed inside the neuron loop, so no synapse output is stored and reloaded;
+  accumulators are persistent state members (zero at reset, cleared as the neuron loop
+  reads them), filled event-driven from the source's list of active spike indices
+  (weights added, never multiplied: a spike is 1), then requantized and summed inside
+  the neuron loop, so no synapse output is stored and reloaded;
 - sizes, shifts, thresholds and decays are compile-time constants (tables only where a
   parameter differs per neuron), pointers are ``restrict``, nothing is checked at run time;
 - requantization uses the exact 32-bit form of ``runtime/include/snnc/kernels.h``
   (``snnc_rq_hr``: one SMMULR on the M4) wherever the layer's accumulator bound proves it
   exact, else the contract's 64-bit ``snnc_rq``;
-- accumulators are int16 (4 per SXTB16/SADD16 pair on the M4) when every row's
-  ``sum |w| + |bias|`` is below 2^15, else int32; never int64 (layers whose bound needs it
-  stay on the generic path).
+- dense accumulators are int16 (4 per SXTB16/SADD16 pair on the M4, 8 per NEON add),
+  flushed into int32 ones every ``(2^15 - 1) // max|w|`` active inputs when a row's
+  ``sum |w|`` could exceed int16; never int64 (layers whose bound needs it stay on the
+  generic path);
+- on aarch64 the neuron loop runs four neurons at a time with NEON (``_neon_loop``).
 
 Every value is the integer contract's (docs/fixed_point.md) bit for bit: the fused
 layers compute the same ``rq`` per layer and the population the same sum, only without
@@ -23,10 +26,12 @@ the intermediate buffers. A synapse layer whose value reaches its population thr
 recurrent (t-1) edge is computed at step t from the source's previous spikes, which the
 source's persistent active list still holds (the plan checks the schedule allows it).
 
-Storage per fused layer: dense column-major int8 (no index; int16-accumulator layout
-with groups of 4 permuted for SXTB16) or, for layers stored sparse, CSC with uint8 row
-indices when the layer has <= 256 outputs (uint16 otherwise) and uint16 column
-pointers when it has < 65536 weights.
+Storage per fused layer over spikes, by estimated instructions per active input
+(:func:`storage_for`; the graph's ``storage`` field is about bytes): dense column-major
+int8 (no index; int16-accumulator layout with groups of 4 permuted for SXTB16) or CSC
+with uint8 row indices when the layer has <= 256 outputs (uint16 otherwise) and uint16
+column pointers when it has < 65536 weights. Layers over small int32 inputs are dense
+row-major int16 pairs for SMLAD.
 """
 
 from __future__ import annotations
@@ -67,13 +72,6 @@ class Plan:
     direct: set[str]          # real inputs the fused layers read straight from ``in``
     counts: dict[str, str]    # SpikeCountArgmax -> the population that counts for it
 
-    def empty(self) -> bool:
-        return not self.pops
-
-
-def node_storage(node: QLinear) -> str:
-    return str(node.storage)
-
 
 def _row_bound(node: QLinear, x_bound: int = 1) -> np.ndarray:
     """sum_j |w[i, j]| * x_bound + |bias_i| per output: the accumulator bound."""
@@ -112,7 +110,7 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
             # reading the source's buffer in the same step only.
             if (ctx.btype[src] != "int32_t" or (src, n) in back or (n, dst) in back
                     or int(_row_bound(v, ctx.bound[src]).max(initial=0)) >= 1 << 31
-                    or (node_storage(v) != "dense" and w.size > 1 << 16)):
+                    or (str(v.storage) != "dense" and w.size > 1 << 16)):
                 continue
             fused[n] = Fused(n, src, dst, False, spikes=False)
             late.setdefault(src, []).append(dst)
