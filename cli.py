@@ -208,7 +208,7 @@ from snnc.targets import registry  # noqa: E402  (the targets: compile choices, 
 
 main.add_command(make_compile_command(registry))
 
-from snnc.compiler.fit.cli import fit_cmd  # noqa: E402  (snnc fit)
+from snnc.targets.fit.cli import fit_cmd  # noqa: E402  (snnc fit)
 
 main.add_command(fit_cmd)
 

@@ -56,10 +56,10 @@ def _data(graph: Any) -> tuple[np.ndarray, np.ndarray, str]:
 
 def run_fit(name: str, max_points: int, workers: int, out_root: Path) -> dict[str, Any]:
     """One smartwatch fit of a zoo model; writes its report files into bench/results."""
-    from snnc.compiler.fit import FitConfig, fit
-    from snnc.compiler.fit.engine import make_engine
-    from snnc.compiler.fit.report import summary_line, write_outputs
-    from snnc.compiler.fit.search import make_state
+    from snnc.targets.fit import FitConfig, fit
+    from snnc.targets.fit.engine import make_engine
+    from snnc.targets.fit.report import summary_line, write_outputs
+    from snnc.targets.fit.search import make_state
     from snnc.compiler.ir import load
     from snnc.compiler.ir.serialize import atomic_write
 
@@ -103,7 +103,7 @@ def run_fit(name: str, max_points: int, workers: int, out_root: Path) -> dict[st
 
 def sweep(engine_factory: Any, points: int, cache: Path | None) -> tuple[Any, float]:
     """The scaling sweep: L2MU, smartwatch, ``points`` points, one rung."""
-    from snnc.compiler.fit import FitConfig, fit
+    from snnc.targets.fit import FitConfig, fit
     from snnc.compiler.ir import load
 
     g = load(MODELS["l2mu"])
@@ -116,7 +116,7 @@ def sweep(engine_factory: Any, points: int, cache: Path | None) -> tuple[Any, fl
 
 
 def main(argv: list[str] | None = None) -> None:
-    from snnc.compiler.fit.engine import LocalPool, RayEngine
+    from snnc.targets.fit.engine import LocalPool, RayEngine
     from snnc.compiler.ir.serialize import atomic_write
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     summ_path = RESULTS / "fit_zoo.json"
     summary: dict[str, Any] = json.loads(summ_path.read_text()) if summ_path.exists() else {}
-    from snnc.compiler.fit.search import code_fingerprint
+    from snnc.targets.fit.search import code_fingerprint
 
     summary["host"] = {"machine": platform.machine(), "cpus": os.cpu_count(),
                        "note": "2-core machine shared with other jobs while measured"}

@@ -19,7 +19,7 @@ the training split. Models without a known dataset are run on seeded synthetic i
 
 Writes ``bench/results/quantization.json`` and ``docs/quantization.md``; progress on
 stderr. The configurations of a model run on the ``snnc fit`` engine
-(:func:`snnc.compiler.fit.engine.map_tasks`): ``--workers N`` local processes (default 1,
+(:func:`snnc.targets.fit.engine.map_tasks`): ``--workers N`` local processes (default 1,
 in this process) or ``--ray auto|ADDRESS``; results are the same whichever runs them.
 """
 
@@ -161,7 +161,7 @@ def _config_task(opts: dict[str, Any], shared: tuple[Any, Data]) -> dict[str, An
 def bench_model(path: Path, n_calib: int, n_test: int, workers: int = 1,
                 ray: str | None = None) -> dict[str, Any]:
     """Every configuration of one model (on the fit engine: local pool or Ray)."""
-    from snnc.compiler.fit.engine import map_tasks
+    from snnc.targets.fit.engine import map_tasks
     from snnc.compiler.ir import load
 
     g = load(path)

@@ -21,7 +21,7 @@ accuracy on the same samples. The float graphs are mapped (``--quantize float`` 
 Writes ``bench/results/rram_sweeps.json`` and ``.md`` and one PNG per model
 (``rram_sweep_<model>.png``, three panels; needs matplotlib from the ``bench`` extra, else
 the PNGs are skipped with a note). The chip runs go to the ``snnc fit`` engine
-(:func:`snnc.compiler.fit.engine.map_tasks`): ``--workers N`` local processes (default 1)
+(:func:`snnc.targets.fit.engine.map_tasks`): ``--workers N`` local processes (default 1)
 or ``--ray auto|ADDRESS``; each chip is seeded, so results do not depend on which worker
 ran it. With ``--readme`` (default) the tables also replace the
 block between the ``rram_sweeps`` markers in ``targets/rram/README.md``. Progress goes to
@@ -100,7 +100,7 @@ def sweep_model(name: str, path: Path, seeds: tuple[int, ...], samples: int | No
                 sweeps: dict[str, tuple[float, ...]], workers: int = 1,
                 ray: str | None = None) -> dict[str, Any]:
     """Every (config, swept parameter, value) point of one model."""
-    from snnc.compiler.fit.engine import map_tasks
+    from snnc.targets.fit.engine import map_tasks
     from snnc.compiler.ir import load, predict
     from snnc.models.testsets import load_test_data
     from snnc.targets.rram.device import get_device

@@ -71,7 +71,7 @@ PROFILE = HostProfile()
 def fit_space(graph: object, profile: str | None = None) -> object:
     """What ``snnc fit`` searches on the host: the C runtime's dimensions; cost is the
     memory planner's bytes (the host has no instruction counter)."""
-    from snnc.compiler.fit.space import SearchSpace, c_target_dims
+    from snnc.targets.fit.space import SearchSpace, c_target_dims
 
     return SearchSpace("host", c_target_dims(), costs=("ram", "flash"), measure="plan")
 

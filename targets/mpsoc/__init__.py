@@ -62,7 +62,7 @@ def summary(est: Any) -> dict[str, Any]:
 def fit_space(graph: Graph, profile: str | None = None) -> Any:
     """What ``snnc fit`` searches on this target: weight/state bits, pruning and the reuse
     factor (None: the smallest that fits); cost from the estimator (LUT/BRAM/DSP, cycles)."""
-    from snnc.compiler.fit.space import Dimension, SearchSpace, c_target_dims
+    from snnc.targets.fit.space import Dimension, SearchSpace, c_target_dims
 
     dims = tuple(d for d in c_target_dims() if d.name in ("quantize", "state_bits",
                                                            "prune", "prune_scope"))

@@ -17,7 +17,7 @@ DEVICES = ("qemu", "ssh://user@host[:port]")
 def fit_space(graph, profile=None):  # type: ignore[no-untyped-def]
     """What ``snnc fit`` searches on this target (the C runtime's dimensions); cost from
     qemu-aarch64 instruction counts and the static binary's size."""
-    from snnc.compiler.fit.space import SearchSpace, c_target_dims
+    from snnc.targets.fit.space import SearchSpace, c_target_dims
 
     return SearchSpace(NAME, c_target_dims(), costs=("instructions", "flash", "ram"),
                        measure="qemu")

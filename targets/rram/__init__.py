@@ -18,7 +18,7 @@ def fit_space(graph: object, profile: str | None = None) -> object:
     """What ``snnc fit`` searches on this target: weight bits (or float conductances),
     pruning, conductance levels, ADC bits and tile rows; accuracy on the simulated chip,
     energy/latency from the energy model."""
-    from snnc.compiler.fit.space import Dimension, SearchSpace, c_target_dims
+    from snnc.targets.fit.space import Dimension, SearchSpace, c_target_dims
 
     dims = tuple(d for d in c_target_dims() if d.name in ("quantize", "prune", "prune_scope"))
     return SearchSpace("rram", (*dims, Dimension("levels", (4, 8, 16, 32), 16),

@@ -47,7 +47,7 @@ def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
 def fit_space(graph, profile=None):  # type: ignore[no-untyped-def]
     """What ``snnc fit`` searches on this target: bits, pruning, storage (the C runtime's
     dimensions); cost measured under QEMU (instructions) and from the ELF (flash/RAM)."""
-    from snnc.compiler.fit.space import SearchSpace, c_target_dims
+    from snnc.targets.fit.space import SearchSpace, c_target_dims
 
     prof = get_profile(profile or DEFAULT_PRESET)
     return SearchSpace(NAME, c_target_dims(), costs=("instructions", "latency", "flash", "ram"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from snnc.compiler.fit import FitConfig, fit
-from snnc.compiler.fit.engine import InlineEngine
+from snnc.targets.fit import FitConfig, fit
+from snnc.targets.fit.engine import InlineEngine
 
 
 def _fit(tiny, target, objective, fixed):
@@ -29,7 +29,7 @@ def test_mpsoc_reuse_trades_dsp_for_cycles(tiny):
 
 
 def test_rram_accuracy_is_the_chips_and_adc_bits_cost_energy(tiny):
-    from snnc.compiler.fit.search import make_state
+    from snnc.targets.fit.search import make_state
     from snnc.targets.rram.device import get_device
     from snnc.targets.rram.sim import flash_chip, predict_chip
 
@@ -40,7 +40,7 @@ def test_rram_accuracy_is_the_chips_and_adc_bits_cost_energy(tiny):
     # Independent path: program the chip directly and run the shuffled data through it.
     g, x, y = tiny
     st, _ = make_state({"base": g}, x, y, FitConfig(target="rram"), "rram_sim")
-    from snnc.compiler.fit.evaluate import compile_point
+    from snnc.targets.fit.evaluate import compile_point
 
     for bits, rec in by.items():
         gq, _ = compile_point(st, {**fixed, "adc_bits": bits})

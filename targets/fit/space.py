@@ -3,8 +3,8 @@
 A target declares its space with a hook in its own module, ``fit_space(graph, profile)``
 returning a :class:`SearchSpace`: the dimensions (each a name, its choices and the value
 the default ``snnc compile`` uses), the cost figures its measurement step reports and the
-name of that measurement step (:data:`snnc.compiler.fit.measure.MEASURES`). Nothing in
-:mod:`snnc.compiler.fit` branches on target names.
+name of that measurement step (:data:`snnc.targets.fit.measure.MEASURES`). Nothing in
+:mod:`snnc.targets.fit` branches on target names.
 
 A *point* is one choice per dimension (a plain dict, JSON-ready). Its identity for the
 on-disk cache is :func:`config_hash`: the SHA-256 of the model's content hash, the data's

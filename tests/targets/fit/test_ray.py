@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from snnc.compiler.fit import FitConfig, fit
-from snnc.compiler.fit.engine import LocalPool, RayEngine
+from snnc.targets.fit import FitConfig, fit
+from snnc.targets.fit.engine import LocalPool, RayEngine
 
 ray = pytest.importorskip("ray")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snnc.compiler.fit.search import pareto_front, pareto_ranks, rung_sizes
+from snnc.targets.fit.search import pareto_front, pareto_ranks, rung_sizes
 
 
 def test_pareto_ranks_hand_computed():

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.fit import FitConfig, fit
-from snnc.compiler.fit.engine import InlineEngine, LocalPool
-from snnc.compiler.fit.space import point_key
+from snnc.targets.fit import FitConfig, fit
+from snnc.targets.fit.engine import InlineEngine, LocalPool
+from snnc.targets.fit.space import point_key
 
 from .conftest import small_space
 
@@ -79,7 +79,7 @@ def test_no_point_meets_budget_names_the_closest(tiny, small):
 
 
 def test_resume_reevaluates_nothing_cached(tiny, small, tmp_path, monkeypatch):
-    import snnc.compiler.fit.search as search
+    import snnc.targets.fit.search as search
 
     # The cache key includes a fingerprint of the compiler/runtime sources; pin it so a
     # checkout edited while the test runs does not count as a code change.
@@ -171,16 +171,16 @@ def test_cli_bad_data_is_one_line_error(tiny, tmp_path, snnc_cmd):
 def test_code_fingerprint_tracks_sources(tmp_path, monkeypatch):
     """A changed runtime/compiler/target source changes the fingerprint (stale cache
     entries are never served); fit's own files do not."""
-    import snnc.compiler.fit.search as search
+    import snnc.targets.fit.search as search
 
     root = tmp_path / "snnc"
-    for f in ("compiler/fit/search.py", "compiler/fit/cli.py", "compiler/ir/graph.py",
+    for f in ("targets/fit/search.py", "targets/fit/cli.py", "compiler/ir/graph.py",
               "runtime/src/lif.c", "targets/smartwatch/link.ld.j2"):
         (root / f).parent.mkdir(parents=True, exist_ok=True)
         (root / f).write_text("x")
-    monkeypatch.setattr(search, "__file__", str(root / "compiler" / "fit" / "search.py"))
+    monkeypatch.setattr(search, "__file__", str(root / "targets" / "fit" / "search.py"))
     a = search.code_fingerprint()
-    (root / "compiler" / "fit" / "cli.py").write_text("changed")
+    (root / "targets" / "fit" / "cli.py").write_text("changed")
     assert search.code_fingerprint() == a
     (root / "runtime" / "src" / "lif.c").write_text("changed")
     b = search.code_fingerprint()

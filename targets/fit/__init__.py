@@ -9,8 +9,8 @@ measurements by kind), :mod:`.engine` (local process pool or Ray), :mod:`.search
 (JSON/Markdown/PNG and the chosen build). Method: ``docs/fit.md``.
 """
 
-from snnc.compiler.fit.search import FitConfig, FitResult, fit, load_data, pareto_front
-from snnc.compiler.fit.space import Dimension, SearchSpace
+from snnc.targets.fit.search import FitConfig, FitResult, fit, load_data, pareto_front
+from snnc.targets.fit.space import Dimension, SearchSpace
 
 __all__ = ["FitConfig", "FitResult", "fit", "load_data", "pareto_front", "Dimension",
            "SearchSpace"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.fit.space import (
+from snnc.targets.fit.space import (
     Dimension,
     SearchSpace,
     c_target_dims,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snnc.compiler.fit.space import Dimension, SearchSpace
+from snnc.targets.fit.space import Dimension, SearchSpace
 
 
 def tiny_data(graph, n: int = 96, steps: int = 20, seed: int = 1):
@@ -42,7 +42,7 @@ def tiny():
 def small(monkeypatch):
     """Make fit use the small space for the host target (the local pool forks, so the
     workers see the patch too)."""
-    import snnc.compiler.fit.search as search
+    import snnc.targets.fit.search as search
 
     monkeypatch.setattr(search, "target_space", lambda g, t, p: small_space(g, p))
     return SMALL_DIMS

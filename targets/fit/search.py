@@ -37,8 +37,8 @@ import numpy as np
 
 from snnc.compiler import __version__
 from snnc.compiler.errors import FormatError, SnncError
-from snnc.compiler.fit.evaluate import FitState
-from snnc.compiler.fit.space import SearchSpace, array_hash, config_hash, point_key
+from snnc.targets.fit.evaluate import FitState
+from snnc.targets.fit.space import SearchSpace, array_hash, config_hash, point_key
 from snnc.compiler.ir.graph import Graph
 
 
@@ -286,7 +286,7 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
     """Search the target's space for ``graphs`` (``{"base": g, variant: g', ...}``) on the
     data ``x``/``y``; see the module docstring. ``engine_factory(state)`` makes the
     engine (local pool or Ray). Raises SnncError when no point meets the budget."""
-    from snnc.compiler.fit.space import Dimension
+    from snnc.targets.fit.space import Dimension
     from snnc.compiler.ir import predict
 
     t0 = time.perf_counter()

@@ -59,7 +59,7 @@ def init_worker(state: FitState) -> None:
 
 def compile_point(state: FitState, point: dict[str, Any]) -> tuple[Graph, Any]:
     """Run the target's pipeline on the point's model variant (memoized per worker)."""
-    from snnc.compiler.fit.space import compile_options, point_key
+    from snnc.targets.fit.space import compile_options, point_key
     from snnc.compiler.passes.pipeline import PassContext, run_pipeline
     from snnc.targets import registry  # noqa: F401  (registers the targets' pipelines)
 
@@ -70,7 +70,7 @@ def compile_point(state: FitState, point: dict[str, Any]) -> tuple[Graph, Any]:
     name = point.get("model", "base")
     if name not in state.graphs:
         raise SnncError(f"fit: unknown model variant '{name}'")
-    from snnc.compiler.fit.measure import DEVICE_KEYS
+    from snnc.targets.fit.measure import DEVICE_KEYS
 
     dev_keys = DEVICE_KEYS.get(state.measure, ())
     opts = compile_options({k: v for k, v in point.items() if k not in dev_keys},
@@ -120,7 +120,7 @@ def run_task(task: dict[str, Any], state: FitState | None = None) -> dict[str, A
 
 
 def _evaluate(st: FitState, task: dict[str, Any], out: dict[str, Any]) -> None:
-    from snnc.compiler.fit.measure import ACCURACY, MEASURES, NEEDS_POINT
+    from snnc.targets.fit.measure import ACCURACY, MEASURES, NEEDS_POINT
 
     gq, plan = compile_point(st, task["point"])
     if task.get("n"):

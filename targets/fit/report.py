@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from snnc.compiler.fit.evaluate import FitState, compile_point
-from snnc.compiler.fit.search import FitResult, describe
-from snnc.compiler.fit.space import point_key
+from snnc.targets.fit.evaluate import FitState, compile_point
+from snnc.targets.fit.search import FitResult, describe
+from snnc.targets.fit.space import point_key
 
 UNITS = {"instructions": "instructions per step (median, QEMU)",
          "latency": "us per inference", "flash": "flash bytes", "ram": "RAM bytes",
@@ -117,7 +117,7 @@ def plot_front(res: FitResult, path: str | Path, title: str | None = None) -> Pa
 def write_outputs(res: FitResult, state: FitState, out_dir: str | Path) -> Path:
     """The chosen build plus fit.json / fit.md / front.png in ``out_dir``."""
     from snnc.compiler.cli_compile import report_markdown
-    from snnc.compiler.fit.space import compile_options
+    from snnc.targets.fit.space import compile_options
     from snnc.compiler.ir.serialize import atomic_write, graph_hash
     from snnc.compiler.passes.pipeline import options_dict
     from snnc.targets import registry

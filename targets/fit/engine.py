@@ -25,7 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.fit.evaluate import FitState, init_worker, run_task
+from snnc.targets.fit.evaluate import FitState, init_worker, run_task
 
 TaskFn = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from snnc.compiler.fit.engine import map_tasks
+from snnc.targets.fit.engine import map_tasks
 
 
 def _square_plus(task: int, shared: int) -> dict:

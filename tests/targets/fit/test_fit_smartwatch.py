@@ -10,9 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from snnc.compiler.fit import FitConfig, fit
-from snnc.compiler.fit.engine import LocalPool
-from snnc.compiler.fit.space import Dimension, SearchSpace
+from snnc.targets.fit import FitConfig, fit
+from snnc.targets.fit.engine import LocalPool
+from snnc.targets.fit.space import Dimension, SearchSpace
 
 pytestmark = pytest.mark.cross
 
@@ -25,9 +25,9 @@ def _tools() -> None:
 
 def test_smartwatch_fit_measures_qemu_and_flashes(tiny, monkeypatch, tmp_path, snnc_cmd):
     _tools()
-    import snnc.compiler.fit.search as search
-    from snnc.compiler.fit.report import write_outputs
-    from snnc.compiler.fit.search import make_state
+    import snnc.targets.fit.search as search
+    from snnc.targets.fit.report import write_outputs
+    from snnc.targets.fit.search import make_state
     from snnc.targets.benchmark import device_inputs
     from snnc.targets.flash import run_on_device
 
