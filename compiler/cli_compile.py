@@ -165,7 +165,6 @@ def compile_model(model: str | Path, options: Any, calib: Any = None,
         "output_hash": graph_hash(g), "options": options_dict(options),
         "passes": ctx.log, "memory": plan.to_dict(),
         "storage": {n: v.storage for n, v in g.items() if hasattr(v, "storage")},
-        "fusion": g.metadata.get("fusion", []),
         "dead_neurons": g.metadata.get("dead_neurons", {}),
     }
     if options.quantize != "float":
@@ -178,6 +177,14 @@ def compile_model(model: str | Path, options: Any, calib: Any = None,
     return g, plan, report
 
 
+def _ram_text(plan: Any) -> str:
+    """The RAM figure ``snnc compile`` prints: the memory plan's, which for the C backend
+    is ``sizeof`` the model's state struct (the model's .bss in a firmware)."""
+    if plan.backend == "none":
+        return "RAM n/a (no C memory plan for this graph)"
+    return f"RAM {plan.ram_bytes} B"
+
+
 def report_markdown(r: dict[str, Any]) -> str:
     """Render a compile report as Markdown."""
     m = r["memory"]
@@ -185,8 +192,9 @@ def report_markdown(r: dict[str, Any]) -> str:
              f"- model: `{r['model']}` (hash {r['input_hash'][:12]})",
              f"- output hash: {r['output_hash'][:12]}",
              "- options: " + ", ".join(f"{k}={v}" for k, v in r["options"].items()),
-             f"- RAM: **{m['ram_bytes']} B** (state {m['state_bytes']}, persistent buffers "
-             f"{m['persistent_bytes']}, arena {m['arena_bytes']}); flash: "
+             f"- RAM: **{m['ram_bytes']} B** (the {m['backend']} memory plan: state "
+             f"{m['state_bytes']}, persistent buffers {m['persistent_bytes']}, arena "
+             f"{m['arena_bytes']}, padding {m['padding_bytes']}); flash: "
              f"**{m['flash_bytes']} B**"]
     if "float_vs_int" in r:
         a = r["float_vs_int"]
@@ -200,11 +208,16 @@ def report_markdown(r: dict[str, Any]) -> str:
         else:
             lines.append(f"| {i} | {e['pass']} | {e['seconds']} | {e['nodes']} | "
                          f"{e['nonzero_weights']}/{e['weights']} | {e['neurons']} |")
-    lines += ["", "| buffer | bytes | live (schedule positions) | offset |",
-              "| --- | ---: | --- | ---: |"]
+    lines += ["", "| member | role | node | type | elements | offset B |",
+              "| --- | --- | --- | --- | ---: | ---: |"]
+    for mb in m["members"]:
+        lines.append(f"| {mb['name']} | {mb['role']} | {mb['node'] or ''} | {mb['ctype']} | "
+                     f"{mb['n'] if mb['n'] is not None else 1} | {mb['offset']} |")
+    lines += ["", "| arena buffer | node | arena | elements | live (schedule positions) | "
+              "offset (elements) |", "| --- | --- | --- | ---: | --- | ---: |"]
     for b in m["buffers"]:
-        off = "persistent" if b["persistent"] else b["offset"]
-        lines.append(f"| {b['name']} | {b['nbytes']} | {b['first']}..{b['last']} | {off} |")
+        lines.append(f"| {b['name']} | {b['node']} | {b['arena']} | {b['n']} | "
+                     f"{b['first']}..{b['last']} | {b['offset']} |")
     lines += ["", "| node | state B | flash B | storage |", "| --- | ---: | ---: | --- |"]
     names = sorted(set(m["state_by_node"]) | set(m["flash_by_node"]))
     for n in names:
@@ -285,7 +298,7 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
                     target: str, profile: str | None = None, data: str | None = None,
                     max_drop: float = 1.0, strict: bool = False,
                     **target_values: Any) -> None:
-        """Optimize MODEL (prune, quantize, sparsify, fuse, plan memory) and write OUT.snn
+        """Optimize MODEL (prune, quantize, sparsify, plan memory) and write OUT.snn
         or a build directory for --target."""
         from snnc.compiler.ir.serialize import atomic_write, save
         from snnc.compiler.passes.pipeline import CompileOptions
@@ -333,7 +346,7 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
             atomic_write(outp / "report.md", lambda f: f.write(report_markdown(report)),
                          mode="w")
             files = json.loads((outp / "manifest.json").read_text())["files"]
-            click.echo(f"snnc: RAM {plan.ram_bytes} B, flash {plan.flash_bytes} B (memory "
+            click.echo(f"snnc: {_ram_text(plan)}, flash {plan.flash_bytes} B (memory "
                        f"plan); wrote {outp}/ ({', '.join(files)})", err=True)
             click.echo(str(outp))
             return
@@ -346,7 +359,7 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
         from snnc.compiler.data import copy_model_data
 
         copy_model_data(model, outp)
-        click.echo(f"snnc: RAM {plan.ram_bytes} B, flash {plan.flash_bytes} B"
+        click.echo(f"snnc: {_ram_text(plan)}, flash {plan.flash_bytes} B"
                    + (f", float/int agreement {100 * report['float_vs_int']['agreement']:.1f}%"
                       if "float_vs_int" in report else ""), err=True)
         click.echo(str(outp))

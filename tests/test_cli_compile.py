@@ -33,7 +33,7 @@ def test_compile_writes_graph_report_and_dumps(tmp_path, tiny_graph):
     md = (tmp_path / "o" / "m_q.report.md").read_text()
     assert f"**{rep['memory']['ram_bytes']} B**" in md
     assert (tmp_path / "ir" / "01_prune.snn").exists()
-    assert (tmp_path / "ir" / "07_fuse.txt").exists()
+    assert (tmp_path / "ir" / "06_storage.txt").exists()
 
 
 def test_bundled_calibration_from_metadata(tmp_path, tiny_graph):

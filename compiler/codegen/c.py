@@ -73,6 +73,7 @@ from snnc.compiler.ir.qnodes import (
 )
 from snnc.compiler.ir.serialize import atomic_write, graph_hash
 from snnc.compiler.ir.verify import verify
+from snnc.compiler.passes.plan import Buffer, MemoryPlan, Planner, place_arena
 
 TEMPLATES = Path(__file__).parent / "templates"
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
@@ -101,7 +102,8 @@ class CModel:
     input_ctype: str
     output_ctype: str
     flash_bytes: int     # const tables
-    ram_bytes: int       # state struct (sum of members, before padding)
+    ram_bytes: int       # sizeof the state struct (the memory plan's ram_bytes)
+    plan: MemoryPlan | None = None  # the one memory plan (compiler/passes/plan.py)
 
     def write(self, out_dir: str | Path) -> Path:
         """Write ``model.h`` and ``model.c`` into ``out_dir`` (atomically, each file)."""
@@ -146,6 +148,10 @@ class _Ctx:
     btype: dict[str, str] = field(default_factory=dict)   # C type of each node's output
     late: dict[str, list[str]] = field(default_factory=dict)  # extra readers (c_fused)
     late_direct: set[str] = field(default_factory=set)  # inputs read from `in` (c_fused)
+    # The memory plan: every state member is reserved through it (compiler/passes/plan.py).
+    planner: Planner = field(default_factory=lambda: Planner("c"))
+    cur: str | None = None                                # node being lowered (owner)
+    flash_by: dict[str, int] = field(default_factory=dict)
 
     # -- emitters
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
@@ -156,16 +162,33 @@ class _Ctx:
         self.tables.append(cgen.array(ctype, name, vals, comment=cnames.c_comment(comment),
                                       strings=True))
         self.flash += max(vals.size, 1) * _CTYPE_BYTES[ctype]
+        if self.cur is not None:
+            self.flash_by[self.cur] = (self.flash_by.get(self.cur, 0)
+                                       + max(vals.size, 1) * _CTYPE_BYTES[ctype])
         return name
 
-    def member(self, ctype: str, name: str, n: int | None = None, comment: str = "") -> str:
+    def member(self, ctype: str, name: str, n: int | None = None, comment: str = "", *,
+               role: str = "state", node: str | None = None, align: int = 0) -> str:
+        """Reserve a state-struct member through the memory plan and declare it.
+
+        ``node``: its owner (default: the node being lowered); ``align`` (4 or 8): wider
+        than the type's own alignment (declared as a union with an int32/int64 member).
+        """
         cgen.identifier(name)
-        decl = f"{ctype} {name}" + (f"[{n}]" if n is not None else "") + ";"
+        m = self.planner.member(name, ctype, n, role=role,
+                                node=node if node is not None or role == "arena" else self.cur,
+                                comment=comment, align=align)
+        dims = f"[{n}]" if n is not None else ""
+        if align > _CTYPE_BYTES[ctype]:
+            wide = {4: "int32_t", 8: "int64_t"}[align]
+            decl = f"union {{ {wide} align; {ctype} v{dims}; }} {name};"
+        else:
+            decl = f"{ctype} {name}{dims};"
         if comment:
             decl += f" /* {cnames.c_comment(comment)} */"
         self.fields.append(decl)
-        self.ram += (n or 1) * _CTYPE_BYTES[ctype]
-        return f"s->{name}"
+        self.ram += m.nbytes
+        return f"s->{name}.v" if align > _CTYPE_BYTES[ctype] else f"s->{name}"
 
     def struct(self, text: str, size: int = 32) -> None:
         self.tables.append(text)
@@ -725,28 +748,26 @@ def _place_buffers(ctx: _Ctx, order: list[str], back: set[tuple[str, str]]) -> N
             continue
         readers = succ[b.node]
         if b.state or any((b.node, r) in back for r in readers):
-            where[b.name] = ctx.member(b.ctype, b.name, b.n, b.comment)
+            where[b.name] = ctx.member(b.ctype, b.name, b.n, b.comment, role="buffer",
+                                       node=b.node)
             continue
         last = max([pos[r] for r in readers] + [pos[b.node]])
         live.append((b, pos[b.node], last))
-    # One arena per element type: 'arena' (int32_t / snnc_real_t), 'arena_s' (spikes).
+    # One arena per element type: 'arena' (int32_t / snnc_real_t), 'arena_s' (spikes),
+    # placed by the memory planner (compiler/passes/plan.py: place_arena).
     for ctype in sorted({b.ctype for b, _, _ in live}):
         arena = "arena_s" if ctype == "snnc_spike_t" else "arena"
-        placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
-        layout = []
-        mine = [t for t in live if t[0].ctype == ctype]
-        for b, first, last in sorted(mine, key=lambda t: (-t[0].n, t[0].name)):
-            off = 0
-            for o, n, _, _ in sorted(p for p in placed if not (p[3] < first or p[2] > last)):
-                if off + b.n <= o:
-                    break
-                off = max(off, o + n)
-            placed.append((off, b.n, first, last))
+        mine = {b.name: b for b, _, _ in live if b.ctype == ctype}
+        pbufs = [Buffer(b.name, b.node, ctype, b.n, first, last, b.comment)
+                 for b, first, last in live if b.ctype == ctype]
+        size = place_arena(pbufs, arena)
+        ctx.planner.buffers.extend(pbufs)
+        layout = [(p.offset, mine[p.name]) for p in pbufs]
+        for off, b in layout:
             where[b.name] = f"(s->{arena} + {off})"
-            layout.append((off, b))
-        size = max(o + n for o, n, _, _ in placed)
         ctx.member(ctype, arena, size,
-                   "activations of non-overlapping lifetimes, see the layout in model.c")
+                   "activations of non-overlapping lifetimes, see the layout in model.c",
+                   role="arena")
         width = max(len(x.name) for _, x in layout)
         lines = [f"{b.name:<{width}}  [{off}, {off + b.n})  {cnames.c_comment(b.comment)}"
                  for off, b in sorted(layout, key=lambda t: (t[0], t[1].name))]
@@ -783,8 +804,9 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
            kernels: dict[str, str] | None = None) -> CModel:
     """Generate ``model.h``/``model.c`` for ``graph`` (quantized -> integer, else float).
 
-    ``memory`` (optional, e.g. from a memory planner) overrides the flash/RAM figures in
-    the header comment with ``{"flash_bytes": ..., "ram_bytes": ...}``.
+    ``memory`` is accepted for the build API and ignored: the header states this
+    emitter's own memory plan (``CModel.plan``, :mod:`compiler.passes.plan`), which is the
+    plan ``snnc compile`` reports.
     ``kernels`` (node -> C function, from :mod:`compiler.codegen.tvm_kernels`) replaces
     those synapse layers' runtime kernel calls (see :func:`_external_kernel`).
     Raises UnsupportedError naming the node and op the backend cannot lower.
@@ -823,6 +845,7 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     spike_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)
     for name in order:
         node = graph.nodes[name]
+        ctx.cur = name  # owner of the members and tables reserved while lowering it
         lines = ["    /* " + cnames.c_comment(
             f"{name}: {node.kind} {list(node.shape_in())} -> {list(node.shape_out())}"
             + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
@@ -861,7 +884,11 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
             ctx.steps.append(f"{lines[0]}\n    {{\n{body}\n    }}")
         else:
             ctx.steps.append("\n".join(lines))
+    ctx.cur = None
     _place_buffers(ctx, order, back)
+    if not ctx.fields:  # C has no empty struct
+        ctx.member("int32_t", "unused", None, "stateless model", role="state")
+    plan = ctx.planner.finish(ctx.flash, ctx.flash_by)
     if kernels:
         ctx.tables.insert(0, '#include "tvm_kernels.h" /* --kernels tvm */\n')
     if quantized:
@@ -905,11 +932,8 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     for n in graph.outputs:
         shape_lines.append(cnames.c_comment(
             f"output {n}: {list(graph.nodes[n].shape)}, out[{ctx.out_off[n]}..]"))
-    flash, ram = ctx.flash, ctx.ram
-    note = ""
-    if memory:
-        note = (f"\n * Memory plan (compiler/passes/plan.py, its own buffer layout): flash "
-                f"{int(memory.get('flash_bytes', 0))} B, RAM {int(memory.get('ram_bytes', 0))} B")
+    flash, ram = ctx.flash, plan.ram_bytes
+    note = ""  # `memory` is this emitter's own plan: nothing else to report
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True,
@@ -923,13 +947,13 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         input_note=("quantized input x_q per value" if quantized and input_ctype == "int16_t"
                     else "spike 0/1 per value" if quantized else "input value"),
         output_note="integer output per value" if quantized else "output value",
-        fields=ctx.fields or ["int32_t unused; /* stateless model */"])
+        fields=ctx.fields)
     source = env.get_template("model.c.j2").render(
         **common, tables=ctx.tables, steps=ctx.steps, need_i=ctx.need_i)
     return CModel(name=graph.name, c_name=c_name, header=header, source=source,
                   quantized=quantized, n_inputs=n_inputs, n_outputs=n_outputs,
                   input_ctype=input_ctype, output_ctype=output_ctype, flash_bytes=flash,
-                  ram_bytes=ram)
+                  ram_bytes=ram, plan=plan)
 
 
 def write_c(graph: Graph, out_dir: str | Path, **kw: object) -> CModel:

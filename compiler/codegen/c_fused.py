@@ -191,12 +191,9 @@ def _acc_member(ctx: _Ctx, nid: str, ctype: str, n: int, what: str) -> str:
     """A persistent accumulator array in the state struct (zero at reset, cleared by
     the population as it reads each element, so the step needs no memset)."""
     name = f"acc_{nid}"
-    if ctype == "int16_t":  # word-aligned for the SIMD kernel
-        ctx.fields.append(f"union {{ int32_t align; int16_t v[{n}]; }} {name}; "
-                          f"/* {what} */")
-        ctx.ram += 2 * n
-        return f"s->{name}.v"
-    return ctx.member(ctype, name, n, what)
+    # int16 accumulators are word-aligned for the SIMD kernel (a union with an int32_t).
+    return ctx.member(ctype, name, n, what,
+                      align=4 if ctype == "int16_t" else 0)
 
 
 def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],

@@ -62,6 +62,7 @@ from snnc.compiler.ir.qnodes import (
 )
 from snnc.compiler.ir.serialize import atomic_write, graph_hash
 from snnc.compiler.ir.verify import verify
+from snnc.compiler.passes.plan import MemoryPlan, Planner
 
 TEMPLATES = Path(__file__).parent / "templates" / "hls"
 STATIC_FILES = ("snnc_hls.h", "snnc_io.h", "tb.cpp", "host.cpp")
@@ -107,7 +108,8 @@ class HlsModel:
     reuse: int
     units: dict[str, int]          # synapse node -> MAC units
     rom_bytes: int                 # const tables
-    state_bytes: int               # static state and buffers
+    state_bytes: int               # static state and buffers (the memory plan's RAM)
+    plan: MemoryPlan | None = None  # the one memory plan (compiler/passes/plan.py)
 
     def write(self, out_dir: str | Path) -> Path:
         """Write the generated and the static files into ``out_dir`` (atomically each)."""
@@ -137,6 +139,9 @@ class _Ctx:
     partition: dict[tuple[str, int], int] = field(default_factory=dict)  # (array, dim) -> factor
     rom: int = 0
     ram: int = 0
+    # Every static is reserved through the memory plan (compiler/passes/plan.py).
+    planner: Planner = field(default_factory=lambda: Planner("hls"))
+    cur: str | None = None                                # node being lowered (owner)
 
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
         vals = np.asarray(values).ravel()
@@ -153,8 +158,12 @@ class _Ctx:
             raise SnncError(f"internal: {node}.{fld} has {v.size} values, expected {n}")
         return self.table(ctype, f"{self.ids[node]}_{fld}", v)
 
-    def static(self, ctype: str, name: str, dims: tuple[int, ...], comment: str) -> str:
+    def static(self, ctype: str, name: str, dims: tuple[int, ...], comment: str, *,
+               role: str = "state", node: str | None = None) -> str:
         cgen.identifier(name)
+        n_el = int(np.prod(dims)) if dims else None
+        self.planner.member(name, ctype, n_el, role=role, node=node or self.cur,
+                            comment=comment)
         shape = "".join(f"[{d}]" for d in dims)
         self.statics.append(f"static {ctype} {name}{shape}; /* {cnames.c_comment(comment)} */")
         n = int(np.prod(dims)) if dims else 1
@@ -367,7 +376,7 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
                reuse=int(reuse))
     for n in order:
         ctx.static(ctx.btype[n], ctx.y(n), (_size(tuple(graph.nodes[n].shape_out())),),
-                   f"{n}: output of this step")
+                   f"{n}: output of this step", role="buffer", node=n)
     in_off, off = {}, 0
     for n in graph.inputs:
         in_off[n] = off
@@ -385,6 +394,7 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
             f"{name}: {node.kind} {list(node.shape_in())} -> {list(node.shape_out())}"
             + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))
             + " */"]
+        ctx.cur = name  # owner of the statics reserved while lowering it
         if isinstance(node, QInput):
             _lower_input(ctx, name, node, in_off[name], lines)
         else:
@@ -398,6 +408,9 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
     local = {a for (a, _d) in ctx.partition if a.startswith("x_")}
     ctx.pragmas = [f"#pragma HLS ARRAY_PARTITION variable={a} cyclic factor={f} dim={d}"
                    for (a, d), f in sorted(ctx.partition.items()) if a not in local]
+    plan = ctx.planner.finish(ctx.rom)
+    if plan.ram_bytes != ctx.ram:
+        raise SnncError(f"internal: HLS statics {ctx.ram} B != memory plan {plan.ram_bytes} B")
     spikes_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)
     input_ctype = "uint8_t" if spikes_in else "int16_t"
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -426,5 +439,6 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
     }
     return HlsModel(name=graph.name, files=files, n_inputs=n_inputs, n_outputs=n_outputs,
                     input_ctype=input_ctype, output_ctype="int32_t", reuse=int(reuse),
-                    units=dict(ctx.units), rom_bytes=ctx.rom, state_bytes=ctx.ram)
+                    units=dict(ctx.units), rom_bytes=ctx.rom, state_bytes=plan.ram_bytes,
+                    plan=plan)
 

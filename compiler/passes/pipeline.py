@@ -7,8 +7,10 @@ calibration data, the dump directory and the progress callback travel in a
 :class:`PassContext`, never in globals. ``verify`` runs after every pass. With
 ``ctx.dump_dir`` set, the graph after each pass is written as ``NN_<pass>.snn`` plus a
 text summary ``NN_<pass>.txt`` (``00_input`` is the graph as given). After the last pass
-the static memory planner runs; its :class:`~compiler.passes.plan.MemoryPlan` is
-returned with the per-pass log.
+the memory planner runs: :func:`~compiler.passes.plan.plan_memory` lays the graph out as
+the C emitter will (the one plan the emitters and the report share); its
+:class:`~compiler.passes.plan.MemoryPlan` is returned with the per-pass log. A graph the C
+backend cannot lower gets an empty plan (``backend="none"``) and a progress note.
 
 A pass whose option turns it off (``prune`` at 0, ``quantize`` = ``float``) is recorded as
 skipped and leaves the graph untouched.
@@ -24,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from snnc.compiler.errors import SnncError
+from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import READOUTS, SYNAPSE_KINDS, _Population
 from snnc.compiler.ir.qnodes import QSYNAPSE_KINDS, is_quantized
@@ -154,26 +156,18 @@ def _storage(g: Graph, ctx: PassContext) -> Graph:
     return choose_storage(g, ctx.options.storage_threshold, ctx.layout or SNNC_RUNTIME)
 
 
-def _fuse(g: Graph, ctx: PassContext) -> Graph:
-    from snnc.compiler.passes.fuse import fuse
-
-    return fuse(g)
-
-
 PASSES: dict[str, Callable[[Graph, PassContext], Graph | None]] = {
     "prune": _prune,
     "inert": _inert,
     "dead_neurons": _dead,
     "quantize": _quantize,
     "storage": _storage,
-    "fuse": _fuse,
 }
 
 # Per-target ordered pass lists. Dead-neuron removal runs again after quantization because
 # weights that round to zero can starve neurons.
 PIPELINES: dict[str, tuple[str, ...]] = {
-    "generic": ("prune", "inert", "dead_neurons", "quantize", "dead_neurons", "storage",
-                "fuse"),
+    "generic": ("prune", "inert", "dead_neurons", "quantize", "dead_neurons", "storage"),
 }
 
 
@@ -221,9 +215,6 @@ def _dump(g: Graph, ctx: PassContext, idx: int, name: str) -> None:
     storage = {n: v.storage for n, v in g.items() if hasattr(v, "storage")}
     if storage:
         text += "\nstorage: " + ", ".join(f"{k}={v}" for k, v in storage.items())
-    if g.metadata.get("fusion"):
-        text += "\nfusion: " + "; ".join(
-            f"{grp['neuron']} <- {', '.join(grp['synapses'])}" for grp in g.metadata["fusion"])
     atomic_write(stem.with_suffix(".txt"), lambda f: f.write(text + "\n"), mode="w")
 
 
@@ -252,7 +243,12 @@ def run_pipeline(graph: Graph, ctx: PassContext,
             if ctx.dump_dir is not None:
                 _dump(graph, ctx, i, name)
         ctx.log.append(entry)
-    plan = plan_memory(graph, ctx.layout)
+    try:
+        plan = plan_memory(graph)
+    except UnsupportedError as e:  # e.g. an rram-only graph: no C layout to report
+        ctx.progress(f"memory plan: none ({e})")
+        plan = MemoryPlan(backend="none", members=[], buffers=[], ram_bytes=0,
+                          flash_bytes=0)
     return graph, plan
 
 

@@ -1,34 +1,31 @@
-"""Static memory planner: every buffer's size and lifetime, one arena, RAM and flash bytes.
+"""The memory planner: one layout of a model's RAM, shared by the emitters and the report.
 
-``plan_memory(graph) -> MemoryPlan`` models what a step-function runtime holds:
+There is one plan per compiled model and it is the layout the generated code has. The
+emitters do not keep their own books: while lowering, the C emitter
+(:mod:`compiler.codegen.c`, including the event-driven layers of
+:mod:`compiler.codegen.c_fused`) and the HLS emitter (:mod:`compiler.codegen.hls`) ask a
+:class:`Planner` for every piece of RAM they need, and place their buffers where it says:
 
-Sizes follow a :class:`~compiler.passes.storage.Layout` (default: the snnc C runtime,
-whose activations are int32 and whose tables are int32 parameter vectors).
+- **state members** (``role="state"``): what persists across steps, owned by one node
+  (membranes, currents, delay rings, readout counters, persistent accumulators, active
+  spike lists);
+- **persistent buffers** (``role="buffer"``): a node output that must survive the step
+  (read through a recurrent edge at step t+1, or a state that doubles as the output);
+- **arenas** (``role="arena"``): every other activation buffer and input-sum scratch, one
+  arena per element type, placed by :func:`place_arena` (buffers whose lifetimes in the
+  schedule do not overlap share elements: largest first, lowest free offset, ties by name).
 
-RAM
-- **state** (persists for the whole run): membrane ``v`` (and current ``i`` of a CubaLIF)
-  per neuron at ``state_bits / 8`` bytes (4 in a float graph); a delayed synapse's ring of
-  ``(max_delay + 1) * out`` accumulator slots of 4 bytes, or 8 when the accumulator bound
-  ``max_i sum_j |w_ij| * max|x_j| + |b_i|`` reaches 2**31 (the runtime's int64 rings);
-  readout accumulators, 4 bytes per class.
-- **persistent buffers**: a node output read through a recurrent edge (step ``t-1``) must
-  survive from its producer to the next step.
-- **arena**: every other buffer lives from its producer's position in the schedule to
-  its last reader's; buffers whose lifetimes do not overlap share bytes. Offsets are
-  assigned greedily (largest first, lowest non-conflicting offset, 4-byte alignment).
-  Inputs are written before the step (position -1); a buffer read by an Output lives to
-  the end of the step (the caller reads it).
+:meth:`Planner.finish` lays the members out as a C struct (each member at its type's
+alignment, the struct padded to its largest alignment: the rules of the Arm EABI and of
+x86-64 System V, which agree for these types), so for the C backend
+:attr:`MemoryPlan.ram_bytes` is ``sizeof`` the model's state struct: the RAM the model
+adds to a firmware (the smartwatch test checks it against the linked ELF). ``snnc_real_t``
+counts as ``float`` (a ``-DSNNC_REAL_DOUBLE`` build doubles the float members). The HLS
+emitter's members are separate ``static`` arrays (no struct, no padding).
 
-Buffer element sizes: float graphs 4 bytes; integer graphs ``layout.spike_bytes`` for
-spikes and ``layout.activation_bytes`` for every other value (inputs, synapse outputs,
-membranes, readouts) — 4 and 4 in the snnc runtime. ``Flatten`` and ``Output`` alias
-their source (no bytes). Fused synapses (see :mod:`compiler.passes.fuse`) have no output
-buffer; their population gets a 4-byte accumulator per neuron ``<pop>.acc`` live only
-during its step.
-
-Flash: every parameter array at its dtype's size (float parameters as float32), weight
-matrices at their chosen layout's size (:func:`compiler.passes.storage.weight_bytes`),
-0-d parameters as one value. Reporting-only fields (``w_scale``) are not counted.
+:func:`plan_memory` is what the compile pipeline reports: it runs the C emitter's
+planning on the graph (no file is written) and returns its plan. Flash is the bytes of
+the constant tables the emitter writes.
 
 The planner reads the graph and never changes it.
 """
@@ -40,93 +37,205 @@ from typing import Any
 
 import numpy as np
 
+from snnc.compiler.errors import SnncError
 from snnc.compiler.ir.graph import Graph
-from snnc.compiler.ir.nodes import (
-    SPIKE,
-    CubaLIF,
-    DelayedLinear,
-    Flatten,
-    Input,
-    MembraneArgmax,
-    Node,
-    Output,
-    SpikeCountArgmax,
-    _Population,
-)
-from snnc.compiler.ir.qnodes import (
-    QCubaLIF,
-    QDelayedLinear,
-    QInput,
-    _QPopulation,
-    is_quantized,
-)
-from snnc.compiler.passes.fuse import fused_synapses
-from snnc.compiler.passes.storage import MATRIX_KINDS, SNNC_RUNTIME, Layout, weight_bytes
+from snnc.compiler.ir.nodes import SPIKE, Flatten
+from snnc.compiler.ir.qnodes import QInput
 
-ALIGN = 4
-REPORT_ONLY = ("w_scale",)
+# Size and alignment (bytes) of the C types the emitters declare (Arm EABI = x86-64 SysV).
+CTYPES: dict[str, int] = {"int8_t": 1, "uint8_t": 1, "snnc_spike_t": 1, "int16_t": 2,
+                          "uint16_t": 2, "int32_t": 4, "uint32_t": 4, "int64_t": 8,
+                          "float": 4, "snnc_real_t": 4, "double": 8}
+ROLES = ("state", "buffer", "arena")
+
+
+def ctype_bytes(ctype: str) -> int:
+    """Bytes of one ``ctype`` element (SnncError for a type the planner does not know)."""
+    if ctype not in CTYPES:
+        raise SnncError(f"internal: memory planner does not know C type '{ctype}'")
+    return CTYPES[ctype]
+
+
+def _round(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+@dataclass
+class Member:
+    """One piece of model RAM: a state-struct member (C) or a static array (HLS)."""
+
+    name: str
+    ctype: str
+    n: int | None               # elements (None: a scalar)
+    role: str                   # state | buffer | arena
+    node: str | None = None     # owning node (None: an arena shared by several)
+    comment: str = ""
+    align: int = 0              # 0: the type's own alignment
+    offset: int = 0             # in the struct (set by Planner.finish)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the member, not counting padding before it."""
+        raw = (self.n if self.n is not None else 1) * ctype_bytes(self.ctype)
+        return _round(raw, self.alignment)
+
+    @property
+    def alignment(self) -> int:
+        return max(self.align, ctype_bytes(self.ctype))
 
 
 @dataclass
 class Buffer:
-    """One activation buffer: bytes, live interval [first, last] in schedule positions."""
+    """An activation buffer with a lifetime [first, last] in schedule positions, placed at
+    ``offset`` elements of its arena (``arena``)."""
 
     name: str
-    nbytes: int
+    node: str
+    ctype: str
+    n: int
     first: int
     last: int
-    persistent: bool = False
-    offset: int | None = None  # in the arena (None for persistent buffers)
+    comment: str = ""
+    arena: str = ""
+    offset: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self.n * ctype_bytes(self.ctype)
 
 
 @dataclass
 class MemoryPlan:
-    """RAM and flash of a graph as a runtime would lay them out (bytes)."""
+    """A model's RAM as its generated code lays it out, and its flash tables (bytes)."""
 
-    buffers: list[Buffer]
-    arena_bytes: int
-    persistent_bytes: int
-    state_bytes: int
+    backend: str                       # "c" (one state struct) or "hls" (static arrays)
+    members: list[Member]
+    buffers: list[Buffer]              # arena-placed activation buffers
+    ram_bytes: int                     # C: sizeof(state struct); HLS: sum of the statics
     flash_bytes: int
-    state_by_node: dict[str, int] = field(default_factory=dict)
     flash_by_node: dict[str, int] = field(default_factory=dict)
 
+    def _sum(self, role: str) -> int:
+        return sum(m.nbytes for m in self.members if m.role == role)
+
     @property
-    def ram_bytes(self) -> int:
-        """Total RAM: state + persistent buffers + the shared arena."""
-        return self.state_bytes + self.persistent_bytes + self.arena_bytes
+    def state_bytes(self) -> int:
+        """State members (persist across steps)."""
+        return self._sum("state")
+
+    @property
+    def persistent_bytes(self) -> int:
+        """Node outputs kept outside the arena (recurrent sources, state-as-output)."""
+        return self._sum("buffer")
+
+    @property
+    def arena_bytes(self) -> int:
+        """The shared activation arenas."""
+        return self._sum("arena")
+
+    @property
+    def padding_bytes(self) -> int:
+        """Struct padding between and after members (C ABI alignment)."""
+        return self.ram_bytes - sum(m.nbytes for m in self.members)
+
+    @property
+    def state_by_node(self) -> dict[str, int]:
+        """Bytes of state and persistent buffers per owning node (arenas excluded)."""
+        out: dict[str, int] = {}
+        for m in self.members:
+            if m.node is not None and m.role != "arena":
+                out[m.node] = out.get(m.node, 0) + m.nbytes
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (includes ``ram_bytes``)."""
+        """JSON-ready form (includes the derived byte counts)."""
         d = asdict(self)
-        d["ram_bytes"] = self.ram_bytes
+        for k in ("state_bytes", "persistent_bytes", "arena_bytes", "padding_bytes",
+                  "state_by_node"):
+            d[k] = getattr(self, k)
         return d
 
     def to_markdown(self) -> str:
-        """A short Markdown table of the plan."""
+        """A short Markdown table of the plan (members in struct order)."""
         lines = [f"RAM {self.ram_bytes} B (state {self.state_bytes} B, persistent buffers "
-                 f"{self.persistent_bytes} B, arena {self.arena_bytes} B); flash "
-                 f"{self.flash_bytes} B", "",
-                 "| buffer | bytes | live | offset |", "| --- | ---: | --- | ---: |"]
-        for b in self.buffers:
-            off = "persistent" if b.persistent else str(b.offset)
-            lines.append(f"| {b.name} | {b.nbytes} | {b.first}..{b.last} | {off} |")
+                 f"{self.persistent_bytes} B, arena {self.arena_bytes} B, padding "
+                 f"{self.padding_bytes} B); flash {self.flash_bytes} B", "",
+                 "| member | role | node | type | elements | offset | bytes |",
+                 "| --- | --- | --- | --- | ---: | ---: | ---: |"]
+        for m in self.members:
+            lines.append(f"| {m.name} | {m.role} | {m.node or ''} | {m.ctype} | "
+                         f"{m.n if m.n is not None else 1} | {m.offset} | {m.nbytes} |")
         return "\n".join(lines)
 
 
-def _align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
+def place_arena(buffers: list[Buffer], arena: str) -> int:
+    """Place ``buffers`` (one element type) in ``arena``; returns its size in elements.
+
+    A buffer goes at the lowest offset where it overlaps no placed buffer that is alive
+    at the same time; buffers are placed largest first, ties by name (deterministic).
+    """
+    placed: list[Buffer] = []
+    for b in sorted(buffers, key=lambda b: (-b.n, b.name)):
+        off = 0
+        for p in sorted((p for p in placed if not (p.last < b.first or p.first > b.last)),
+                        key=lambda p: (p.offset, p.n)):
+            if off + b.n <= p.offset:
+                break
+            off = max(off, p.offset + p.n)
+        b.offset, b.arena = off, arena
+        placed.append(b)
+    return max((b.offset + b.n for b in placed), default=0)
 
 
-def _elem_bytes(node: Node, layout: Layout, quantized: bool) -> int:
-    if not quantized:
-        return 4  # float32 values (spikes too: the float kernels take real vectors)
-    spike = (node.dtype if isinstance(node, Input) else getattr(node, "out_dtype", "")) == SPIKE
-    return layout.spike_bytes if spike else layout.activation_bytes
+class Planner:
+    """Collects what an emitter needs in RAM and lays it out (see the module docstring)."""
+
+    def __init__(self, backend: str = "c") -> None:
+        self.backend = backend
+        self.members: list[Member] = []
+        self.buffers: list[Buffer] = []
+
+    def member(self, name: str, ctype: str, n: int | None = None, *, role: str = "state",
+               node: str | None = None, comment: str = "", align: int = 0) -> Member:
+        """Reserve a member (``n`` elements of ``ctype``; None: a scalar)."""
+        if role not in ROLES:
+            raise SnncError(f"internal: memory role '{role}' (expected one of {ROLES})")
+        if any(m.name == name for m in self.members):
+            raise SnncError(f"internal: memory member '{name}' reserved twice")
+        m = Member(name, ctype, n, role, node, comment, align)
+        ctype_bytes(ctype)  # unknown types fail here, not in finish()
+        self.members.append(m)
+        return m
+
+    def arena(self, name: str, ctype: str, buffers: list[Buffer]) -> Member:
+        """Place ``buffers`` in one arena member called ``name``."""
+        size = place_arena(buffers, name)
+        self.buffers.extend(buffers)
+        return self.member(name, ctype, size, role="arena",
+                           comment="activations of non-overlapping lifetimes")
+
+    def finish(self, flash_bytes: int = 0,
+               flash_by_node: dict[str, int] | None = None) -> MemoryPlan:
+        """Assign struct offsets (C) and return the plan."""
+        off = 0
+        biggest = 1
+        for m in self.members:
+            a = m.alignment if self.backend == "c" else 1
+            biggest = max(biggest, a)
+            off = _round(off, a)
+            m.offset = off
+            off += m.nbytes
+        ram = _round(off, biggest) if self.backend == "c" else off
+        return MemoryPlan(backend=self.backend, members=list(self.members),
+                          buffers=list(self.buffers), ram_bytes=ram, flash_bytes=flash_bytes,
+                          flash_by_node=dict(flash_by_node or {}))
 
 
-def _numel(node: Node) -> int:
-    return int(np.prod(node.shape_out()))
+def plan_memory(graph: Graph, **_: Any) -> MemoryPlan:
+    """The memory plan of ``graph`` as the C emitter lays it out (no files written)."""
+    from snnc.compiler.codegen.c import emit_c  # the emitter imports this module
+
+    return emit_c(graph).plan
 
 
 def acc_bound(graph: Graph, name: str) -> int:
@@ -148,101 +257,3 @@ def acc_bound(graph: Graph, name: str) -> int:
     b = np.abs(np.asarray(getattr(node, "bias", np.zeros(0)), dtype=np.int64))
     tot = w.sum(axis=1) * xmax + (b if b.size else 0)
     return int(tot.max()) if tot.size else 0
-
-
-def state_bytes(node: Node, slot_bytes: int = 4) -> int:
-    """Bytes of ``node``'s state that persist across steps."""
-    if isinstance(node, (DelayedLinear, QDelayedLinear)):
-        return slot_bytes * (node.max_delay + 1) * int(node.weight.shape[0]) \
-            if node.max_delay else 0
-    if isinstance(node, (SpikeCountArgmax, MembraneArgmax)):
-        return 4 * node.size
-    if isinstance(node, _QPopulation):
-        per = int(node.state_bits) // 8
-        return node.size * (per + (int(node.cur_bits) // 8 if isinstance(node, QCubaLIF) else 0))
-    if isinstance(node, _Population):
-        return node.size * 4 * (2 if isinstance(node, CubaLIF) else 1)
-    return 0
-
-
-def flash_bytes(node: Node, layout: Layout = SNNC_RUNTIME) -> int:
-    """Bytes of ``node``'s constant tables."""
-    total = 0
-    for f in node.array_fields:
-        if f in REPORT_ONLY or (f in ("weight", "delay") and isinstance(node, MATRIX_KINDS)):
-            continue  # reporting-only, or a matrix counted below (layout-aware)
-        a = np.asarray(getattr(node, f))
-        total += a.size * (4 if a.dtype.kind == "f" else a.dtype.itemsize)
-    if isinstance(node, MATRIX_KINDS):
-        total += weight_bytes(node, layout=layout)
-    return total
-
-
-def _greedy(buffers: list[Buffer]) -> int:
-    placed: list[Buffer] = []
-    for b in sorted(buffers, key=lambda b: (-b.nbytes, b.first, b.name)):
-        overlapping = sorted((p for p in placed if not (p.last < b.first or b.last < p.first)),
-                             key=lambda p: p.offset)
-        off = 0
-        for p in overlapping:
-            if off + b.nbytes <= p.offset:
-                break
-            off = max(off, _align(p.offset + p.nbytes))
-        b.offset = off
-        placed.append(b)
-    return max((b.offset + b.nbytes for b in placed), default=0)
-
-
-def plan_memory(graph: Graph, layout: Layout = SNNC_RUNTIME) -> MemoryPlan:
-    """Plan ``graph``'s memory (see the module docstring)."""
-    order, back = graph.schedule()
-    quantized = is_quantized(graph)
-    fused = fused_synapses(graph)
-    pos = {n: i for i, n in enumerate(order)}
-    for s, p in fused.items():
-        pos[s] = pos[p]
-    end = len(order)
-    alias = {n for n, v in graph.items() if isinstance(v, (Flatten, Output))}
-
-    def source(n: str) -> str:
-        while n in alias:
-            n = graph.predecessors(n)[0]
-        return n
-
-    last: dict[str, int] = {}
-    persistent: set[str] = set()
-    for a, b in graph.edges:
-        src = source(a)
-        delayed = (a, b) in back or (b in fused and (b, fused[b]) in back)
-        if isinstance(graph.nodes[b], Output):
-            last[src] = end
-        elif b in alias:
-            continue  # the alias's own readers extend the source (handled via source())
-        elif delayed:
-            persistent.add(src)
-        else:
-            last[src] = max(last.get(src, -1), pos[b])
-    buffers: list[Buffer] = []
-    for n in order:
-        node = graph.nodes[n]
-        if n in alias or n in fused:
-            continue
-        first = -1 if isinstance(node, Input) else pos[n]
-        nbytes = _align(_numel(node) * _elem_bytes(node, layout, quantized))
-        buffers.append(Buffer(n, nbytes, first, max(last.get(n, first), first),
-                              persistent=n in persistent))
-    for p in sorted(set(fused.values()), key=lambda p: pos[p]):
-        buffers.append(Buffer(f"{p}.acc", _align(4 * _numel(graph.nodes[p])), pos[p], pos[p]))
-    arena = _greedy([b for b in buffers if not b.persistent])
-    st: dict[str, int] = {}
-    for n, v in graph.items():
-        slot = 8 if isinstance(v, QDelayedLinear) and acc_bound(graph, n) >= 1 << 31 else 4
-        if state_bytes(v, slot):
-            st[n] = state_bytes(v, slot)
-    fl = {n: flash_bytes(v, layout) for n, v in graph.items() if flash_bytes(v, layout)}
-    return MemoryPlan(
-        buffers=buffers, arena_bytes=arena,
-        persistent_bytes=sum(b.nbytes for b in buffers if b.persistent),
-        state_bytes=sum(st.values()), flash_bytes=sum(fl.values()),
-        state_by_node=st, flash_by_node=fl)
-

@@ -24,7 +24,7 @@ def test_generic_pipeline_quantizes_and_plans(tiny_graph, rng, tmp_path):
     ctx = PassContext(options=CompileOptions(), calib=x, dump_dir=tmp_path / "ir",
                       progress=msgs.append)
     g, plan = run_pipeline(tiny_graph, ctx)
-    assert is_quantized(g) and g.metadata["fusion"]
+    assert is_quantized(g)
     assert [e["pass"] for e in ctx.log] == list(PIPELINES["generic"])
     assert [e["skipped"] for e in ctx.log][:2] == [True, False]  # prune off, inert on
     assert len(msgs) == len(PIPELINES["generic"])
@@ -48,12 +48,12 @@ def test_float_pipeline_and_prune(tiny_graph, rng):
 def test_register_pipeline_is_data(tiny_graph):
     from snnc.compiler.passes.pipeline import LAYOUTS
     from snnc.compiler.passes.storage import Layout
-    register_pipeline("test-target", ("storage", "fuse"), layout=Layout(spike_bytes=1))
+    register_pipeline("test-target", ("storage", "dead_neurons"), layout=Layout(spike_bytes=1))
     try:
         ctx = PassContext(options=CompileOptions(target="test-target", quantize="float"),
                           progress=lambda m: None)
         g, _ = run_pipeline(tiny_graph, ctx)
-        assert [e["pass"] for e in ctx.log] == ["storage", "fuse"]
+        assert [e["pass"] for e in ctx.log] == ["storage", "dead_neurons"]
         assert ctx.layout == Layout(spike_bytes=1)
     finally:
         del PIPELINES["test-target"]

@@ -1,14 +1,25 @@
-"""Static memory planner: hand-computed sizes, lifetimes, offsets, RAM and flash."""
+"""The one memory plan: hand-computed layouts, and the C compiler's own ``sizeof``/``offsetof``
+of the generated state struct as the independent reference (the plan is what the emitter
+lays out, so the figure ``snnc compile`` prints is the struct the firmware holds)."""
 
 from __future__ import annotations
 
-import numpy as np
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
-from snnc.compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax
-from snnc.compiler.passes.fuse import fuse
-from snnc.compiler.passes.plan import Buffer, _greedy, plan_memory
+import numpy as np
+import pytest
+
+from snnc.compiler.codegen.c import emit_c, runtime_dir
+from snnc.compiler.codegen.hls import emit_hls
+from snnc.compiler.ir import LIF, Graph, Input, Linear, MembraneArgmax, Output, SpikeCountArgmax
+from snnc.compiler.ir.qnodes import QLI, QDelayedLinear, QInput
+from snnc.compiler.passes.plan import Buffer, Planner, acc_bound, place_arena, plan_memory
 from snnc.compiler.passes.quantize import quantize
-from snnc.compiler.passes.storage import Layout
+
+CC = shutil.which("cc") or shutil.which("gcc")
 
 
 def _ff() -> Graph:
@@ -17,67 +28,107 @@ def _ff() -> Graph:
                  edges=[("in", "fc"), ("fc", "n"), ("n", "cnt"), ("cnt", "out")])
 
 
-def test_feedforward_float_plan_by_hand():
-    p = plan_memory(_ff())
-    b = {x.name: x for x in p.buffers}
-    # schedule: in 0, fc 1, n 2, cnt 3, out 4 (end = 5)
-    assert (b["in"].nbytes, b["in"].first, b["in"].last) == (16, -1, 1)
-    assert (b["fc"].nbytes, b["fc"].first, b["fc"].last) == (12, 1, 2)
-    assert (b["n"].nbytes, b["n"].first, b["n"].last) == (12, 2, 3)  # float32 spikes
-    assert (b["cnt"].nbytes, b["cnt"].first, b["cnt"].last) == (12, 3, 5)
-    assert "out" not in b                                           # alias
-    # greedy: in [0,16); fc (overlaps in) [16,28); n reuses [0,12); cnt [12,24)
-    assert p.arena_bytes == 28
-    assert p.state_bytes == 3 * 4 + 3 * 4                           # v + counts
-    # flash: 12 float32 weights + 5 scalar LIF params
-    assert p.flash_bytes == 12 * 4 + 5 * 4
-    assert p.ram_bytes == p.arena_bytes + p.state_bytes + p.persistent_bytes
+def _delayed(bits: int, w: np.ndarray = np.full((2, 3), 127, np.int8)) -> Graph:
+    return Graph(nodes={"in": QInput(shape=(3,), dtype="real", bits=bits),
+                        "d": QDelayedLinear(weight=w, delay=np.full((2, 3), 4, np.int32),
+                                            weight_bits=8 * w.dtype.itemsize),
+                        "li": QLI(shape=(2,)), "ro": MembraneArgmax((2,)),
+                        "out": Output((2,))},
+                 edges=[("in", "d"), ("d", "li"), ("li", "ro"), ("ro", "out")])
 
 
-def test_greedy_reuses_dead_space():
-    bufs = [Buffer("a", 100, 0, 1), Buffer("b", 100, 2, 3), Buffer("c", 8, 1, 2)]
-    assert _greedy(bufs) == 108
+def test_struct_layout_by_hand():
+    p = Planner("c")
+    p.member("a", "uint8_t", 3)                  # [0, 3)
+    p.member("b", "int32_t")                     # pad 1 -> [4, 8)
+    p.member("c", "int16_t", 3, align=4)         # union with int32: [8, 16)
+    p.member("d", "int64_t", 1)                  # [16, 24)
+    p.member("e", "int16_t", 1)                  # [24, 26), struct padded to 8 -> 32
+    plan = p.finish()
+    assert [m.offset for m in plan.members] == [0, 4, 8, 16, 24]
+    assert plan.ram_bytes == 32 and plan.padding_bytes == 32 - (3 + 4 + 8 + 8 + 2)
+    hls = Planner("hls")  # separate static arrays: no struct padding
+    hls.member("a", "uint8_t", 3)
+    hls.member("b", "int32_t")
+    assert hls.finish().ram_bytes == 7
+
+
+def test_arena_reuses_dead_space():
+    bufs = [Buffer("a", "x", "int32_t", 100, 0, 1), Buffer("b", "y", "int32_t", 100, 2, 3),
+            Buffer("c", "z", "int32_t", 8, 1, 2)]
+    assert place_arena(bufs, "arena") == 108
     assert bufs[0].offset == bufs[1].offset == 0 and bufs[2].offset == 100
 
 
-def test_recurrent_output_is_persistent_and_fusion_removes_buffers(tiny_graph, rng):
-    q = quantize(tiny_graph, rng.random((4, 8, 4)))
-    p = plan_memory(q)
+def test_float_feedforward_plan_by_hand():
+    p = plan_memory(_ff())
     b = {x.name: x for x in p.buffers}
-    assert b["rec1"].persistent  # read by lif1 at t+1
-    assert b["rec1"].nbytes == 8 * 4  # int32 activations in the snnc runtime
-    assert b["input"].nbytes == 4 * 4 and b["lif2"].nbytes == 3 * 4
-    assert p.state_bytes == 8 * 2 + 3 * 2 + 3 * 4  # int16 v of lif1, lif2; int32 counts
-    pf = plan_memory(fuse(q))
-    bf = {x.name: x for x in pf.buffers}
-    assert "fc1" not in bf and "rec1" not in bf and bf["lif1"].persistent
-    assert bf["lif1.acc"].nbytes == 32
-    assert pf.persistent_bytes == 8 * 4  # lif1's spikes persist instead of rec1's output
-    assert pf.arena_bytes < p.arena_bytes
-    packed = plan_memory(fuse(q), Layout(spike_bytes=1, activation_bytes=2))
-    assert packed.persistent_bytes == 8
-    # flash: int8 weights plus int32 mult/shift tables and LIF parameters
-    assert p.flash_by_node["rec1"] == 64 + 4 * (q.nodes["rec1"].mult.size
-                                                + q.nodes["rec1"].shift.size)
-    assert p.flash_by_node["lif1"] == 4 * 4  # beta_q, leak_q, thr_q, reset_q (0-d int32)
+    # schedule: in 0, fc 1, n 2, cnt 3; buffers live from producer to last reader
+    assert (b["y_fc"].first, b["y_fc"].last) == (1, 2)
+    assert (b["y_n"].first, b["y_n"].last) == (2, 3)
+    for x in p.buffers:  # buffers alive at the same time never share elements
+        for y in p.buffers:
+            if x is not y and x.arena == y.arena and not (x.last < y.first or y.last < x.first):
+                assert x.offset + x.n <= y.offset or y.offset + y.n <= x.offset
+    assert p.state_by_node["n"] == 3 * 4  # float membrane
+    assert p.state_by_node["cnt"] >= 3 * 4  # counts double as the output
+    # flash: 12 float weights (+ the emitter's own tables) are counted per node
+    assert p.flash_by_node["fc"] >= 12 * 4
 
 
 def test_delay_ring_slots_widen_when_the_bound_needs_int64():
-    from snnc.compiler.ir import MembraneArgmax
-    from snnc.compiler.ir.qnodes import QLI, QDelayedLinear, QInput
-    from snnc.compiler.passes.plan import acc_bound
-
-    def g(bits: int, w: np.ndarray = np.full((2, 3), 127, np.int8)) -> Graph:
-        return Graph(nodes={"in": QInput(shape=(3,), dtype="real", bits=bits),
-                            "d": QDelayedLinear(weight=w, delay=np.full((2, 3), 4, np.int32),
-                                                weight_bits=8 * w.dtype.itemsize),
-                            "li": QLI(shape=(2,)), "ro": MembraneArgmax((2,)),
-                            "out": Output((2,))},
-                     edges=[("in", "d"), ("d", "li"), ("li", "ro"), ("ro", "out")])
-    assert acc_bound(g(8), "d") == 3 * 127 * 256
-    assert plan_memory(g(8)).state_by_node["d"] == 4 * 5 * 2
-    # 16-bit inputs: 3 * 127 * 65536 < 2**31 still
-    assert plan_memory(g(16)).state_by_node["d"] == 4 * 5 * 2
+    assert acc_bound(_delayed(8), "d") == 3 * 127 * 256
+    ring = {m.name: m for m in plan_memory(_delayed(8)).members}["ring_d"]
+    assert (ring.ctype, ring.n) == ("int32_t", 5 * 2)  # (max_delay + 1) * out slots
     # int16 weights on 16-bit inputs: 3 * 32767 * 65536 >= 2**31 -> int64 slots
-    wide = g(16, np.full((2, 3), 32767, np.int16))
-    assert plan_memory(wide).state_by_node["d"] == 8 * 5 * 2
+    wide = plan_memory(_delayed(16, np.full((2, 3), 32767, np.int16)))
+    ring = {m.name: m for m in wide.members}["ring_d"]
+    assert (ring.ctype, ring.n) == ("int64_t", 5 * 2)
+
+
+def _graphs(tiny_graph, rng) -> dict[str, Graph]:
+    q = quantize(tiny_graph, rng.random((4, 8, 4)))
+    return {"tiny_int8": q, "tiny_float": tiny_graph, "feedforward_float": _ff(),
+            "delay_int32": _delayed(8),
+            "delay_int64": _delayed(16, np.full((2, 3), 32767, np.int16))}
+
+
+@pytest.mark.skipif(CC is None, reason="needs a host C compiler (cc/gcc)")
+def test_plan_is_the_compilers_sizeof_and_offsetof(tiny_graph, rng, tmp_path: Path):
+    """For each graph: sizeof(state struct) == plan.ram_bytes and every member's offsetof
+    == its planned offset, as the host C compiler lays the generated header out."""
+    for label, g in _graphs(tiny_graph, rng).items():
+        model = emit_c(g)
+        d = tmp_path / label
+        model.write(d)
+        st = f"snnc_{model.c_name}_state_t"
+        prints = [f'    printf("sizeof %zu\\n", sizeof({st}));']
+        prints += [f'    printf("{m.name} %zu\\n", offsetof({st}, {m.name}));'
+                   for m in model.plan.members]
+        (d / "probe.c").write_text('#include <stddef.h>\n#include <stdio.h>\n'
+                                   '#include "model.h"\nint main(void)\n{\n'
+                                   + "\n".join(prints) + "\n    return 0;\n}\n")
+        exe = d / "probe"
+        subprocess.run([CC, "-std=c99", "-I", str(d), "-I", str(runtime_dir() / "include"),
+                        str(d / "probe.c"), "-o", str(exe)], check=True, capture_output=True)
+        out = dict(line.split() for line in subprocess.run(
+            [str(exe)], check=True, capture_output=True, text=True).stdout.splitlines())
+        assert int(out.pop("sizeof")) == model.plan.ram_bytes == model.ram_bytes, label
+        assert {k: int(v) for k, v in out.items()} == {
+            m.name: m.offset for m in model.plan.members}, label
+        assert f"RAM {model.plan.ram_bytes} B" in model.header
+
+
+def test_hls_statics_are_the_plan(tiny_graph, rng):
+    """The HLS emitter declares exactly the plan's members as static arrays."""
+    q = quantize(tiny_graph, rng.random((4, 8, 4)))
+    hm = emit_hls(q)
+    decls = re.findall(r"^static (\w+) (\w+)((?:\[\d+\])*);", hm.files["kernel.cpp"], re.M)
+    sizes = {"uint8_t": 1, "int8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4,
+             "int64_t": 8}
+    declared = {n: sizes[t] * int(np.prod([int(x) for x in re.findall(r"\d+", dims)] or [1]))
+                for t, n, dims in decls}
+    assert declared == {m.name: m.nbytes for m in hm.plan.members}
+    assert hm.state_bytes == hm.plan.ram_bytes == sum(declared.values())
+    # every node's output is a static buffer owned by it
+    assert {m.node for m in hm.plan.members if m.role == "buffer"} == set(q.nodes)

@@ -6,7 +6,7 @@
  * input  input: [4] real, int8 with per-channel scale and zero point, in[0..]
  * output output: [3], out[0..]
  * Memory of this code: flash 300 B (const tables and parameter structs),
- * RAM 78 B (state struct members, before padding)
+ * RAM 80 B (sizeof the state struct: the memory plan)
  *
  * Use: snnc_tiny_recurrent_init(&state) once, snnc_tiny_recurrent_reset(&state) before each
  * sample, then snnc_tiny_recurrent_step(&state, in, out) once per time step with
