@@ -802,9 +802,12 @@ def build_parser() -> argparse.ArgumentParser:
         "\n\n")[0])
     ap.add_argument("models", nargs="*", help=".snn models (default with --all: the zoo)")
     ap.add_argument("--all", action="store_true", help="every zoo model -> bench/results/")
+    ap.add_argument("--legacy", action="store_true",
+                    help="the older side-by-side table (per-step native/Python-driven rows, "
+                         "peak RSS) instead of the fair modes (bench/compare_fair.py)")
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--steps", type=int, default=None, help="cut windows to this many steps")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--backends", type=_split, default=BACKENDS)
     ap.add_argument("--precisions", type=_split, default=PRECISIONS)
     ap.add_argument("--quant", default="pow2-16", choices=sorted(QUANT))
@@ -827,6 +830,19 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         kw = dict(samples=a.samples, steps=a.steps, repeats=a.repeats, backends=a.backends,
                   precisions=a.precisions, memory=not a.no_memory, quant=a.quant)
+        if not a.legacy:  # the fair modes: whole sequence, same driver, floor-corrected
+            from snnc.bench import compare_fair as fair
+
+            fkw = dict(samples=a.samples, steps=a.steps, repeats=a.repeats, quant=a.quant,
+                       precisions=a.precisions)
+            if a.all or a.out_dir:
+                fair.run_all(a.out_dir or RESULTS, [Path(m) for m in a.models] or None, **fkw)
+                return 0
+            if not a.models:
+                ap.error("give a MODEL.snn or --all")
+            for m in a.models:
+                print(fair.to_markdown(fair.fair_compare(m, **fkw)))
+            return 0
         if a.all:
             run_all(a.out_dir or RESULTS, **kw)
             return 0
