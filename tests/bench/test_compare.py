@@ -111,3 +111,105 @@ def test_all_zoo_models(tmp_path: Path) -> None:
     for rep in reps:
         assert (tmp_path / f"compare_{rep['model']}.json").exists()
         assert any(r["status"] == "ok" for r in rep["results"])
+
+
+# ------------------------------------------------------------------ the fair modes
+
+def _fair():
+    from snnc.bench import compare_fair
+
+    return compare_fair
+
+
+def test_scan_window_model_matches_float_simulator() -> None:
+    """The whole-sequence baseline (the step emitter's body in one ONNX Scan, run in one
+    onnxruntime call) computes what the float simulator computes."""
+    import onnxruntime as ort
+
+    from snnc.compiler.codegen.onnx import export_window
+    from snnc.compiler.ir import load
+    from snnc.compiler.ir.interpret import simulate
+
+    g = load(TINY)
+    x = np.random.default_rng(3).uniform(0, 2, (1, 25) + tuple(
+        g.nodes[g.inputs[0]].shape_out()))
+    win = export_window(g, dtype="float32", batch=1)
+    sess = ort.InferenceSession(win.model.SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    feed = win.initial_state(1)
+    feed[win.inputs[g.inputs[0]]] = x.astype(np.float32)
+    got = dict(zip(win.outputs, sess.run(list(win.outputs.values()), feed)))
+    want = simulate(g, {g.inputs[0]: x}, check=False).outputs
+    for k, w in want.items():
+        assert got[k].shape == w.shape
+        np.testing.assert_allclose(got[k], w, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("engine", ["snnc-c", "onnxruntime", "litert"])
+def test_identity_floor_model_returns_its_input(engine: str) -> None:
+    if engine == "snnc-c" and not HAVE_GCC:
+        pytest.skip("gcc not installed")
+    fair = _fair()
+    from snnc.compiler.ir import load
+
+    ident = fair.identity_graph(load(TINY))
+    e = fair.make_engine(engine, ident, "float")
+    x = np.random.default_rng(1).normal(size=(7, 4)).astype(np.float32)
+    steps = fair._flat_step_outputs(fair.drive_steps(e, x))
+    np.testing.assert_array_equal(steps, x)  # identity: the output is the input, exactly
+    if e.whole is not None:
+        np.testing.assert_array_equal(fair._flat_whole_outputs(engine, e.whole(x[None])), x)
+    else:
+        assert "no whole-sequence call" in e.whole_reason
+
+
+def test_fair_compare_tiny(tmp_path: Path) -> None:
+    fair = _fair()
+    engines = (("snnc-c",) if HAVE_GCC else ()) + ("onnxruntime", "litert")
+    rep = fair.fair_compare(TINY, samples=2, steps=12, repeats=1, engines=engines,
+                            int_engines=engines)
+    rows = {(r["engine"], r["precision"]): r for r in rep["results"]}
+    assert set(rows) == {(e, p) for e in engines for p in ("float", "int")}
+    for (e, p), r in rows.items():
+        assert r["status"] == "ok", (e, p, r.get("reason"))
+        assert r["step"]["n"] == 2 and r["step"]["raw_us"] > 0
+        assert r["headline"] == (p == "float")
+        for mode, ag in r["agreement"].items():  # vs the golden model, every mode
+            if p == "int":
+                assert ag["bit_exact"], (e, mode)
+            else:
+                assert ag["max_abs_diff"] < 1e-4, (e, mode)
+        if e == "litert":
+            assert "unsupported" in r["whole"] and set(r["agreement"]) == {"step"}
+        else:
+            assert r["whole"]["raw_us"] > 0 and set(r["agreement"]) == {"step", "whole"}
+            assert r["whole"]["corrected_us"] == pytest.approx(
+                r["whole"]["raw_us"] - r["whole"]["floor_us"])
+    if HAVE_GCC:
+        rt = rep["ratios"]["float"]
+        assert rt["whole"]["fastest_baseline"] == "onnxruntime"  # the only whole call
+        assert rt["step"]["speedup"] > 0
+    jp, mp = fair.write_report(rep, tmp_path)
+    assert json.loads(jp.read_text())["model"] == "tiny_recurrent"
+    md = mp.read_text()
+    assert "| litert | float | n/a (no whole-sequence call)" in md
+    assert "load average" in md
+
+
+def test_fair_cli_writes_summary(tmp_path: Path) -> None:
+    from snnc.bench.compare import main as bench_main
+
+    rc = bench_main([str(TINY), "--samples", "1", "--steps", "6", "--repeats", "1",
+                     "--precisions", "float", "-o", str(tmp_path)])
+    assert rc == 0
+    assert (tmp_path / "compare_tiny_recurrent.md").exists()
+    assert "tiny_recurrent" in (tmp_path / "compare_summary.md").read_text()
+    assert (tmp_path / "compare_summary.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_fair_all_zoo_models(tmp_path: Path) -> None:
+    reps = _fair().run_all(tmp_path, samples=1, repeats=1, steps=10)
+    assert reps and (tmp_path / "compare_summary.json").exists()
+    for rep in reps:
+        assert any(r["status"] == "ok" for r in rep["results"])
