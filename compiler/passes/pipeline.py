@@ -8,7 +8,8 @@ calibration data, the dump directory and the progress callback travel in a
 ``ctx.dump_dir`` set, the graph after each pass is written as ``NN_<pass>.snn`` plus a
 text summary ``NN_<pass>.txt`` (``00_input`` is the graph as given). After the last pass
 the memory planner runs: :func:`~compiler.passes.plan.plan_memory` lays the graph out as
-the C emitter will (the one plan the emitters and the report share); its
+the C emitter will (the one plan the emitters and the report share), or the planner a
+target registered with :func:`register_planner` (the HLS emitter's for a kernel); its
 :class:`~compiler.passes.plan.MemoryPlan` is returned with the per-pass log. A graph the C
 backend cannot lower gets an empty plan (``backend="none"``) and a progress note.
 
@@ -192,6 +193,16 @@ def register_pipeline(target: str, passes: tuple[str, ...] | list[str],
         LAYOUTS[target] = layout
 
 
+# Per-target memory planners (default: the C emitter's layout, plan_memory).
+PLANNERS: dict[str, Callable[[Graph], MemoryPlan]] = {}
+
+
+def register_planner(target: str, planner: Callable[[Graph], MemoryPlan]) -> None:
+    """Make ``planner(graph) -> MemoryPlan`` (the layout ``target``'s emitter produces)
+    the plan ``snnc compile --target TARGET`` reports."""
+    PLANNERS[target] = planner
+
+
 # ------------------------------------------------------------------ running
 
 
@@ -244,8 +255,8 @@ def run_pipeline(graph: Graph, ctx: PassContext,
                 _dump(graph, ctx, i, name)
         ctx.log.append(entry)
     try:
-        plan = plan_memory(graph)
-    except UnsupportedError as e:  # e.g. an rram-only graph: no C layout to report
+        plan = PLANNERS.get(ctx.options.target, plan_memory)(graph)
+    except UnsupportedError as e:  # e.g. a float graph for an integer-only emitter
         ctx.progress(f"memory plan: none ({e})")
         plan = MemoryPlan(backend="none", members=[], buffers=[], ram_bytes=0,
                           flash_bytes=0)

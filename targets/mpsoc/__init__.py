@@ -19,7 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from snnc.compiler.ir.graph import Graph
-from snnc.compiler.passes.pipeline import PIPELINES, PassContext, register_pass
+from snnc.compiler.passes.pipeline import (
+    PIPELINES,
+    PassContext,
+    register_pass,
+    register_planner,
+)
 from snnc.targets.mpsoc.profile import DEFAULT_BOARD, PRESETS, Board, get_board
 
 NAME = "mpsoc"
@@ -71,6 +76,16 @@ def fit_space(graph: Graph, profile: str | None = None) -> Any:
 
 
 register_pass("mpsoc_fit", fit_pass)
+
+
+def plan_memory(graph: Graph):  # type: ignore[no-untyped-def]
+    """The memory plan of the HLS kernel's statics (the same at every reuse factor)."""
+    from snnc.compiler.codegen.hls import emit_hls
+
+    return emit_hls(graph).plan
+
+
+register_planner(NAME, plan_memory)
 PIPELINE: tuple[str, ...] = (*PIPELINES["generic"], "mpsoc_fit")
 
 __all__ = ["NAME", "PIPELINE", "PRESETS", "Board", "get_board", "DEFAULT_BOARD",

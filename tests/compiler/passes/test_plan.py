@@ -132,3 +132,30 @@ def test_hls_statics_are_the_plan(tiny_graph, rng):
     assert hm.state_bytes == hm.plan.ram_bytes == sum(declared.values())
     # every node's output is a static buffer owned by it
     assert {m.node for m in hm.plan.members if m.role == "buffer"} == set(q.nodes)
+
+
+def test_a_target_registers_its_emitters_planner(tiny_graph, rng):
+    """The pipeline reports the plan of the target's own emitter (here the HLS one)."""
+    from snnc.compiler.passes.pipeline import (
+        PIPELINES,
+        PLANNERS,
+        CompileOptions,
+        PassContext,
+        register_pipeline,
+        register_planner,
+        run_pipeline,
+    )
+
+    register_pipeline("test-hls", PIPELINES["generic"])
+    register_planner("test-hls", lambda g: emit_hls(g).plan)
+    try:
+        ctx = PassContext(options=CompileOptions(target="test-hls"),
+                          calib=rng.random((8, 8, 4)), progress=lambda m: None)
+        g, plan = run_pipeline(tiny_graph, ctx)
+        assert plan.backend == "hls" and plan.ram_bytes == emit_hls(g).state_bytes
+        ctx = PassContext(options=CompileOptions(target="test-hls", quantize="float"),
+                          progress=lambda m: None)
+        _, plan = run_pipeline(tiny_graph, ctx)  # HLS is integer-only: no plan, no crash
+        assert plan.backend == "none" and plan.ram_bytes == 0
+    finally:
+        del PIPELINES["test-hls"], PLANNERS["test-hls"]
