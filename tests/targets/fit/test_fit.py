@@ -56,7 +56,10 @@ def test_finds_known_best_point(tiny, small):
     best = min(r["cost"]["flash"] for r in within)
     dflt = next(r for r in ref if r["point"] == small_space(g).default())
     assert best < dflt["cost"]["flash"], "the space must hold something better than default"
-    assert sum(r["cost"]["flash"] == best for r in within) == 1  # a unique answer
+    # A unique answer up to `storage`: the C emitter's event path (c_fused) picks the
+    # storage of the layers it fuses itself, so int4/int8 points tie across it in flash.
+    assert len({(r["point"]["quantize"], r["point"]["prune"])
+                for r in within if r["cost"]["flash"] == best}) == 1
     res = _fit(tiny, FitConfig(target="host", objective="flash", max_drop=10.0, min_samples=16))
     assert len(res.rungs) >= 2  # successive halving, not a plain grid
     assert res.reference_accuracy == 1.0
