@@ -597,7 +597,21 @@ def summary(reps: list[dict[str, Any]], command: str) -> tuple[str, dict[str, An
             cells.append(f"{_x(v)} vs {v['fastest_baseline']}" if v else "-")
         lines.append(f"| [{r['model']}](compare_{r['model']}.md) | " + " | ".join(cells) +
                      f" | {r['load_average_start'][0]:.1f} -> {r['load_average_end'][0]:.1f} |")
-    lines.append("")
+    whole = {m: (d.get("whole") or {}).get("speedup") for m, d in data.items()}
+    l2mu = next((v for m, v in whole.items() if m.startswith("l2mu")), None)
+    below = [m for m, v in whole.items() if v is None or v < 2.0]
+    lines += ["", "Goal (issue 16, whole sequence, float): L2MU >= 10x the fastest baseline: "
+              + ("not measured" if l2mu is None else
+                 f"{l2mu:.1f}x, {'met' if l2mu >= 10 else 'NOT met'}")
+              + "; >= 2x on every zoo model: "
+              + ("met" if not below else "NOT met on " + ", ".join(
+                  f"{m} ({'-' if whole[m] is None else f'{whole[m]:.1f}x'})" for m in below))
+              + ". Below 2x in the other modes: " + "; ".join(
+                  f"{label}: " + (", ".join(
+                      f"{m} {(d.get(k) or {}).get('speedup') or 0:.1f}x"
+                      for m, d in data.items()
+                      if ((d.get(k) or {}).get("speedup") or 0) < 2.0) or "none")
+                  for k, label in SUMMARY_MODES[1:]) + ".", ""]
     return "\n".join(lines), data
 
 
@@ -621,9 +635,11 @@ def plot(data: dict[str, Any], path: Path) -> Path | None:
         ax.bar(np.arange(len(models)) + (i - (len(SUMMARY_MODES) - 1) / 2) * wdt, vals, wdt,
                label=label)
     ax.axhline(1.0, color="k", lw=0.8)
+    ax.axhline(2.0, color="k", lw=0.8, ls="--")  # the issue's goal for every zoo model
+    ax.axhline(10.0, color="k", lw=0.8, ls=":")  # ... and for L2MU, whole sequence
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(models)), models, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("snnc C speed-up over fastest baseline")
+    ax.set_ylabel("snnc C speed-up over fastest baseline\n(-- 2x, ... 10x: goals)")
     ax.set_title("Fair host comparison (float32, 1 thread, batch 1)")
     ax.legend(fontsize=7)
     fig.tight_layout()
