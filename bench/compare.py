@@ -808,7 +808,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--steps", type=int, default=None, help="cut windows to this many steps")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--backends", type=_split, default=BACKENDS)
+    ap.add_argument("--backends", type=_split, default=BACKENDS, help="with --legacy")
+    ap.add_argument("--engines", type=_split, default=None,
+                    help="fair modes: some of snnc-c, snnc-c-event, onnxruntime, litert, tvm")
     ap.add_argument("--precisions", type=_split, default=PRECISIONS)
     ap.add_argument("--quant", default="pow2-16", choices=sorted(QUANT))
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS probes")
@@ -835,6 +837,8 @@ def main(argv: list[str] | None = None) -> int:
 
             fkw = dict(samples=a.samples, steps=a.steps, repeats=a.repeats, quant=a.quant,
                        precisions=a.precisions)
+            if a.engines:
+                fkw["engines"] = a.engines
             if a.all or a.out_dir:
                 fair.run_all(a.out_dir or RESULTS, [Path(m) for m in a.models] or None, **fkw)
                 return 0

@@ -213,3 +213,12 @@ def test_fair_all_zoo_models(tmp_path: Path) -> None:
     assert reps and (tmp_path / "compare_summary.json").exists()
     for rep in reps:
         assert any(r["status"] == "ok" for r in rep["results"])
+
+
+def test_fair_bad_engine_and_missing_model(tmp_path: Path) -> None:
+    from snnc.compiler.errors import SnncError
+
+    with pytest.raises(SnncError, match="unknown engine 'nope'"):
+        _fair().fair_compare(TINY, engines=("nope",))
+    with pytest.raises(SnncError, match="no such model file"):
+        _fair().fair_compare(tmp_path / "missing.snn")
