@@ -22,10 +22,12 @@ Backends run interleaved: for every (repeat, sample) each backend processes the 
 a rotating order, so machine noise hits all of them alike. A backend that cannot express
 the model is reported as "unsupported by <backend>: <reason>", never a crash.
 
-``python -m snnc.bench.compare --all`` benchmarks every zoo model (``models/**/*.snn``) and
-writes ``bench/results/compare_<model>.json`` and ``.md`` plus
-``bench/results/compare_summary.md``.
-Progress goes to stderr.
+``python -m snnc.bench.compare --all`` runs the *fair* host comparison
+(:mod:`bench.compare_fair`: whole sequence in one native call, one Python driver per step,
+identity-model floor subtracted) on every zoo model and writes
+``bench/results/compare_<model>.{json,md}`` and ``compare_summary.{md,json,png}``;
+``--legacy`` gives this module's older table (:func:`compare`, also behind
+``snnc bench MODEL.snn --compare``). Progress goes to stderr.
 """
 
 from __future__ import annotations
