@@ -52,6 +52,7 @@ from snnc.compiler.ir.nodes import (
     Output,
     Scale,
     SpikeCountArgmax,
+    SumPool2d,
     Threshold,
 )
 from snnc.compiler.ir.verify import verify
@@ -315,6 +316,32 @@ def _conv(lw: StepLowerer, n: str, node: Conv1d | Conv2d, x: str) -> str:
                    group=int(node.groups))
 
 
+def sum_pool(b: OnnxBuilder, node: SumPool2d, x: str) -> str:
+    """SumPool2d as Pad + one strided Slice per kernel offset + Add.
+
+    The windows are added in the simulator's order (offset (0, 0) first, row-major), so a
+    float64 export is exact, and the integer lowering (int64) reuses it unchanged. ONNX's
+    ``AveragePool`` would divide and ``Conv`` with a ones kernel has no float64/int64
+    kernel in onnxruntime; slices and adds exist for every dtype.
+    """
+    (kh, kw), (sh, sw), (ph, pw) = node.kernel_size, node.stride, node.padding
+    if ph or pw:
+        x = b.op("Pad", [x, b.const(np.array([0, 0, ph, pw, 0, 0, ph, pw], np.int64), "pads")],
+                 "pool_pad")
+    oh, ow = (int(v) for v in node.shape_out()[1:])
+    axes = b.const(np.array([2, 3], np.int64), "axes")
+    steps = b.const(np.array([sh, sw], np.int64), "steps")
+    y = None
+    for a in range(int(kh)):
+        for c in range(int(kw)):
+            win = b.op("Slice", [x, b.const(np.array([a, c], np.int64), "starts"),
+                                 b.const(np.array([a + sh * (oh - 1) + 1, c + sw * (ow - 1) + 1],
+                                                  np.int64), "ends"), axes, steps], "pool_win")
+            y = win if y is None else b.op("Add", [y, win], "pool_sum")
+    assert y is not None  # kernel_size >= 1 (verify)
+    return y
+
+
 def _leaky(lw: StepLowerer, n: str, node: LIF | LI, x: str) -> str:
     beta = lw.g.decay(node.tau)
     v = lw.state(n, "v", tuple(node.shape))
@@ -382,6 +409,7 @@ FLOAT_RULES: dict[type, Rule] = {
     Conv1d: _conv,
     Conv2d: _conv,
     Flatten: lambda lw, n, node, x: lw.reshape(x, tuple(node.shape_out())),
+    SumPool2d: lambda lw, n, node, x: sum_pool(lw.b, node, x),
     Scale: lambda lw, n, node, x: lw.mul(node.scale, x, "scale"),
     Threshold: lambda lw, n, node, x: lw.b.op(
         "Cast", [lw.b.op("Greater", [x, lw.c(node.threshold, "thr")], "cmp")], "spk",

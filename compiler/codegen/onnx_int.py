@@ -25,6 +25,7 @@ from snnc.compiler.codegen.onnx import (
     OnnxBuilder,
     StepLowerer,
     delay_stack,
+    sum_pool,
 )
 from snnc.compiler.errors import UnsupportedError
 from snnc.compiler.ir.graph import Graph
@@ -35,6 +36,7 @@ from snnc.compiler.ir.nodes import (
     Node,
     Output,
     SpikeCountArgmax,
+    SumPool2d,
 )
 from snnc.compiler.ir.qnodes import (
     Q15_ONE,
@@ -148,6 +150,8 @@ class IntStepLowerer(StepLowerer):
             return x
         if isinstance(node, Flatten):
             return self.reshape(x, tuple(node.shape_out()))
+        if isinstance(node, SumPool2d):  # int64 window sums, saturated as an accumulator
+            return self.sat(sum_pool(self.b, node, x), 32)
         if isinstance(node, QDelayedLinear):
             return self._synapse(n, node, self._delayed_acc(n, node, x))
         if isinstance(node, QConv):
@@ -309,6 +313,9 @@ def value_bounds(graph: Graph) -> dict[str, float]:
             b[n] = float(2 ** (int(node.out_bits) - 1))
         elif isinstance(node, QThreshold):
             b[n] = 1.0
+        elif isinstance(node, SumPool2d):
+            k = int(node.kernel_size[0]) * int(node.kernel_size[1])
+            b[n] = min(k * sum(b.get(p, _BIG) for p in graph.predecessors(n)), float(2 ** 31))
         elif isinstance(node, (Flatten, Output)):
             b[n] = sum(b.get(p, _BIG) for p in graph.predecessors(n))
         else:
