@@ -13,8 +13,8 @@ code as ``snnc compile``) in these configurations:
 For each it measures test accuracy with the float simulator (float rows) or the integer
 golden model (integer rows), the agreement rate between the integer model and the float
 graph it was quantized from (same predicted class, on the test inputs), and RAM / flash
-bytes from the static memory planner. Calibration uses the first ``--calib`` samples of
-the training split. Models without a known dataset are run on seeded synthetic inputs
+bytes from the memory plan (the C emitter's layout). Calibration uses the first
+``--calib`` samples of the training split. Models without a known dataset are run on seeded synthetic inputs
 (no labels: accuracy is reported as "-" and only agreement is meaningful).
 
 Writes ``bench/results/quantization.json`` and ``docs/quantization.md``; progress on
@@ -191,9 +191,10 @@ def to_markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "(`compiler/ir/interpret_int.py`) for integer rows. Agreement: share of test",
         "inputs on which the integer model predicts the same class as the float graph it",
         "was quantized from (the pruned float graph for pruned rows). RAM / flash: bytes",
-        "from the static memory planner (`compiler/passes/plan.py`; float rows count",
-        "float32 parameters and state). int16 = 16-bit weights with 32-bit state; int8 and",
-        "int4 use 16-bit state (int4 weights are stored one per byte); pow2: int8 with",
+        "of the memory plan (`compiler/passes/plan.py`): `sizeof` the state struct and",
+        "the const tables the C emitter writes (float rows: float32). int16 = 16-bit",
+        "weights with 32-bit state; int8 and int4 use 16-bit state (int4 weights are",
+        "stored one per byte); pow2: int8 with",
         "power-of-two requantization multipliers. Pruning is magnitude pruning without",
         "fine-tuning, ranked over all layers (global) or within each layer (layer); a",
         "population all of whose neurons lose their effect is kept (never emptied), so",
