@@ -48,11 +48,13 @@ from snnc.compiler.ir.nodes import (
     Node,
     Output,
     SpikeCountArgmax,
+    SumPool2d,
 )
 from snnc.compiler.ir.qnodes import (
     QIF,
     QLI,
     QLIF,
+    QConv,
     QCubaLIF,
     QDelayedLinear,
     QInput,
@@ -276,6 +278,44 @@ def _lower_delayed(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str])
                  f"{d}, {b}, {m}, {s}, {int(node.out_bits)}, {ctx.y(name)});")
 
 
+def _lower_conv(ctx: _Ctx, name: str, node: QConv, lines: list[str]) -> None:
+    """QConv as ``snnc::conv``: Conv1d runs as a 2-D convolution over a height-1 image."""
+    w = np.asarray(node.weight)
+    c_out, cpg_in = int(w.shape[0]), int(w.shape[1])
+    one_d = w.ndim == 3
+    lift = (lambda v: (1, int(v[0]))) if one_d else (lambda v: (int(v[0]), int(v[1])))
+    (h, wd), (kh, kw) = lift(node.input_shape), lift(w.shape[2:])
+    (sh, sw), (dh, dw) = lift(node.stride), lift(node.dilation)
+    (ph, pw) = (0, int(node.padding[0])) if one_d else lift(node.padding)
+    oh, ow = lift(node.shape_out()[1:])
+    c_in = cpg_in * int(node.groups)
+    k = cpg_in * kh * kw
+    i = ctx.ids[name]
+    wt = ctx.table(_bits_type(node.weight_bits), f"{i}_weight", w,
+                   f"{name}: weight [{c_out}][{cpg_in}][{kh}][{kw}] row-major, "
+                   f"int{node.weight_bits}")
+    bias = node.bias if np.asarray(node.bias).size else np.zeros(c_out, np.int64)
+    b = ctx.param(name, "bias", bias, c_out)
+    m = ctx.param(name, "mult", node.mult, c_out)
+    s = ctx.param(name, "shift", node.shift, c_out)
+    # The weights of one output pixel are a [c_out][k] matrix: the dense unit rule.
+    u = ctx.units[name] = layer_units(k, c_out, ctx.reuse)
+    x, _ = ctx.input_of(name, c_in * h * wd, lines)
+    ctx.banks(wt, u)
+    lines.append(f"    snnc::conv<{c_in}, {h}, {wd}, {c_out}, {int(node.groups)}, {kh}, {kw}, "
+                 f"{sh}, {sw}, {ph}, {pw}, {dh}, {dw}, {oh}, {ow}, {u}>({x}, {wt}, {b}, {m}, "
+                 f"{s}, {int(node.out_bits)}, {ctx.y(name)});")
+
+
+def _lower_pool(ctx: _Ctx, name: str, node: SumPool2d, lines: list[str]) -> None:
+    c, h, wd = (int(v) for v in node.input_shape)
+    _, oh, ow = (int(v) for v in node.shape_out())
+    (kh, kw), (sh, sw), (ph, pw) = node.kernel_size, node.stride, node.padding
+    x, _ = ctx.input_of(name, c * h * wd, lines)
+    lines.append(f"    snnc::sum_pool<{c}, {h}, {wd}, {int(kh)}, {int(kw)}, {int(sh)}, {int(sw)}, "
+                 f"{int(ph)}, {int(pw)}, {oh}, {ow}>({x}, {ctx.y(name)});")
+
+
 def _lower_population(ctx: _Ctx, name: str, node: Node, lines: list[str]) -> None:
     n = _size(tuple(node.shape_out()))
     i = ctx.ids[name]
@@ -333,7 +373,8 @@ def _lower_copy(ctx: _Ctx, name: str, node: Node, lines: list[str]) -> None:
     lines.append(f"    snnc::copy<{n}>({x}, {ctx.y(name)});")
 
 
-_RULES = {QLinear: _lower_linear, QDelayedLinear: _lower_delayed, QLIF: _lower_population,
+_RULES = {QLinear: _lower_linear, QDelayedLinear: _lower_delayed, QConv: _lower_conv,
+          SumPool2d: _lower_pool, QLIF: _lower_population,
           QCubaLIF: _lower_population, QLI: _lower_population, QIF: _lower_population,
           QThreshold: _lower_population, SpikeCountArgmax: _lower_readout,
           MembraneArgmax: _lower_readout, Flatten: _lower_copy, Output: _lower_copy}
@@ -420,7 +461,8 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
                    f"x[{in_off[n]}..]" for n in graph.inputs]
     shape_lines += [f"output {n}: {list(graph.nodes[n].shape)}, y[{o}..]" for _, o, _, n in outs]
     unit_lines = [f"{n}: {u} MAC units, {math.ceil(_size(graph.nodes[n].weight.shape) / u)} "
-                  f"rounds" for n, u in ctx.units.items()]
+                  f"rounds" + (" per output pixel" if isinstance(graph.nodes[n], QConv) else "")
+                  for n, u in ctx.units.items()]
     shape_lines = [cnames.c_comment(t) for t in shape_lines]
     unit_lines = [cnames.c_comment(t) for t in unit_lines]
     common = dict(version=__version__, model_name=cnames.c_string(graph.name),

@@ -30,6 +30,7 @@ from snnc.compiler.ir import (
     load,
     verify,
 )
+from snnc.compiler.ir.nodes import SumPool2d
 
 ROOT = Path(__file__).resolve().parents[3]
 ZOO = sorted(p for p in (ROOT / "models").rglob("*.snn") if "examples" not in p.parts)
@@ -99,6 +100,74 @@ def conv1d_graph() -> Graph:
         dt=1e-3, name="conv1d_test"))
 
 
+# --- conv/pool graphs (issue 17): stride, padding, dilation, groups, SumPool2d, Conv1d
+
+
+def chain(nodes: dict, name: str) -> Graph:
+    names = list(nodes)
+    return Graph(nodes=nodes, edges=tuple(zip(names[:-1], names[1:])), dt=1e-3, name=name)
+
+
+def net2d(dtype: str) -> Graph:
+    """Strided, padded, dilated, grouped Conv2d -> LIF -> padded SumPool2d -> Threshold
+    (MaxPool over spikes) -> Conv2d -> LIF -> Flatten -> Linear -> LIF -> counts."""
+    rng = np.random.default_rng(3)
+    return chain({
+        "in": Input(shape=(4, 9, 11), dtype=dtype),
+        "conv": Conv2d(input_shape=(9, 11), weight=rng.normal(0, 0.6, (6, 2, 3, 2)),
+                       stride=(2, 1), padding=(1, 1), dilation=(2, 2), groups=2,
+                       bias=rng.normal(0, 0.1, 6)),
+        "lif1": LIF(shape=(6, 4, 11), tau=np.array(0.01), r=np.array(30.0)),
+        "pool": SumPool2d(input_shape=(6, 4, 11), kernel_size=(2, 3), stride=(2, 2),
+                          padding=(1, 0)),
+        "any": Threshold(shape=(6, 3, 5), threshold=np.array(0.5)),
+        "conv2": Conv2d(input_shape=(3, 5), weight=rng.normal(0, 0.8, (3, 6, 2, 2)),
+                        padding=(1, 1)),
+        "lif2": LIF(shape=(3, 4, 6), tau=np.array(0.01), r=np.array(30.0)),
+        "flat": Flatten(input_shape=(3, 4, 6)),
+        "fc": Linear(weight=rng.normal(0, 0.5, (5, 72))),
+        "lif3": LIF(shape=(5,), tau=np.array(0.01), r=np.array(30.0)),
+        "count": SpikeCountArgmax(shape=(5,)),
+        "out": Output(shape=(5,)),
+    }, f"convpool2d_{dtype}")
+
+
+def net1d() -> Graph:
+    """Strided, padded, dilated, grouped Conv1d over spikes -> LIF."""
+    rng = np.random.default_rng(4)
+    return chain({
+        "in": Input(shape=(4, 20), dtype="spike"),
+        "conv": Conv1d(input_shape=20, weight=rng.normal(0, 0.8, (6, 2, 3)), stride=2,
+                       padding=2, dilation=2, groups=2, bias=rng.normal(0, 0.1, 6)),
+        "lif": LIF(shape=(6, 10), tau=np.array(0.01), r=np.array(30.0)),
+        "out": Output(shape=(6, 10)),
+    }, "conv1d_sdg")
+
+
+def pool_only() -> Graph:
+    """Real input -> SumPool2d (no Conv: onnxruntime runs it in float64 too)."""
+    return chain({
+        "in": Input(shape=(2, 7, 6)),
+        "pool": SumPool2d(input_shape=(2, 7, 6), kernel_size=(3, 2), stride=(2, 3),
+                          padding=(1, 1)),
+        "flat": Flatten(input_shape=(2, 4, 3)),
+        "lif": LIF(shape=(24,), tau=np.array(0.01), r=np.array(4.0)),
+        "out": Output(shape=(24,)),
+    }, "pool_only")
+
+
+CONV_POOL_GRAPHS = {"2d-spike": lambda: net2d("spike"), "2d-real": lambda: net2d("real"),
+                    "1d-spike": net1d, "pool": pool_only}
+
+
+def conv_pool_data(g: Graph, seed: int = 5, batch: int = 3, steps: int = 20) -> np.ndarray:
+    """Inputs for the conv/pool graphs: 30% spikes, or reals in [-0.5, 1.5)."""
+    rng = np.random.default_rng(seed)
+    node = g.nodes[g.inputs[0]]
+    x = rng.random((batch, steps, *node.shape_out()))
+    return (x < 0.3).astype(np.float64) if node.dtype == "spike" else 2.0 * x - 0.5
+
+
 def tiny() -> Graph:
     return load(ROOT / "models" / "examples" / "tiny_recurrent.snn")
 
@@ -161,4 +230,5 @@ def cg() -> SimpleNamespace:
     return SimpleNamespace(
         FEATURE_GRAPHS=FEATURE_GRAPHS, QUANT_OPTIONS=QUANT_OPTIONS, ZOO=ZOO, ROOT=ROOT,
         inputs_for=inputs_for, int_inputs=int_inputs, quantized=quantized, tiny=tiny,
-        conv_graph=conv_graph, delay_graph=delay_graph, conv1d_graph=conv1d_graph)
+        conv_graph=conv_graph, delay_graph=delay_graph, conv1d_graph=conv1d_graph,
+        CONV_POOL_GRAPHS=CONV_POOL_GRAPHS, conv_pool_data=conv_pool_data)

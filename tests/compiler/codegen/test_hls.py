@@ -133,11 +133,33 @@ def test_same_graph_same_bytes(cg) -> None:
     assert emit_hls(gq, reuse=3).files == emit_hls(gq, reuse=3).files
 
 
-def test_rejects_float_conv_and_bad_reuse(cg) -> None:
+def test_rejects_float_and_bad_reuse(cg) -> None:
     with pytest.raises(UnsupportedError, match="integer-only"):
         emit_hls(cg.tiny())
-    with pytest.raises(UnsupportedError, match="node 'conv'.*QConv"):
-        emit_hls(cg.quantized(cg.conv_graph(), {}))
     with pytest.raises(SnncError, match="reuse must be >= 1"):
         emit_hls(cg.quantized(cg.tiny(), {}), reuse=0)
-    assert "QLinear" in supported_ops() and "QConv" not in supported_ops()
+    assert {"QLinear", "QConv", "SumPool2d", "Flatten"} <= set(supported_ops())
+
+
+@needs_gxx
+@pytest.mark.parametrize("name", ["2d-spike", "2d-real", "1d-spike", "pool", "conv"])
+def test_conv_pool_csim_bit_exact(name: str, cg, tmp_path: Path) -> None:
+    """Conv2d/Conv1d with stride, padding, dilation and groups, SumPool2d, Flatten: the
+    kernel's csim equals the integer simulator, fully parallel and at reuse 5 (the MAC
+    schedule then wraps rows mid-round)."""
+    from snnc.compiler.ir.interpret_int import quantize_inputs
+    from snnc.compiler.passes.quantize import QuantOptions, quantize
+
+    if name in cg.CONV_POOL_GRAPHS:
+        g = cg.CONV_POOL_GRAPHS[name]()
+        gq = quantize(g, cg.conv_pool_data(g), QuantOptions(pow2=(name == "pool")))
+        x = {g.inputs[0]: quantize_inputs(gq, cg.conv_pool_data(g, seed=9))}
+    else:
+        gq = cg.quantized(cg.FEATURE_GRAPHS[name](), {})
+        x = cg.int_inputs(gq, batch=3, steps=20)
+    ref = reference(gq, x)
+    assert np.any(ref != 0), "the case must exercise the outputs"
+    for reuse in (1, 5):
+        out = csim(gq, x, tmp_path / f"r{reuse}", reuse=reuse)
+        bad = np.argwhere(out != ref)
+        assert bad.size == 0, f"reuse {reuse}: first mismatch at {tuple(bad[0])}"

@@ -182,6 +182,101 @@ DELAY_MAC:
     requant_out<N_OUT>(acc, bias, mult, shift, out_bits, y);
 }
 
+/* QConv (Conv1d is the H = 1 case): per output pixel, gather the zero-padded receptive
+ * field of every group into patch[GROUPS][K] (K = CIN / GROUPS * KH * KW taps), then run
+ * dense()'s MAC schedule over the [COUT][K] weight matrix (UNITS units, II = 1), output
+ * channel co reading its group's patch, and requantize per output channel. The same
+ * gather serves spike (uint8) and real-valued (int32) inputs: the datapath is identical
+ * and a zero input contributes nothing. Output layout [COUT][OH][OW], as the simulator. */
+template <int CIN, int H, int W, int COUT, int GROUPS, int KH, int KW, int SH, int SW, int PH,
+          int PW, int DH, int DW, int OH, int OW, int UNITS, typename Wt, typename X>
+void conv(const X x[CIN * H * W], const Wt w[COUT * (CIN / GROUPS) * KH * KW],
+          const int32_t bias[COUT], const int32_t mult[COUT], const int32_t shift[COUT],
+          int out_bits, int32_t y[COUT * OH * OW])
+{
+    const int CPG_IN = CIN / GROUPS;
+    const int CPG_OUT = COUT / GROUPS;
+    const int K = CPG_IN * KH * KW;
+    X patch[GROUPS][K];
+#pragma HLS ARRAY_PARTITION variable=patch complete dim=1
+    acc_t acc[COUT];
+#pragma HLS ARRAY_PARTITION variable=acc complete
+    int row[UNITS], col[UNITS]; /* as in dense(): no divider or modulo per unit */
+#pragma HLS ARRAY_PARTITION variable=row complete
+#pragma HLS ARRAY_PARTITION variable=col complete
+    const int rounds = (K * COUT + UNITS - 1) / UNITS;
+CONV_PIXEL:
+    for (int p = 0; p < OH * OW; p++) {
+        const int oy = p / OW, ox = p % OW;
+CONV_GATHER:
+        for (int g = 0; g < GROUPS; g++) {
+            for (int j = 0; j < K; j++) {
+#pragma HLS PIPELINE II=1
+                const int ci = j / (KH * KW), ky = (j / KW) % KH, kx = j % KW;
+                const int iy = oy * SH + ky * DH - PH, ix = ox * SW + kx * DW - PW;
+                const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+                patch[g][j] = inside ? x[((g * CPG_IN + ci) * H + iy) * W + ix] : (X)0;
+            }
+        }
+CONV_INIT:
+        for (int i = 0; i < COUT; i++) {
+#pragma HLS UNROLL
+            acc[i] = 0;
+        }
+CONV_UNITS:
+        for (int m = 0; m < UNITS; m++) {
+#pragma HLS UNROLL
+            row[m] = m / K; /* constants after unrolling */
+            col[m] = m % K;
+        }
+CONV_MAC:
+        for (int r = 0; r < rounds; r++) {
+#pragma HLS PIPELINE II=1
+            for (int m = 0; m < UNITS; m++) {
+#pragma HLS UNROLL
+                if (row[m] < COUT) {
+                    acc[row[m]] += (acc_t)w[r * UNITS + m] * (acc_t)patch[row[m] / CPG_OUT][col[m]];
+                }
+                col[m] += UNITS % K;
+                row[m] += UNITS / K;
+                if (col[m] >= K) {
+                    col[m] -= K;
+                    row[m] += 1;
+                }
+            }
+        }
+CONV_REQUANT:
+        for (int i = 0; i < COUT; i++) {
+#pragma HLS PIPELINE II=1
+            y[i * OH * OW + p] = (int32_t)requant(acc[i] + bias[i], mult[i], shift[i], out_bits);
+        }
+    }
+}
+
+/* SumPool2d: y[c][oy][ox] = sat32(sum of the zero-padded KH x KW window), one output per
+ * cycle (the window's KH * KW reads are unrolled). Spike windows sum to a count. */
+template <int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW,
+          typename X>
+void sum_pool(const X x[C * H * W], int32_t y[C * OH * OW])
+{
+SUM_POOL:
+    for (int o = 0; o < C * OH * OW; o++) {
+#pragma HLS PIPELINE II=1
+        const int c = o / (OH * OW), oy = (o / OW) % OH, ox = o % OW;
+        acc_t s = 0;
+SUM_POOL_WINDOW:
+        for (int a = 0; a < KH; a++) {
+            for (int b = 0; b < KW; b++) {
+                const int iy = oy * SH + a - PH, ix = ox * SW + b - PW;
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
+                    s += (acc_t)x[(c * H + iy) * W + ix];
+                }
+            }
+        }
+        y[o] = (int32_t)sat(s, 32);
+    }
+}
+
 /* Spike and reset shared by the spiking populations (v > thr; subtract or zero reset). */
 static inline uint8_t fire(int64_t &v, int32_t thr, int32_t reset_q, bool reset_zero)
 {
