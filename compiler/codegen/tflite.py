@@ -9,8 +9,9 @@ TensorFlow, no converter. States are explicit inputs/outputs as in the ONNX mode
 Op mapping (ONNX -> TFLite): MatMul with a constant -> FULLY_CONNECTED (weights stored
 [out, in]); Add/Sub/Mul/Max -> ADD/SUB/MUL/MAXIMUM (broadcasting); Greater -> GREATER;
 Cast -> CAST; Where -> SELECT_V2; Reshape -> RESHAPE; Concat -> CONCATENATION;
-Slice -> SLICE; Conv (1-d/2-d, groups 1) -> TRANSPOSE to NHWC, PAD, CONV_2D, TRANSPOSE
-back; Identity -> the same tensor. Integer ops are listed in :mod:`compiler.codegen.onnx_int`.
+Slice -> SLICE (with steps: STRIDED_SLICE); Pad -> PAD; Conv (1-d/2-d) -> TRANSPOSE to
+NHWC, PAD, CONV_2D (one per group, then CONCATENATION), TRANSPOSE back; Identity -> the
+same tensor. SumPool2d arrives as Pad + strided Slices + Add (see ``onnx.sum_pool``). Integer ops are listed in :mod:`compiler.codegen.onnx_int`.
 
 Differences from the ONNX/reference models (documented, tested):
 - float32 only: TFLite has no float64 kernels for these ops.
@@ -253,11 +254,22 @@ def _translate(tb: _TfliteBuilder, node: onnx.NodeProto, ref: Any, new: Any,
         opts.axis = int(attrs["axis"])
         tb.op("CONCATENATION", [ref(i) for i in ins], [new(out)], "ConcatenationOptions", opts)
         return
+    if op == "Pad":
+        if len(ins) > 2 and ins[2] or attrs.get("mode", b"constant") not in (b"constant",
+                                                                          "constant"):
+            raise UnsupportedError(f"TFLite export: Pad '{out}': only zero padding is mapped")
+        p = consts[ins[1]].astype(np.int32)
+        tb.op("PAD", [ref(ins[0]), tb.const(out + "_pads", np.ascontiguousarray(
+            np.stack([p[:p.size // 2], p[p.size // 2:]], axis=1)))], [new(out)])
+        return
+    if op == "Slice" and len(ins) > 4 and np.any(consts[ins[4]] != 1):
+        _strided_slice(tb, ins, out, ref, new, consts, shapes)
+        return
     if op == "Slice":
         shp = shapes[ins[0]]
         starts, ends = consts[ins[1]], consts[ins[2]]
-        if len(ins) < 4 or not ins[3] or (len(ins) > 4 and np.any(consts[ins[4]] != 1)):
-            raise UnsupportedError("TFLite export: Slice needs explicit axes and unit steps")
+        if len(ins) < 4 or not ins[3]:
+            raise UnsupportedError("TFLite export: Slice needs explicit axes")
         begin = np.zeros(len(shp), np.int32)
         size = np.array(shp, np.int32)
         for a, s, e in zip(consts[ins[3]], starts, ends):
@@ -272,6 +284,25 @@ def _translate(tb: _TfliteBuilder, node: onnx.NodeProto, ref: Any, new: Any,
         _conv(tb, node, attrs, ref, new, consts, shapes)
         return
     raise UnsupportedError(f"TFLite export: no mapping for ONNX op '{op}' (node {out})")
+
+
+def _strided_slice(tb: _TfliteBuilder, ins: list[str], out: str, ref: Any, new: Any,
+                   consts: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]) -> None:
+    """ONNX Slice with steps (SumPool2d's windows) -> STRIDED_SLICE over every axis."""
+    shp = shapes[ins[0]]
+    begin = np.zeros(len(shp), np.int32)
+    end = np.array(shp, np.int32)
+    strides = np.ones(len(shp), np.int32)
+    if len(ins) < 4 or not ins[3]:
+        raise UnsupportedError(f"TFLite export: Slice '{out}' needs explicit axes")
+    for a, b, e, st in zip(consts[ins[3]], consts[ins[1]], consts[ins[2]], consts[ins[4]]):
+        a = int(a) % len(shp)
+        if int(st) < 1:
+            raise UnsupportedError(f"TFLite export: Slice '{out}' has a non-positive step")
+        begin[a], end[a], strides[a] = max(0, int(b)), min(int(e), shp[a]), int(st)
+    tb.op("STRIDED_SLICE", [ref(ins[0]), tb.const(out + "_begin", begin),
+                            tb.const(out + "_end", end), tb.const(out + "_strides", strides)],
+          [new(out)], "StridedSliceOptions", tb.S.StridedSliceOptionsT())
 
 
 def _rshift(tb: _TfliteBuilder, out: str, info: dict[str, Any], ref: Any, new: Any) -> None:
@@ -333,11 +364,14 @@ def _int_matmul(tb: _TfliteBuilder, node: onnx.NodeProto, ref: Any, new: Any,
 
 def _conv(tb: _TfliteBuilder, node: onnx.NodeProto, attrs: dict[str, Any], ref: Any,
           new: Any, consts: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]) -> None:
-    """Conv (NCHW / NCL) as TRANSPOSE -> PAD -> CONV_2D (NHWC) -> TRANSPOSE."""
+    """Conv (NCHW / NCL) as TRANSPOSE -> PAD -> CONV_2D (NHWC) -> TRANSPOSE.
+
+    A grouped convolution becomes one CONV_2D per group on a channel SLICE, joined by
+    CONCATENATION (LiteRT's CONV_2D kernels do not all implement groups).
+    """
     S = tb.S
     ins, out = list(node.input), node.output[0]
-    if int(attrs.get("group", 1)) != 1:
-        raise UnsupportedError("TFLite export: grouped convolution is not mapped")
+    groups = int(attrs.get("group", 1))
     x_shape = shapes[ins[0]]
     w = consts[ins[1]]
     one_d = len(x_shape) == 3
@@ -371,8 +405,29 @@ def _conv(tb: _TfliteBuilder, node: onnx.NodeProto, attrs: dict[str, Any], ref: 
     opts.padding = S.Padding.VALID
     opts.strideH, opts.strideW = int(strides[0]), int(strides[1])
     opts.dilationHFactor, opts.dilationWFactor = int(dil[0]), int(dil[1])
-    tb.op("CONV_2D", [nhwc, tb.const(out + "_w", np.ascontiguousarray(w.transpose(0, 2, 3, 1))),
-                      tb.const(out + "_b", bias.astype(np.float32))], [y], "Conv2DOptions", opts)
+    w_nhwc = np.ascontiguousarray(w.transpose(0, 2, 3, 1))
+    if groups == 1:
+        tb.op("CONV_2D", [nhwc, tb.const(out + "_w", w_nhwc),
+                          tb.const(out + "_b", bias.astype(np.float32))], [y], "Conv2DOptions",
+              opts)
+    else:
+        cin_g, cout_g = c // groups, co // groups
+        hp, wp = tb.tensors[nhwc].shape[1:3]
+        parts = []
+        for g in range(groups):
+            xg = tb.tensor(f"{out}_x{g}", (b, hp, wp, cin_g), np.float32)
+            tb.op("SLICE", [nhwc, tb.const(f"{out}_b{g}", np.array([0, 0, 0, g * cin_g], np.int32)),
+                            tb.const(f"{out}_n{g}", np.array([b, hp, wp, cin_g], np.int32))],
+                  [xg], "SliceOptions", S.SliceOptionsT())
+            yg = tb.tensor(f"{out}_y{g}", (b, oh, ow, cout_g), np.float32)
+            sl = slice(g * cout_g, (g + 1) * cout_g)
+            tb.op("CONV_2D", [xg, tb.const(f"{out}_w{g}", np.ascontiguousarray(w_nhwc[sl])),
+                              tb.const(f"{out}_bias{g}", bias[sl].astype(np.float32))], [yg],
+                  "Conv2DOptions", opts)
+            parts.append(yg)
+        cat = S.ConcatenationOptionsT()
+        cat.axis = 3
+        tb.op("CONCATENATION", parts, [y], "ConcatenationOptions", cat)
     if one_d:
         yt = tb.tensor(out + "_yt", (b, co, 1, ow), np.float32)
         tb.op("TRANSPOSE", [y, tb.const(out + "_p2", np.array([0, 3, 1, 2], np.int32))], [yt])

@@ -88,3 +88,29 @@ def test_integer_onnx_bit_exact(which: str, opts: dict, graphs, data) -> None:
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, ref.outputs["out"])
     assert np.abs(ref.outputs["out"]).sum() > 0
+
+
+@pytest.mark.parametrize("which", ["1d-spike", "2d-real", "2d-spike", "pool"])
+def test_tflite_float32_and_integer(which: str, graphs, data) -> None:
+    """LiteRT runs the same graphs: float32 within float32 tolerance of the reference,
+    integer (pow2 multipliers, 16-bit state: LiteRT's 32-bit shifts) bit-exact."""
+    from snnc.compiler.codegen.baseline import LiteRTRunner, litert_interpreter_class
+    from snnc.compiler.codegen.tflite import export_tflite
+    from snnc.compiler.errors import UnsupportedError
+    from snnc.compiler.passes.quantize import QuantOptions
+
+    try:
+        litert_interpreter_class()
+    except UnsupportedError as e:
+        pytest.skip(str(e))
+    g = graphs[which]()
+    x = data(g, batch=1)
+    got = LiteRTRunner(export_tflite(g)).run({"in": x})["out"]
+    want = simulate(g, {"in": x}).outputs["out"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    gq = quantize(g, data(g), QuantOptions(pow2=True, state_bits=16))
+    xq = quantize_inputs(gq, {"in": x})
+    got = LiteRTRunner(export_tflite(gq, dtype="int")).run(xq)["out"]
+    want = simulate_int(gq, xq).outputs["out"]
+    np.testing.assert_array_equal(got, want)
+    assert np.abs(want).sum() > 0

@@ -26,7 +26,7 @@ needs_litert = pytest.mark.skipif(not HAVE_LITERT, reason="ai-edge-litert not in
 
 
 @needs_litert
-@pytest.mark.parametrize("name", ["tiny", "conv", "delay"])
+@pytest.mark.parametrize("name", ["tiny", "conv", "delay", "conv1d"])
 def test_float32_matches_reference(name: str, cg) -> None:
     g = cg.FEATURE_GRAPHS[name]()
     x = cg.inputs_for(g, batch=1, steps=20, seed=5)
@@ -72,8 +72,6 @@ def test_integer_needing_64bit_shift_is_refused(cg) -> None:
 def test_unsupported_features_name_the_reason(cg) -> None:
     with pytest.raises(UnsupportedError, match="float64"):
         export_tflite(cg.tiny(), dtype="float64")
-    with pytest.raises(UnsupportedError, match="grouped convolution"):
-        export_tflite(cg.conv1d_graph())
 
 
 def test_flatbuffer_file(tmp_path, cg) -> None:
