@@ -114,3 +114,45 @@ def test_tflite_float32_and_integer(which: str, graphs, data) -> None:
     want = simulate_int(gq, xq).outputs["out"]
     np.testing.assert_array_equal(got, want)
     assert np.abs(want).sum() > 0
+
+
+def test_nmnist_conv_example_onnx_and_hls_bit_exact(cg, tmp_path) -> None:
+    """The issue's example (models/nmnist_conv, snnTorch conv SNN with recurrent reset
+    convolutions): integer ONNX and the HLS kernel's g++ csim equal the integer simulator."""
+    import shutil
+    import struct
+    import subprocess
+
+    from snnc.compiler.codegen.hls import emit_hls
+    from snnc.compiler.frontend.load import load_model
+    from snnc.compiler.passes.pipeline import CompileOptions, PassContext, run_pipeline
+
+    path = cg.ROOT / "models" / "nmnist_conv" / "nmnist_conv.nir"
+    if not path.exists():
+        pytest.skip("models/nmnist_conv/nmnist_conv.nir not present")
+    g = load_model(path)
+    x = np.load(path.with_suffix(".test.npz"))["x"][:2].astype(np.float64)
+    gq, _ = run_pipeline(g, PassContext(options=CompileOptions(), calib=x,
+                                        progress=lambda m: None))
+    xq = quantize_inputs(gq, {g.inputs[0]: x})
+    res = simulate_int(gq, xq)
+    ref = np.concatenate([res.outputs[n].reshape(*x.shape[:2], -1) for n in gq.outputs], 2)
+    assert np.abs(ref).sum() > 0, "the example must spike on these samples"
+    got = OnnxRuntimeRunner(export_step(gq, dtype="int")).run(xq)
+    np.testing.assert_array_equal(
+        np.concatenate([got[n].reshape(*x.shape[:2], -1) for n in gq.outputs], 2), ref)
+    gxx = shutil.which("g++")
+    if gxx is None:
+        pytest.skip("g++ not installed (ONNX part passed)")
+    m = emit_hls(gq, reuse=16)
+    m.write(tmp_path)
+    flat = xq[g.inputs[0]].reshape(*x.shape[:2], -1).astype(np.uint8)
+    (tmp_path / "inputs.bin").write_bytes(b"SNNI" + struct.pack("<5I", 1, *flat.shape, 1)
+                                          + flat.tobytes())
+    subprocess.run([gxx, "-std=c++14", "-O1", f"-I{tmp_path}", str(tmp_path / "tb.cpp"),
+                    str(tmp_path / "kernel.cpp"), "-o", str(tmp_path / "tb")], check=True)
+    out = subprocess.run([str(tmp_path / "tb"), str(tmp_path / "inputs.bin")],
+                         capture_output=True, text=True, check=True).stdout
+    rows = [bytes.fromhex(line.split()[1]) for line in out.splitlines() if line.startswith("o ")]
+    np.testing.assert_array_equal(
+        np.frombuffer(b"".join(rows), "<i4").reshape(ref.shape), ref)
