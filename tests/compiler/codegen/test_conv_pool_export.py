@@ -1,7 +1,8 @@
 """Conv1d/Conv2d (stride, padding, dilation, groups), SumPool2d and Flatten through the
 baseline exporters (issue 17): ONNX float against the reference simulator, ONNX integer
-bit-exact with the integer simulator (both run in onnxruntime), and TFLite either
-bit-exact / within float tolerance or refusing with the node's name."""
+bit-exact with the integer simulator (both run in onnxruntime), LiteRT and TVM on the
+same graphs (integer bit-exact, float32 within tolerance), and the nmnist_conv example.
+The HLS kernel's csim of these graphs is in test_hls.py."""
 
 from __future__ import annotations
 
@@ -161,3 +162,23 @@ def test_nmnist_conv_example_onnx_and_hls_bit_exact(cg, tmp_path) -> None:
     rows = [bytes.fromhex(line.split()[1]) for line in out.splitlines() if line.startswith("o ")]
     np.testing.assert_array_equal(
         np.frombuffer(b"".join(rows), "<i4").reshape(ref.shape), ref)
+
+
+@pytest.mark.parametrize("which", ["2d-real", "pool"])
+def test_tvm_float32_and_integer(which: str, graphs, data) -> None:
+    """TVM (Relax, llvm) through the same ONNX step model: float32 within tolerance,
+    integer bit-exact (grouped strided dilated Conv2d, padded SumPool2d)."""
+    pytest.importorskip("tvm", reason="apache-tvm is not installed")
+    from snnc.compiler.codegen.baseline import TvmRunner
+
+    g = graphs[which]()
+    x = data(g, batch=1)
+    got = TvmRunner(export_step(g, dtype="float32", batch=1)).run({"in": x})["out"]
+    np.testing.assert_allclose(got, simulate(g, {"in": x}).outputs["out"], rtol=1e-4,
+                               atol=1e-4)
+    gq = quantize(g, data(g))
+    xq = quantize_inputs(gq, {"in": x})
+    want = simulate_int(gq, xq).outputs["out"]
+    got = TvmRunner(export_step(gq, dtype="int", batch=1)).run(xq)["out"]
+    np.testing.assert_array_equal(got, want)
+    assert np.abs(want).sum() > 0
