@@ -197,8 +197,10 @@ void conv(const X x[CIN * H * W], const Wt w[COUT * (CIN / GROUPS) * KH * KW],
     const int CPG_IN = CIN / GROUPS;
     const int CPG_OUT = COUT / GROUPS;
     const int K = CPG_IN * KH * KW;
+    enum { PATCH_BANKS = UNITS < K ? UNITS : K }; /* taps one MAC round reads per group */
     X patch[GROUPS][K];
 #pragma HLS ARRAY_PARTITION variable=patch complete dim=1
+#pragma HLS ARRAY_PARTITION variable=patch cyclic factor=PATCH_BANKS dim=2
     acc_t acc[COUT];
 #pragma HLS ARRAY_PARTITION variable=acc complete
     int row[UNITS], col[UNITS]; /* as in dense(): no divider or modulo per unit */
