@@ -231,7 +231,7 @@ class Planner:
                           flash_by_node=dict(flash_by_node or {}))
 
 
-def plan_memory(graph: Graph, **_: Any) -> MemoryPlan:
+def plan_memory(graph: Graph) -> MemoryPlan:
     """The memory plan of ``graph`` as the C emitter lays it out (no files written)."""
     from snnc.compiler.codegen.c import emit_c  # the emitter imports this module
 
