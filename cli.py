@@ -93,9 +93,9 @@ def convert(src: str, dst: str, dt: float | None, discretization: str | None,
     if not s.exists():
         raise FormatError("no such file", s)
     if s.suffix in nir_ext:
-        from snnc.compiler.frontend.nir import import_nir
-
         import warnings
+
+        from snnc.compiler.frontend.nir import import_nir
 
         with warnings.catch_warnings(record=True) as caught:  # one line each, no source
             warnings.simplefilter("always")

@@ -8,7 +8,6 @@ here (not listed in pyproject.toml) so a new subpackage needs no edit elsewhere.
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
-
 TOP = ["compiler", "targets", "models", "bench"]
 packages = ["snnc"] + ["snnc." + p for p in find_packages(include=[f"{t}*" for t in TOP])]
 

@@ -56,12 +56,12 @@ def _data(graph: Any) -> tuple[np.ndarray, np.ndarray, str]:
 
 def run_fit(name: str, max_points: int, workers: int, out_root: Path) -> dict[str, Any]:
     """One smartwatch fit of a zoo model; writes its report files into bench/results."""
+    from snnc.compiler.ir import load
+    from snnc.compiler.ir.serialize import atomic_write
     from snnc.targets.fit import FitConfig, fit
     from snnc.targets.fit.engine import make_engine
     from snnc.targets.fit.report import summary_line, write_outputs
     from snnc.targets.fit.search import make_state
-    from snnc.compiler.ir import load
-    from snnc.compiler.ir.serialize import atomic_write
 
     g = load(MODELS[name])
     graphs = {"base": g}
@@ -103,8 +103,8 @@ def run_fit(name: str, max_points: int, workers: int, out_root: Path) -> dict[st
 
 def sweep(engine_factory: Any, points: int, cache: Path | None) -> tuple[Any, float]:
     """The scaling sweep: L2MU, smartwatch, ``points`` points, one rung."""
-    from snnc.targets.fit import FitConfig, fit
     from snnc.compiler.ir import load
+    from snnc.targets.fit import FitConfig, fit
 
     g = load(MODELS["l2mu"])
     x, y, _ = _data(g)
@@ -116,8 +116,8 @@ def sweep(engine_factory: Any, points: int, cache: Path | None) -> tuple[Any, fl
 
 
 def main(argv: list[str] | None = None) -> None:
-    from snnc.targets.fit.engine import LocalPool, RayEngine
     from snnc.compiler.ir.serialize import atomic_write
+    from snnc.targets.fit.engine import LocalPool, RayEngine
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="l2mu,delaynet")

@@ -161,8 +161,8 @@ def _config_task(opts: dict[str, Any], shared: tuple[Any, Data]) -> dict[str, An
 def bench_model(path: Path, n_calib: int, n_test: int, workers: int = 1,
                 ray: str | None = None) -> dict[str, Any]:
     """Every configuration of one model (on the fit engine: local pool or Ray)."""
-    from snnc.targets.fit.engine import map_tasks
     from snnc.compiler.ir import load
+    from snnc.targets.fit.engine import map_tasks
 
     g = load(path)
     data = model_data(g, n_calib, n_test)

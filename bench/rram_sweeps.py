@@ -100,9 +100,9 @@ def sweep_model(name: str, path: Path, seeds: tuple[int, ...], samples: int | No
                 sweeps: dict[str, tuple[float, ...]], workers: int = 1,
                 ray: str | None = None) -> dict[str, Any]:
     """Every (config, swept parameter, value) point of one model."""
-    from snnc.targets.fit.engine import map_tasks
     from snnc.compiler.ir import load, predict
     from snnc.models.testsets import load_test_data
+    from snnc.targets.fit.engine import map_tasks
     from snnc.targets.rram.device import get_device
 
     g = load(path)

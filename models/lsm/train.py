@@ -22,7 +22,13 @@ import numpy as np
 from snnc.compiler.ir import save, simulate
 from snnc.compiler.ir.graph import Graph
 from snnc.models.lsm.data import load_digits_spikes
-from snnc.models.lsm.model import LSMConfig, build_graph, fit_readout, reservoir_graph, sample_reservoir
+from snnc.models.lsm.model import (
+    LSMConfig,
+    build_graph,
+    fit_readout,
+    reservoir_graph,
+    sample_reservoir,
+)
 
 HERE = Path(__file__).resolve().parent
 

@@ -77,11 +77,11 @@ def fit_cmd(model: str, target: str, profile: str | None, data: str, max_drop: f
             variants: tuple[str, ...], fixed: tuple[str, ...], cache: str | None,
             max_flash: str | None = None, max_ram: str | None = None) -> None:
     """Search bits, pruning, storage (per target) for the best build of MODEL on a device."""
+    from snnc.compiler.frontend.load import load_model
+    from snnc.compiler.ir import verify
     from snnc.targets.fit.engine import make_engine
     from snnc.targets.fit.report import summary_line, write_outputs
     from snnc.targets.fit.search import FitConfig, fit, load_data, make_state, target_space
-    from snnc.compiler.frontend.load import load_model
-    from snnc.compiler.ir import verify
 
     if max_points < 1 or cost_samples < 1 or calib_samples < 1:
         raise SnncError("fit: --max-points, --cost-samples and --calib-samples must be >= 1")

@@ -59,9 +59,9 @@ def init_worker(state: FitState) -> None:
 
 def compile_point(state: FitState, point: dict[str, Any]) -> tuple[Graph, Any]:
     """Run the target's pipeline on the point's model variant (memoized per worker)."""
-    from snnc.targets.fit.space import compile_options, point_key
     from snnc.compiler.passes.pipeline import PassContext, run_pipeline
     from snnc.targets import registry  # noqa: F401  (registers the targets' pipelines)
+    from snnc.targets.fit.space import compile_options, point_key
 
     key = point_key(point)
     if key in state._compiled:

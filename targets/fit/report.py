@@ -117,10 +117,10 @@ def plot_front(res: FitResult, path: str | Path, title: str | None = None) -> Pa
 def write_outputs(res: FitResult, state: FitState, out_dir: str | Path) -> Path:
     """The chosen build plus fit.json / fit.md / front.png in ``out_dir``."""
     from snnc.compiler.cli_compile import report_markdown
-    from snnc.targets.fit.space import compile_options
     from snnc.compiler.ir.serialize import atomic_write, graph_hash
     from snnc.compiler.passes.pipeline import options_dict
     from snnc.targets import registry
+    from snnc.targets.fit.space import compile_options
 
     out = Path(out_dir)
     gq, plan = compile_point(state, res.chosen["point"])

@@ -37,9 +37,9 @@ import numpy as np
 
 from snnc.compiler import __version__
 from snnc.compiler.errors import FormatError, SnncError
+from snnc.compiler.ir.graph import Graph
 from snnc.targets.fit.evaluate import FitState
 from snnc.targets.fit.space import SearchSpace, array_hash, config_hash, point_key
-from snnc.compiler.ir.graph import Graph
 
 
 def load_data(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -286,8 +286,8 @@ def fit(graphs: dict[str, Graph], x: np.ndarray, y: np.ndarray, cfg: FitConfig,
     """Search the target's space for ``graphs`` (``{"base": g, variant: g', ...}``) on the
     data ``x``/``y``; see the module docstring. ``engine_factory(state)`` makes the
     engine (local pool or Ray). Raises SnncError when no point meets the budget."""
-    from snnc.targets.fit.space import Dimension
     from snnc.compiler.ir import predict
+    from snnc.targets.fit.space import Dimension
 
     t0 = time.perf_counter()
     base = graphs["base"]

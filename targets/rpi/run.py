@@ -17,7 +17,13 @@ import numpy as np
 
 from snnc.compiler.errors import SnncError
 from snnc.targets.common import HarnessOutput, inputs_blob, parse_harness, require_tool
-from snnc.targets.insncount import InsnCounts, build_plugin, parse_log, plugin_args, symbol_addresses
+from snnc.targets.insncount import (
+    InsnCounts,
+    build_plugin,
+    parse_log,
+    plugin_args,
+    symbol_addresses,
+)
 from snnc.targets.rpi.build import NM, Binary
 from snnc.targets.ssh import SshDevice
 

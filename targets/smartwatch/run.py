@@ -23,7 +23,13 @@ from pathlib import Path
 
 from snnc.compiler.errors import SnncError
 from snnc.targets.common import HarnessOutput, parse_harness, require_tool
-from snnc.targets.insncount import InsnCounts, build_plugin, parse_log, plugin_args, symbol_addresses
+from snnc.targets.insncount import (
+    InsnCounts,
+    build_plugin,
+    parse_log,
+    plugin_args,
+    symbol_addresses,
+)
 from snnc.targets.smartwatch.build import NM, Firmware
 from snnc.targets.smartwatch.profile import McuProfile
 

@@ -31,8 +31,8 @@ from snnc.compiler.ir import (
     load,
     save,
 )
-from snnc.compiler.ir.serialize import graph_hash
 from snnc.compiler.ir.names import GRAPH_NAME
+from snnc.compiler.ir.serialize import graph_hash
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
 dtypes = st.sampled_from([np.float64, np.float32, np.int8, np.int16, np.int32])

@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.ir import LIF, DelayedLinear, Graph, Input, Linear, Output, SpikeCountArgmax, simulate
+from snnc.compiler.ir import (
+    LIF,
+    DelayedLinear,
+    Graph,
+    Input,
+    Linear,
+    Output,
+    SpikeCountArgmax,
+    simulate,
+)
 from snnc.compiler.passes.quantize import quantize
 from snnc.compiler.passes.storage import Layout, choose_storage, density, weight_bytes
 

@@ -26,9 +26,9 @@ def _tools() -> None:
 def test_smartwatch_fit_measures_qemu_and_flashes(tiny, monkeypatch, tmp_path, snnc_cmd):
     _tools()
     import snnc.targets.fit.search as search
+    from snnc.targets.benchmark import device_inputs
     from snnc.targets.fit.report import write_outputs
     from snnc.targets.fit.search import make_state
-    from snnc.targets.benchmark import device_inputs
     from snnc.targets.flash import run_on_device
 
     space = SearchSpace("smartwatch", (Dimension("quantize", ("int8", "int16"), "int8"),
