@@ -160,7 +160,7 @@ class SnncCLoopRunner(SnncCRunner):
 
 def make_backend(name: str, graph: Graph, precision: str) -> Any:
     """A runner for ``name`` on ``graph`` (float32 exports, or 'int' for a quantized graph)."""
-    from snnc.compiler.codegen.baseline import make_runner
+    from snnc.bench.baselines.runners import make_runner
 
     dtype = "int" if precision == "int" else "float32"
     if name == "snnc-c":

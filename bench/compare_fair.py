@@ -114,7 +114,7 @@ def _snnc_engine(name: str, graph: Graph) -> Engine:
 def _ort_engine(graph: Graph, dtype: str) -> Engine:
     import onnxruntime as ort
 
-    from snnc.compiler.codegen.baseline import OnnxRuntimeRunner
+    from snnc.bench.baselines.runners import OnnxRuntimeRunner
     from snnc.compiler.codegen.onnx import export_step, export_window
 
     r = OnnxRuntimeRunner(export_step(graph, dtype=dtype, batch=1), threads=1)
@@ -156,7 +156,7 @@ def _ort_engine(graph: Graph, dtype: str) -> Engine:
 
 
 def _litert_engine(graph: Graph, dtype: str) -> Engine:
-    from snnc.compiler.codegen.baseline import LiteRTRunner
+    from snnc.bench.baselines.runners import LiteRTRunner
     from snnc.compiler.codegen.tflite import export_tflite
 
     r = LiteRTRunner(export_tflite(graph, dtype=dtype), threads=1)
@@ -178,7 +178,7 @@ def _litert_engine(graph: Graph, dtype: str) -> Engine:
 
 
 def _tvm_engine(graph: Graph, dtype: str) -> Engine:
-    from snnc.compiler.codegen.baseline import TvmRunner
+    from snnc.bench.baselines.runners import TvmRunner
     from snnc.compiler.codegen.onnx import export_step
 
     r = TvmRunner(export_step(graph, dtype=dtype, batch=1))

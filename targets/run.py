@@ -12,7 +12,6 @@ sample starts from reset.
   :class:`DeviceModel` whose ``run`` builds, flashes and runs the inputs there (QEMU
   Cortex-M4, qemu-aarch64, the mpsoc csim testbench or A53 host, the simulated RRAM chip,
   boards over ssh) and keeps the last :class:`targets.flash.DeviceRun` (timings, memory).
-- :func:`open_baseline`: onnxruntime, TVM, LiteRT or the NumPy reference on the graph.
 - :func:`golden`: the golden model (the integer simulator for a quantized graph, else
   the float simulator), the reference every other one is compared with.
 
@@ -87,37 +86,6 @@ def open_build(build: str | Path, device: str | None = None, target: str | None 
     if dev.open is not None and in_process:
         return dev.open(bd, profile)
     return DeviceModel(t.name, bd, device or dev.name, {"profile": profile, **options})
-
-
-@dataclass
-class BaselineModel:
-    """A baseline engine's runner (:mod:`compiler.codegen.baseline`) behind ``run``."""
-
-    runner: Any
-    graph: Graph
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """Run every sample from reset (one at a time: the step exports are batch 1)."""
-        x = np.asarray(x)
-        shape = tuple(self.graph.nodes[self.graph.inputs[0]].shape_out())
-        xs = x.reshape(x.shape[0], x.shape[1], *shape)
-        ys = [concat_outputs(self.graph, self.runner.run({self.graph.inputs[0]: xs[i:i + 1]}),
-                             1, x.shape[1]) for i in range(x.shape[0])]
-        return np.concatenate(ys, axis=0)
-
-
-def open_baseline(name: str, graph: Graph) -> BaselineModel:
-    """``name`` (onnxruntime, onnxruntime-scan, tvm, litert, reference) on ``graph``, in
-    integer arithmetic for a quantized graph; UnsupportedError if it cannot express it."""
-    from snnc.compiler.codegen.baseline import make_runner
-    from snnc.compiler.ir.qnodes import is_quantized
-
-    if len(graph.inputs) != 1:
-        raise SnncError(f"graph '{graph.name}' has {len(graph.inputs)} inputs; run takes one")
-    dtype = "int" if is_quantized(graph) else "float32"
-    runner = (make_runner(name, graph, dtype=dtype) if name == "reference" else
-              make_runner(name, graph, dtype=dtype, batch=1))
-    return BaselineModel(runner, graph)
 
 
 @dataclass

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from snnc.bench.baselines import open_baseline
 from snnc.compiler.ir import LI, Affine, CubaLIF, Graph, Input, Output, verify
 from snnc.compiler.ir.interpret_int import quantize_inputs
 from snnc.compiler.ir.serialize import load
 from snnc.compiler.passes.quantize import QuantOptions, quantize
 from snnc.targets import registry
-from snnc.targets.run import open_baseline, open_build
+from snnc.targets.run import open_build
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snnc.compiler.codegen.baseline import OnnxRuntimeRunner
+from snnc.bench.baselines.runners import OnnxRuntimeRunner
 from snnc.compiler.codegen.onnx import export_step
 from snnc.compiler.ir.interpret import simulate
 from snnc.compiler.ir.interpret_int import quantize_inputs, simulate_int
@@ -95,7 +95,7 @@ def test_integer_onnx_bit_exact(which: str, opts: dict, graphs, data) -> None:
 def test_tflite_float32_and_integer(which: str, graphs, data) -> None:
     """LiteRT runs the same graphs: float32 within float32 tolerance of the reference,
     integer (pow2 multipliers, 16-bit state: LiteRT's 32-bit shifts) bit-exact."""
-    from snnc.compiler.codegen.baseline import LiteRTRunner, litert_interpreter_class
+    from snnc.bench.baselines.runners import LiteRTRunner, litert_interpreter_class
     from snnc.compiler.codegen.tflite import export_tflite
     from snnc.compiler.errors import UnsupportedError
     from snnc.compiler.passes.quantize import QuantOptions
@@ -169,7 +169,7 @@ def test_tvm_float32_and_integer(which: str, graphs, data) -> None:
     """TVM (Relax, llvm) through the same ONNX step model: float32 within tolerance,
     integer bit-exact (grouped strided dilated Conv2d, padded SumPool2d)."""
     pytest.importorskip("tvm", reason="apache-tvm is not installed")
-    from snnc.compiler.codegen.baseline import TvmRunner
+    from snnc.bench.baselines.runners import TvmRunner
 
     g = graphs[which]()
     x = data(g, batch=1)

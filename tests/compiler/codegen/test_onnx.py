@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
-from snnc.compiler.codegen.baseline import OnnxRuntimeRunner, OnnxRuntimeWindowRunner
+from snnc.bench.baselines.runners import OnnxRuntimeRunner, OnnxRuntimeWindowRunner
 from snnc.compiler.codegen.onnx import export_step, export_window
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir import Graph, Input, Output, simulate

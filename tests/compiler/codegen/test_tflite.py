@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snnc.compiler.codegen.baseline import LiteRTRunner, litert_interpreter_class
+from snnc.bench.baselines.runners import LiteRTRunner, litert_interpreter_class
 from snnc.compiler.codegen.tflite import export_tflite
 from snnc.compiler.errors import UnsupportedError
 from snnc.compiler.ir import simulate

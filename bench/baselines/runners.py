@@ -210,7 +210,7 @@ class TvmRunner(_StepModelRunner):
     name = "tvm"
 
     def __init__(self, step: OnnxStep, schedule: str = "dlight") -> None:
-        from snnc.compiler.codegen.tvm import TvmStep
+        from snnc.bench.baselines.tvm_relax import TvmStep
 
         super().__init__(step)
         self.built = TvmStep.build(step, schedule)

@@ -14,7 +14,7 @@ import pytest
 
 tvm = pytest.importorskip("tvm", reason="apache-tvm is not installed")
 
-from snnc.compiler.codegen.baseline import TvmRunner  # noqa: E402
+from snnc.bench.baselines.runners import TvmRunner  # noqa: E402
 from snnc.compiler.codegen.onnx import export_step, export_window  # noqa: E402
 from snnc.compiler.errors import SnncError, UnsupportedError  # noqa: E402
 from snnc.compiler.ir import simulate  # noqa: E402
@@ -82,7 +82,7 @@ def test_integer_bit_exact(name: str, cg) -> None:
 
 
 def test_needs_static_step_model(cg) -> None:
-    from snnc.compiler.codegen.tvm import to_relax
+    from snnc.bench.baselines.tvm_relax import to_relax
 
     with pytest.raises(SnncError, match="static batch"):
         to_relax(export_step(cg.tiny()))
@@ -94,7 +94,7 @@ def test_needs_static_step_model(cg) -> None:
 def test_aarch64_shared_library(tmp_path, cg) -> None:
     if shutil.which("aarch64-linux-gnu-gcc") is None:
         pytest.skip("aarch64-linux-gnu-gcc not installed")
-    from snnc.compiler.codegen.tvm import export_aarch64
+    from snnc.bench.baselines.tvm_relax import export_aarch64
 
     path = export_aarch64(export_step(cg.tiny(), batch=1), tmp_path / "tiny_aarch64.so")
     head = path.read_bytes()[:20]
