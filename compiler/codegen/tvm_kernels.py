@@ -47,7 +47,6 @@ from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import SPIKE, Flatten
 from snnc.compiler.ir.qnodes import (
     QIF,
-    QLI,
     QLIF,
     QCubaLIF,
     QDelayedLinear,
@@ -147,32 +146,11 @@ _SPIKING = (QLIF, QCubaLIF, QIF, QThreshold)
 
 
 def _bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
-    """max |output| of every node from its kind alone: the same proof as the C generator
-    (``compiler/codegen/c.py``), so both pick int32 accumulators for the same layers."""
-    out: dict[str, int] = {}
+    """max |output| of every node from its kind alone: the C generator's own proof, so
+    both pick int32 accumulators for the same layers (one analysis, not two copies)."""
+    from snnc.compiler.codegen.c import _value_bounds
 
-    def bound(n: str, seen: frozenset[str] = frozenset()) -> int:
-        if n in out:
-            return out[n]
-        v = graph.nodes[n]
-        if isinstance(v, QInput):
-            b = 1 if v.dtype == SPIKE else 1 << int(v.bits)
-        elif isinstance(v, (QLinear, QDelayedLinear)):
-            b = 1 << (int(v.out_bits) - 1)
-        elif isinstance(v, _SPIKING):
-            b = 1
-        elif isinstance(v, QLI):
-            b = 1 << (int(v.state_bits) - 1)
-        elif isinstance(v, Flatten) and n not in seen:
-            b = sum(bound(p, seen | {n}) for p in preds[n])
-        else:
-            b = 1 << 31
-        out[n] = b
-        return b
-
-    for n in graph.nodes:
-        bound(n)
-    return out
+    return _value_bounds(graph, preds)
 
 
 def _is_spike_source(graph: Graph, preds: dict[str, list[str]], n: str) -> bool:
