@@ -26,6 +26,7 @@ Adding a node kind: one ``_lower_*`` function below registered in ``_INT_RULES``
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -800,6 +801,16 @@ def supported_ops(quantized: bool) -> list[str]:
     return sorted(c.kind for c in (_INT_RULES if quantized else _FLOAT_RULES))
 
 
+@functools.lru_cache(maxsize=1)
+def _template_env() -> jinja2.Environment:
+    """One Jinja environment per process: it keeps the compiled templates, so a compile
+    that emits several times (memory plan, fit check, build) parses them once."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True,
+                              autoescape=False)
+
+
 def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
            kernels: dict[str, str] | None = None) -> CModel:
     """Generate ``model.h``/``model.c`` for ``graph`` (quantized -> integer, else float).
@@ -934,10 +945,7 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
             f"output {n}: {list(graph.nodes[n].shape)}, out[{ctx.out_off[n]}..]"))
     flash, ram = ctx.flash, plan.ram_bytes
     note = ""  # `memory` is this emitter's own plan: nothing else to report
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True,
-                             autoescape=False)
+    env = _template_env()
     common = dict(version=__version__, model_name=cnames.c_string(graph.name),
                   model_hash=graph_hash(graph), c_name=c_name, encoder=encoder)
     header = env.get_template("model.h.j2").render(

@@ -279,8 +279,54 @@ def _empty_probe_store(b: _Builder, mu: MemoryUse) -> None:
         pass  # a read-only cache only costs the link next time
 
 
+def _fit_key(b: _Builder) -> Path | None:
+    """Disk cache entry of a model's footprint: keyed by the compiler (path and version),
+    the profile and flags, the generated model.c/model.h, the probe, startup and
+    linker-script sources and every runtime source and header. None (no caching) for
+    builds with extra link inputs (--kernels tvm)."""
+    import hashlib
+    import os
+
+    bd = b.build_dir
+    if (bd / "tvm_kernels.h").exists():
+        return None
+    h = hashlib.sha256(repr((b.cc, _cc_version(b.cc), b.profile, b.base_flags)).encode())
+    files = [bd / "model.c", bd / "model.h", *(HERE / f for f in
+             ("probe.c", "startup.c", "link.ld.j2")), *runtime_sources(),
+             *sorted((RUNTIME_DIR / "include").rglob("*.h")),
+             *sorted((RUNTIME_DIR / "src").glob("*.h"))]
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "snnc" / "fit" / f"{h.hexdigest()[:24]}.json"
+
+
 def _model_memory(b: _Builder, iface: ModelInterface) -> MemoryUse:
-    """Model + runtime footprint: probe with the model minus probe without it."""
+    """Model + runtime footprint: probe with the model minus probe without it.
+
+    Cached on disk (:func:`_fit_key`): recompiling an unchanged model links nothing; only
+    models that fit are cached, so an overflow is always reported from a real link."""
+    import json
+
+    key = _fit_key(b)
+    if key is not None:
+        try:
+            return MemoryUse(**json.loads(key.read_text()))
+        except (OSError, ValueError, TypeError):
+            pass  # no entry yet (or unreadable): link
+    mu = _model_memory_linked(b, iface)
+    if key is not None:
+        from snnc.compiler.ir.serialize import atomic_write
+
+        try:
+            key.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(key, lambda f: f.write(json.dumps(mu.to_dict())), mode="w")
+        except OSError:
+            pass  # a read-only cache only costs the link next time
+    return mu
+
+
+def _model_memory_linked(b: _Builder, iface: ModelInterface) -> MemoryUse:
     with_model = _link_checked(
         b, [b.obj(HERE / "probe.c", "probe_model", ("-DSNNC_PROBE_MODEL",)), *b.model_objs()],
         b.out_dir / "probe_model.elf", f"model '{iface.name}'")
