@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import shutil
 import struct
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,14 +243,63 @@ def parse_harness(text: str, iface: ModelInterface) -> HarnessOutput:
 
 _OBJ_CACHE: dict[tuple[str, ...], Path] = {}
 _OBJ_DIR: list[Path] = []
+_CC_ID: dict[str, str] = {}
+_LOCK = threading.Lock()
+
+
+def _cc_id(cc: str) -> str:
+    """The compiler's resolved path and ``--version`` text (part of every disk-cache key:
+    an upgraded toolchain never reuses old objects)."""
+    import subprocess
+
+    if cc not in _CC_ID:
+        r = subprocess.run([cc, "--version"], capture_output=True, text=True)
+        _CC_ID[cc] = f"{shutil.which(cc) or cc}\n{r.stdout}"
+    return _CC_ID[cc]
+
+
+def _disk_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...]) -> Path | None:
+    """Where the disk cache (``$XDG_CACHE_HOME/snnc/obj``) keeps this object, or None if
+    the cache folder cannot be created.
+
+    The key hashes the compiler (:func:`_cc_id`), the flags with each ``-IDIR`` replaced by
+    the headers in it (the runtime's include tree recursively, other folders such as a
+    build directory by their own ``*.h``), the headers beside ``src``, and the content of
+    ``src`` and ``deps``: a random build-directory path does not defeat the cache, a
+    changed header or model does."""
+    import hashlib
+    import os
+
+    h = hashlib.sha256(_cc_id(cc).encode())
+    for f in flags:
+        if f.startswith("-I"):
+            d = Path(f[2:])
+            hs = sorted(d.rglob("*.h")) if d.resolve() == (RUNTIME_DIR / "include").resolve() \
+                else sorted(d.glob("*.h"))
+            h.update(b"-I\0" + b"".join(x.relative_to(d).as_posix().encode() + b"\0"
+                                        + x.read_bytes() for x in hs))
+        else:
+            h.update(f.encode() + b"\0")
+    for f in (*sorted(src.parent.glob("*.h")), src, *deps):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"))
+    d = base / "snnc" / "obj"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return d / f"{src.stem}-{h.hexdigest()[:24]}.o"
 
 
 def cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...] = ()) -> Path:
-    """Compile ``src`` once per process for each compiler + flags + content of ``src`` and
-    of ``deps`` (the headers it includes that may change, e.g. a build's model.h; the
-    runtime's own headers are taken as fixed); later builds reuse the object."""
+    """Compile ``src`` once for each compiler + flags + content of ``src`` and of ``deps``
+    (the headers it includes that may change, e.g. a build's model.h) and of the headers
+    in its include folders; later builds, in this process or another, reuse the object
+    (:func:`_disk_object`; a per-process temp folder when the disk cache is not
+    writable). Thread-safe, see :func:`cached_objects`."""
     import atexit
     import hashlib
+    import os
     import subprocess
     import tempfile
 
@@ -258,15 +308,41 @@ def cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...] =
     o = _OBJ_CACHE.get(key)
     if o is not None and o.exists():
         return o
-    if not _OBJ_DIR:
-        d = Path(tempfile.mkdtemp(prefix="snnc-obj-"))
-        atexit.register(shutil.rmtree, d, True)  # removed when the process exits
-        _OBJ_DIR.append(d)
+    disk = _disk_object(cc, flags, src, deps)
+    if disk is not None and disk.exists():
+        _OBJ_CACHE[key] = disk
+        return disk
+    with _LOCK:
+        if not _OBJ_DIR:
+            d = Path(tempfile.mkdtemp(prefix="snnc-obj-"))
+            atexit.register(shutil.rmtree, d, True)  # removed when the process exits
+            _OBJ_DIR.append(d)
     o = _OBJ_DIR[0] / f"{hashlib.sha256(repr(key).encode()).hexdigest()[:24]}.o"
     r = subprocess.run([cc, *flags, "-c", str(src), "-o", str(o)], capture_output=True,
                        text=True)
     if r.returncode != 0:
         o.unlink(missing_ok=True)
         raise SnncError(f"compiling {src.name} failed:\n{r.stderr.strip()[-3000:]}")
+    if disk is not None:
+        try:
+            tmp = disk.with_suffix(f".{os.getpid()}.{id(r)}.tmp")
+            shutil.copyfile(o, tmp)
+            os.replace(tmp, disk)  # atomic: a concurrent build never reads half an object
+            o = disk
+        except OSError:
+            pass  # read-only cache: the per-process object serves
     _OBJ_CACHE[key] = o
     return o
+
+
+def cached_objects(cc: str, flags: list[str], srcs: list[Path],
+                   deps: tuple[Path, ...] = ()) -> list[Path]:
+    """:func:`cached_object` for several sources, the misses compiled in parallel (one
+    compiler per CPU), in the order given."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(srcs) <= 1:
+        return [cached_object(cc, flags, s, deps) for s in srcs]
+    with ThreadPoolExecutor(max_workers=min(len(srcs), os.cpu_count() or 1)) as ex:
+        return list(ex.map(lambda s: cached_object(cc, flags, s, deps), srcs))

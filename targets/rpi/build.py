@@ -16,7 +16,7 @@ from snnc.compiler.errors import SnncError
 from snnc.targets.common import (
     RUNTIME_DIR,
     ModelInterface,
-    cached_object,
+    cached_objects,
     read_interface,
     require_tool,
     runtime_sources,
@@ -60,7 +60,7 @@ def build_binary(build_dir: str | Path, profile: RpiProfile | str | None = None,
           file=sys.stderr)
     cflags = [*[f for f in flags if f != "-static"], "-std=c99", "-Wall", "-Wextra",
               f"-I{RUNTIME_DIR / 'include'}"]
-    objs = [cached_object(cc, cflags, src) for src in runtime_sources()]
+    objs = cached_objects(cc, cflags, runtime_sources())  # disk cache, misses in parallel
     # --kernels tvm: wrappers + FFI shim (C) and TVM's object for this ISA.
     from snnc.compiler.codegen.tvm_kernels import host_isa, link_inputs
 

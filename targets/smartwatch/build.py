@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from snnc.compiler.errors import SnncError
 from snnc.targets.common import (
     RUNTIME_DIR,
     ModelInterface,
-    cached_object,
+    cached_objects,
     inputs_header,
     read_interface,
     require_tool,
@@ -117,34 +118,6 @@ def memory_use(sections: dict[str, int], profile: McuProfile) -> MemoryUse:
                                if k in FLASH_SECTIONS or k in RAM_SECTIONS})
 
 
-def runtime_object(cc: str, flags: list[str], src: Path) -> Path:
-    """A runtime object cached on disk (``$XDG_CACHE_HOME/snnc/obj``) across processes,
-    keyed by the compiler (path and version), the flags, the source and every runtime
-    header; falls back to the per-process cache if the cache folder is not writable."""
-    import hashlib
-    import os
-    import shutil
-
-    h = hashlib.sha256(repr((cc, _cc_version(cc), flags)).encode())
-    h.update(src.read_bytes())
-    for f in sorted((RUNTIME_DIR / "include").rglob("*.h")) + sorted(
-            (RUNTIME_DIR / "src").glob("*.h")):
-        h.update(f.name.encode() + f.read_bytes())
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    o = Path(base) / "snnc" / "obj" / f"{src.stem}-{h.hexdigest()[:24]}.o"
-    if o.exists():
-        return o
-    obj = cached_object(cc, flags, src)
-    try:
-        o.parent.mkdir(parents=True, exist_ok=True)
-        tmp = o.with_suffix(f".{os.getpid()}.tmp")
-        shutil.copyfile(obj, tmp)
-        os.replace(tmp, o)  # atomic: a concurrent build never reads half an object
-        return o
-    except OSError:
-        return obj
-
-
 _CC_VERSION: dict[str, str] = {}
 
 
@@ -178,10 +151,6 @@ class _Builder:
             self._objs[key] = o
         return self._objs[key]
 
-    def runtime_obj(self, src: Path) -> Path:
-        """Runtime objects do not depend on the model: compiled once per toolchain."""
-        return runtime_object(self.cc, self.base_flags, src)
-
     def model_objs(self) -> list[Path]:
         # The generated code only includes model.h and the runtime's headers.
         bd = self.build_dir
@@ -191,8 +160,13 @@ class _Builder:
         tvm_src, tvm_obj, tvm_inc = link_inputs(bd, "cortex-m4")
         flags = [*self.base_flags, f"-I{bd}", *[f"-I{d}" for d in tvm_inc]]
         deps = tuple(p for p in (bd / "model.h", bd / "tvm_kernels.h") if p.exists())
-        objs = [cached_object(self.cc, flags, src, deps) for src in [bd / "model.c", *tvm_src]]
-        objs += [self.runtime_obj(s) for s in runtime_sources()]
+        # Runtime objects do not depend on the model: compiled once per toolchain and
+        # flags (disk cache), the model and runtime misses in parallel.
+        srcs = [bd / "model.c", *tvm_src]
+        with ThreadPoolExecutor(max_workers=2) as ex:
+            rt = ex.submit(cached_objects, self.cc, self.base_flags, runtime_sources())
+            objs = cached_objects(self.cc, flags, srcs, deps)
+            objs += rt.result()
         return objs + tvm_obj
 
     def link(self, objs: list[Path], elf: Path, measure: bool = False) -> subprocess.CompletedProcess:
