@@ -1,0 +1,81 @@
+"""The object disk cache (targets.common.cached_object): hits across processes and build
+directories, misses whenever an input the object depends on changes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from snnc.targets import common
+
+CC = shutil.which("cc") or shutil.which("gcc")
+pytestmark = pytest.mark.skipif(CC is None, reason="no host C compiler")
+
+
+def _fresh_process(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """Forget the per-process cache, as a new process would."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setattr(common, "_OBJ_CACHE", {})
+
+
+def _build(d: Path, value: int) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "model.h").write_text(f"#define VALUE {value}\n")
+    (d / "model.c").write_text('#include "model.h"\nint value(void) { return VALUE; }\n')
+    return d
+
+
+def test_disk_cache_hits_across_build_dirs_and_misses_on_header_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    a = _build(tmp_path / "a", 1)
+    _fresh_process(monkeypatch, cache)
+    o1 = common.cached_object(CC, ["-O1", f"-I{a}"], a / "model.c")
+    assert o1.is_relative_to(cache)  # stored in the disk cache, not the temp folder
+
+    # Same sources in another (random) build directory, new process: the same object.
+    b = _build(tmp_path / "b", 1)
+    _fresh_process(monkeypatch, cache)
+    calls: list[list[str]] = []
+    import subprocess
+
+    orig = subprocess.run
+
+    def spy(cmd, *args, **kw):  # type: ignore[no-untyped-def]
+        if "-c" in cmd:
+            calls.append(cmd)
+        return orig(cmd, *args, **kw)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    assert common.cached_object(CC, ["-O1", f"-I{b}"], b / "model.c") == o1
+    assert calls == []  # nothing compiled
+
+    # model.h changes (not a declared dep, found through -I): recompiled, new object.
+    (b / "model.h").write_text("#define VALUE 2\n")
+    _fresh_process(monkeypatch, cache)
+    o2 = common.cached_object(CC, ["-O1", f"-I{b}"], b / "model.c")
+    assert o2 != o1 and len(calls) == 1
+    assert o1.read_bytes() != o2.read_bytes()
+
+    # Other flags: another object.
+    _fresh_process(monkeypatch, cache)
+    assert common.cached_object(CC, ["-O2", f"-I{b}"], b / "model.c") not in (o1, o2)
+    assert len(calls) == 2
+
+
+def test_cached_objects_keeps_order_and_reports_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fresh_process(monkeypatch, tmp_path / "cache")
+    srcs = []
+    for i in range(3):
+        p = tmp_path / f"s{i}.c"
+        p.write_text(f"int f{i}(void) {{ return {i}; }}\n")
+        srcs.append(p)
+    objs = common.cached_objects(CC, ["-O1"], srcs)
+    assert [o.name.split("-")[0] for o in objs] == ["s0", "s1", "s2"]
+    bad = tmp_path / "bad.c"
+    bad.write_text("int f(void) { return ; }\n")
+    with pytest.raises(common.SnncError, match="compiling bad.c failed"):
+        common.cached_objects(CC, ["-O1", "-Werror"], [*srcs, bad])
