@@ -35,7 +35,7 @@ from typing import Callable
 import jinja2
 import numpy as np
 
-from snnc.compiler import __version__
+from snnc.compiler import __version__, ops
 from snnc.compiler.codegen import c_fused, cgen, cnames
 from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
@@ -153,6 +153,7 @@ class _Ctx:
     planner: Planner = field(default_factory=lambda: Planner("c"))
     cur: str | None = None                                # node being lowered (owner)
     flash_by: dict[str, int] = field(default_factory=dict)
+    includes: list[str] = field(default_factory=list)  # runtime headers of registered ops
 
     # -- emitters
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
@@ -674,6 +675,12 @@ _FLOAT_RULES: dict[type, Rule] = {
 _SPIKING = (QLIF, QCubaLIF, QIF, QThreshold)
 
 
+def _spiking(node: Node) -> bool:
+    """Emits 0/1 spikes: a built-in spiking kind or a registered op with the trait."""
+    op = ops.op_for(node)
+    return isinstance(node, _SPIKING) or (op is not None and op.spiking)
+
+
 def _value_bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
     """An upper bound of |value| of every node's output in an integer graph, from the
     node kinds alone (so recurrent sources need not be lowered first). Used to prove that
@@ -691,7 +698,7 @@ def _value_bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
         elif isinstance(v, SumPool2d) and n not in seen:  # window sums, saturated to int32
             kh, kw = v.kernel_size
             b = min(1 << 31, int(kh) * int(kw) * sum(bound(p, seen | {n}) for p in preds[n]))
-        elif isinstance(v, _SPIKING):
+        elif _spiking(v):
             b = 1
         elif isinstance(v, QLI):
             b = 1 << (int(v.state_bits) - 1)
@@ -712,7 +719,7 @@ def _buffer_types(graph: Graph, preds: dict[str, list[str]], act: str) -> dict[s
     (spiking populations, thresholds, spike inputs, and Flattens of those), else ``act``."""
     types: dict[str, str] = {}
     for n, v in graph.items():
-        spike = act == "int32_t" and (isinstance(v, _SPIKING) or (
+        spike = act == "int32_t" and (_spiking(v) or (
             isinstance(v, QInput) and v.dtype == SPIKE))
         types[n] = "snnc_spike_t" if spike else act
     changed = True
@@ -826,7 +833,7 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     quantized = is_quantized(graph)
     rules = _INT_RULES if quantized else _FLOAT_RULES
     for name, node in graph.items():
-        if type(node) not in rules:
+        if type(node) not in rules and ops.lowering("c", name, node) is None:
             what = "quantized" if quantized else "float"
             raise UnsupportedError(
                 f"node '{name}': the C backend cannot lower op '{node.kind}' in a {what} "
@@ -883,7 +890,7 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
             c_fused.emit_list_scan(ctx, name, f"(in + {ctx.in_off[name]})", n, lines)
             ctx.steps.append("\n".join(lines))
             continue
-        rules[type(node)](ctx, name, node, lines)
+        (rules.get(type(node)) or ops.lowering("c", name, node))(ctx, name, node, lines)
         if fplan is not None and name in fplan.lists:
             c_fused.emit_list_scan(ctx, name, ctx.y(name),
                                    _size(tuple(node.shape_out())), lines)
@@ -957,7 +964,8 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         output_note="integer output per value" if quantized else "output value",
         fields=ctx.fields)
     source = env.get_template("model.c.j2").render(
-        **common, tables=ctx.tables, steps=ctx.steps, need_i=ctx.need_i)
+        **common, tables=ctx.tables, steps=ctx.steps, need_i=ctx.need_i,
+        includes=sorted(set(ctx.includes)))
     return CModel(name=graph.name, c_name=c_name, header=header, source=source,
                   quantized=quantized, n_inputs=n_inputs, n_outputs=n_outputs,
                   input_ctype=input_ctype, output_ctype=output_ctype, flash_bytes=flash,

@@ -37,7 +37,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from snnc.compiler import __version__
+from snnc.compiler import __version__, ops
 from snnc.compiler.codegen import cgen, cnames
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
@@ -144,6 +144,7 @@ class _Ctx:
     # Every static is reserved through the memory plan (compiler/passes/plan.py).
     planner: Planner = field(default_factory=lambda: Planner("hls"))
     cur: str | None = None                                # node being lowered (owner)
+    includes: list[str] = field(default_factory=list)  # templates/hls headers of registered ops
 
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
         vals = np.asarray(values).ravel()
@@ -210,7 +211,9 @@ def _buffer_types(graph: Graph, preds: dict[str, list[str]]) -> dict[str, str]:
     those), int32 for values, int64 for a Flatten/Output summing several sources."""
     t: dict[str, str] = {}
     for n, v in graph.items():
-        spike = isinstance(v, _SPIKING) or (isinstance(v, QInput) and v.dtype == SPIKE)
+        op = ops.op_for(v)  # a registered op declares the trait
+        spike = (isinstance(v, _SPIKING) or (op is not None and op.spiking)
+                 or (isinstance(v, QInput) and v.dtype == SPIKE))
         t[n] = "uint8_t" if spike else "int32_t"
     changed = True
     while changed:
@@ -403,7 +406,8 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
     if int(reuse) < 1:
         raise SnncError(f"--reuse must be >= 1, got {reuse}")
     for name, node in graph.items():
-        if type(node) not in _RULES and type(node) is not QInput:
+        if (type(node) not in _RULES and type(node) is not QInput
+                and ops.lowering("hls", name, node) is None):
             raise UnsupportedError(f"node '{name}': the HLS backend cannot lower op "
                                    f"'{node.kind}' (supported: {', '.join(supported_ops())})")
     order, back = graph.schedule()
@@ -439,7 +443,7 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
         if isinstance(node, QInput):
             _lower_input(ctx, name, node, in_off[name], lines)
         else:
-            _RULES[type(node)](ctx, name, node, lines)
+            (_RULES.get(type(node)) or ops.lowering("hls", name, node))(ctx, name, node, lines)
         ctx.steps.append("\n".join(lines))
     for k, text in enumerate(ctx.steps):  # partitions of local input sums, in their scope
         ctx.steps[k] = re.sub(r"@PARTITION (\w+)@", lambda m: "\n".join(
@@ -475,10 +479,11 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
         "kernel.h": env.get_template("kernel.h.j2").render(**common),
         "kernel.cpp": env.get_template("kernel.cpp.j2").render(
             **common, tables=ctx.tables, statics=ctx.statics, clears=ctx.clears,
-            pragmas=ctx.pragmas, steps=ctx.steps, outs=outs),
+            pragmas=ctx.pragmas, steps=ctx.steps, outs=outs, includes=sorted(set(ctx.includes))),
         "run_hls.tcl": env.get_template("run_hls.tcl.j2").render(
             **{**common, "model_name": cnames.tcl_string(graph.name)}),
     }
+    files.update({h: (TEMPLATES / h).read_text() for h in sorted(set(ctx.includes))})
     return HlsModel(name=graph.name, files=files, n_inputs=n_inputs, n_outputs=n_outputs,
                     input_ctype=input_ctype, output_ctype="int32_t", reuse=int(reuse),
                     units=dict(ctx.units), rom_bytes=ctx.rom, state_bytes=plan.ram_bytes,

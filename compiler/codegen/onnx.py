@@ -33,6 +33,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from snnc.compiler import ops
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
@@ -248,7 +249,7 @@ class StepLowerer:
         return onnx_name
 
     def rule(self, n: str, node: Node, x: str) -> str:
-        fn = FLOAT_RULES.get(type(node))
+        fn = FLOAT_RULES.get(type(node)) or ops.lowering("onnx", n, node)  # registry fallback
         if fn is None:
             raise UnsupportedError(f"ONNX export: node '{n}' of kind '{node.kind}' has no rule")
         return fn(self, n, node, x)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from onnx import TensorProto
 
+from snnc.compiler import ops
 from snnc.compiler.codegen.onnx import (
     OnnxBuilder,
     StepLowerer,
@@ -216,6 +217,9 @@ class IntStepLowerer(StepLowerer):
                                        f"'{node.reduce}'")
             self.set_next(acc, an)
             return an
+        fn = ops.lowering("onnx_int", n, node)  # registry fallback (compiler/ops/<kind>.py)
+        if fn is not None:
+            return fn(self, n, node, x)
         raise UnsupportedError(f"integer export: node '{n}' of kind '{node.kind}' has no "
                                "integer rule (quantize the graph first)")
 

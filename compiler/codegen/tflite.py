@@ -28,6 +28,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper, shape_inference
 
+from snnc.compiler import ops
 from snnc.compiler.codegen.onnx import OnnxStep, export_step
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
@@ -146,6 +147,8 @@ def export_tflite(graph: Graph, *, dtype: str = "float32") -> TfliteModel:
     """
     if dtype == "float64":
         raise UnsupportedError("TFLite has no float64 kernels; export float32")
+    for name, node in graph.items():  # registered ops: raises naming an unsupported node
+        ops.lowering("tflite", name, node)
     return from_onnx_step(export_step(graph, dtype=dtype, batch=1))
 
 

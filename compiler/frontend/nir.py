@@ -840,6 +840,11 @@ def _to_ir(name: str, node: Any, shp: tuple[tuple[int, ...], tuple[int, ...]],
             w_in = q("w_in") * (1.0 - decay(tau_syn, dt, disc))
         return CubaLIF(shape=s_in, tau_syn=tau_syn, tau_mem=tau_mem, r=r, w_in=w_in,
                        reset=reset, **levels())
+    from snnc.compiler import ops  # registry fallback: ops that declare a NIR primitive
+    for op in ops.ops():
+        if op.nir_type is not None and op.nir_import is not None and isinstance(node,
+                                                                                op.nir_type):
+            return op.nir_import(node, s_in)
     raise UnsupportedError(f"node '{name}': NIR {_kind_name(node)} is not supported")
 
 
@@ -1292,6 +1297,10 @@ def _export_node(name: str, node: Node, graph: Graph) -> Any:
                    else nir.Scale(scale=np.ones(shape)))
         carrier.metadata = _meta(attrs, **{KIND_KEY: node.kind})
         return carrier
+    from snnc.compiler import ops  # registry fallback (compiler/ops/<kind>.py)
+    op = ops.op_for(node)
+    if op is not None and op.nir_export is not None:
+        return op.nir_export(node)
     raise UnsupportedError(f"node '{name}': IR kind {node.kind} has no NIR mapping")
 
 

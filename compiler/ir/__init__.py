@@ -26,6 +26,11 @@ from snnc.compiler.ir.nodes import (
 from snnc.compiler.ir.serialize import load, save
 from snnc.compiler.ir.verify import verify
 
+# isort: split
+# Registered ops (compiler/ops/<kind>.py) add their kinds to NODE_KINDS on import,
+# after the IR modules they build on.
+from snnc.compiler import ops as _ops  # noqa: E402,F401
+
 __all__ = [
     "Graph", "decay", "graphs_equal", "nodes_equal", "SimResult", "predict", "simulate",
     "IF", "LI", "LIF", "NODE_KINDS", "Affine", "Conv1d", "Conv2d", "CubaLIF",

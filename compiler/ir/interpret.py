@@ -178,6 +178,10 @@ def _step(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> np.
         else:
             st["acc"] = np.maximum(st["acc"], x)
         return st["acc"]
+    from snnc.compiler.ops import op_for  # registry fallback (compiler/ops/<kind>.py)
+    op = op_for(node)
+    if op is not None and op.float_step is not None:
+        return op.float_step(node, x, st, g)
     raise GraphError(f"the simulator has no rule for node kind '{node.kind}'")
 
 

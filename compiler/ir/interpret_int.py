@@ -288,6 +288,10 @@ def int_step(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> 
         else:
             st["acc"] = np.maximum(st["acc"], sat(x, 32))
         return st["acc"]
+    from snnc.compiler.ops import op_for  # registry fallback (compiler/ops/<kind>.py)
+    op = op_for(node)
+    if op is not None and op.int_step is not None:
+        return op.int_step(node, x, st, g)
     raise GraphError(f"the integer simulator has no rule for node kind '{node.kind}' "
                      "(quantize the graph first)", name)
 

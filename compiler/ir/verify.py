@@ -152,6 +152,10 @@ def _check_params(name: str, node: Node) -> None:
             raise GraphError(f"'{f}' must be > 0", name)
     if hasattr(node, "reset") and getattr(node, "reset") not in RESET_MODES:
         raise GraphError(f"reset must be one of {RESET_MODES}, got '{node.reset}'", name)
+    from snnc.compiler.ops import op_for  # a registered op's own rules (compiler/ops/)
+    op = op_for(node)
+    if op is not None and op.check is not None:
+        op.check(name, node)
     if isinstance(node, (LIF, CubaLIF, IF)) and np.any(np.asarray(node.v_threshold) <= 0):
         raise GraphError("v_threshold must be > 0", name)
     if isinstance(node, MembraneArgmax) and node.reduce not in ("sum", "max", "last"):

@@ -84,6 +84,7 @@ from snnc.compiler.ir.qnodes import (
     srange,
 )
 from snnc.compiler.ir.verify import verify
+from snnc.compiler.ops import is_population, op_for
 
 GRANULARITIES = ("neuron", "layer")
 BIAS_ONLY_STEPS = float(1 << 24)  # resolution of a bias whose weight row is all zero
@@ -238,8 +239,8 @@ def insert_identity_synapses(graph: Graph) -> Graph:
     edges: list[tuple[str, str]] = []
     changed = False
     for a, b in graph.edges:
-        if isinstance(graph.nodes[b], NEURON_KINDS) and not isinstance(graph.nodes[a],
-                                                                        SYNAPSE_KINDS):
+        if (isinstance(graph.nodes[b], NEURON_KINDS) or is_population(graph.nodes[b])) \
+                and not isinstance(graph.nodes[a], SYNAPSE_KINDS):
             n = int(np.prod(graph.nodes[b].shape_in()))
             new = f"{a}__to__{b}"
             nodes[new] = Linear(np.eye(n), storage="csc")
@@ -287,6 +288,12 @@ class _Quantizer:
         opt = self.opt
         lo, hi = srange(opt.state_bits)
         for name, node in self.g.items():
+            op = op_for(node)  # a registered op (compiler/ops/<kind>.py) quantizes itself
+            if op is not None and op.quantize is not None:
+                q_op, self.pop_scale[name], self.info[name] = op.quantize(self, name, node)
+                self.new[name] = q_op
+                self.scale_of[name] = np.asarray(1.0 if op.spiking else q_op.v_scale)
+                continue
             if not isinstance(node, NEURON_KINDS):
                 continue
             n = node.size
