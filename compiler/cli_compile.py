@@ -82,28 +82,27 @@ def labelled_data(data: str | None, calib: str | None, model_path: Path, graph: 
     return for_graph(ds, graph) if ds.y is not None else None
 
 
-# Predictions of one graph object on one input array, so that the float/int agreement
-# and the accuracy check (often both on the calibration set) simulate it once. Keyed by
-# the graph's id with the graph itself held, so an id is never reused while cached.
-_PRED_CACHE: dict[tuple[int, str], tuple[Any, np.ndarray]] = {}
+# Predictions of one graph on one input array, so that the float/int agreement and the
+# accuracy check (often both on the calibration set, and the float graph before quantize
+# often identical to the source) simulate each graph once. Keyed by the graph's content
+# hash (that of its .snn file) and the input bytes.
+_PRED_CACHE: dict[tuple[str, str], np.ndarray] = {}
 
 
 def _predictions(graph: Any, x: np.ndarray) -> np.ndarray:
-    """``golden_predictions(graph, x)`` memoized on (graph object, float64 ``x`` bytes)."""
+    """``golden_predictions(graph, x)`` memoized on (graph content, float64 ``x``)."""
     import hashlib
 
     from snnc.compiler.data import golden_predictions
+    from snnc.compiler.ir.serialize import graph_hash
 
     x = np.ascontiguousarray(x, np.float64)
-    key = (id(graph), hashlib.sha1(repr(x.shape).encode() + x.tobytes()).hexdigest())
-    hit = _PRED_CACHE.get(key)
-    if hit is not None and hit[0] is graph:
-        return hit[1]
-    p = golden_predictions(graph, x)
-    if len(_PRED_CACHE) > 16:
-        _PRED_CACHE.clear()
-    _PRED_CACHE[key] = (graph, p)
-    return p
+    key = (graph_hash(graph), hashlib.sha1(repr(x.shape).encode() + x.tobytes()).hexdigest())
+    if key not in _PRED_CACHE:
+        if len(_PRED_CACHE) > 16:
+            _PRED_CACHE.clear()
+        _PRED_CACHE[key] = golden_predictions(graph, x)
+    return _PRED_CACHE[key]
 
 
 def accuracy_check(g0: Any, g: Any, ds: Any, max_drop: float) -> dict[str, Any]:
@@ -160,7 +159,7 @@ def agreement(graph_f: Any, graph_q: Any, calib: Any, n: int = 64) -> dict[str, 
         # float64 is exact for the float32 (or integer) calibration data and the integer
         # model quantizes float32(x): the same predictions, shared with accuracy_check.
         x = np.asarray(next(iter(sub.values())), np.float64)
-        pf, pq = predict(graph_f, x), _predictions(graph_q, x)
+        pf, pq = _predictions(graph_f, x), _predictions(graph_q, x)
     else:
         pf, pq = predict(graph_f, sub), predict_int(graph_q, sub)
     return {"samples": int(pf.size), "agreement": float(np.mean(pf == pq))}
