@@ -1,0 +1,210 @@
+"""ALIF: the adaptive-threshold LIF of LSNN (Bellec et al. 2018), as used on SHD.
+
+Float (``ALIF``), per neuron, with ``beta = decay(tau_mem)``, ``rho = decay(tau_adp)``::
+
+    v[t]     = beta * v[t-1] + (1 - beta) * (v_leak + r * x[t])
+    theta[t] = v_threshold + beta_a * a[t-1]          (b0 = v_threshold)
+    s[t]     = v[t] > theta[t]
+    reset 'subtract': v[t] -= s[t] * theta[t];  'zero': v[t] = v_reset where s[t]
+    a[t]     = rho * a[t-1] + jump * s[t]
+    y[t]     = s[t]
+
+Bellec et al. write ``a[t] = rho a[t-1] + (1 - rho) s[t]`` (``jump = 1 - rho``); Yin et
+al. 2021 and most SHD code use ``jump = 1``, the default here. ``beta_a >= 0`` and
+``jump >= 0`` (the threshold only rises). The membrane is LIF's (same ``tau``/``r``
+convention as :class:`compiler.ir.nodes.LIF`).
+
+Integer (``QALIF``, docs/fixed_point.md primitives; ``b`` is ``beta_a * a`` in state
+units, so the threshold is one addition)::
+
+    v     = sat_state(decay(v, beta_q) + x + leak_q)
+    theta = thr_q + b                                  (int64, >= 1)
+    s     = v > theta
+    reset 'subtract': v = v - s * theta;  'zero': v = s ? reset_q : v
+    b     = sat_state(decay(b, rho_q) + s * jump_q)    (the new b serves step t+1)
+
+State: ``v`` and ``b``, both ``state_bits`` wide. NIR has no adaptive LIF primitive, so
+NIR import/export is unsupported. Backends: C (integer kernel runtime/src/alif.c) and HLS
+(templates/hls/alif.h); float C, ONNX and TFLite are declared unsupported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from snnc.compiler.errors import GraphError
+from snnc.compiler.ir.interpret_int import I64, decay, sat
+from snnc.compiler.ir.nodes import SPIKE, _Population
+from snnc.compiler.ir.qnodes import Q15_ONE, _ints, _QPopulation
+from snnc.compiler.ops import OpDef, StateVar, lower, register, unsupported
+
+
+@dataclass(frozen=True, eq=False)
+class ALIF(_Population):
+    """Adaptive-threshold LIF (LSNN). Equations: module docstring."""
+
+    kind: ClassVar[str] = "ALIF"
+    out_dtype: ClassVar[str] = SPIKE
+    array_fields: ClassVar[tuple[str, ...]] = (
+        "tau_mem", "tau_adp", "r", "v_leak", "v_threshold", "beta_a", "jump", "v_reset")
+    tau_mem: np.ndarray = field(default_factory=lambda: np.array(1.0))
+    tau_adp: np.ndarray = field(default_factory=lambda: np.array(1.0))
+    r: np.ndarray = field(default_factory=lambda: np.array(1.0))
+    v_leak: np.ndarray = field(default_factory=lambda: np.array(0.0))
+    v_threshold: np.ndarray = field(default_factory=lambda: np.array(1.0))
+    beta_a: np.ndarray = field(default_factory=lambda: np.array(1.8))
+    jump: np.ndarray = field(default_factory=lambda: np.array(1.0))
+    v_reset: np.ndarray = field(default_factory=lambda: np.array(0.0))
+    reset: str = "subtract"
+
+
+@dataclass(frozen=True, eq=False)
+class QALIF(_QPopulation):
+    """Integer ALIF. Equations: module docstring."""
+
+    kind: ClassVar[str] = "QALIF"
+    out_dtype: ClassVar[str] = SPIKE
+    array_fields: ClassVar[tuple[str, ...]] = (
+        "beta_q", "rho_q", "leak_q", "thr_q", "jump_q", "reset_q")
+    beta_q: np.ndarray = field(default_factory=lambda: np.array(Q15_ONE, np.int32))
+    rho_q: np.ndarray = field(default_factory=lambda: np.array(Q15_ONE, np.int32))
+    leak_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
+    thr_q: np.ndarray = field(default_factory=lambda: np.array(1, np.int32))
+    jump_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
+    reset_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
+    reset: str = "subtract"
+
+    def check(self, name: str) -> None:
+        self._check_common(name, ("beta_q", "leak_q", "thr_q", "reset_q"))
+        _ints("rho_q", name, self.rho_q, 0, Q15_ONE)
+        _ints("jump_q", name, self.jump_q, 0, (1 << (int(self.state_bits) - 1)) - 1)
+
+
+def _check(name: str, node: Any) -> None:
+    if isinstance(node, ALIF):
+        if np.any(np.asarray(node.v_threshold) <= 0):
+            raise GraphError("v_threshold must be > 0", name)
+        for f in ("beta_a", "jump"):
+            if np.any(np.asarray(getattr(node, f)) < 0):
+                raise GraphError(f"'{f}' must be >= 0 (the threshold only rises)", name)
+        for f in ("tau_mem", "tau_adp"):
+            if np.any(np.asarray(getattr(node, f)) <= 0):
+                raise GraphError(f"'{f}' must be > 0", name)
+
+
+# ------------------------------------------------------------------ step rules
+
+
+def float_step(node: ALIF, x: np.ndarray, st: dict[str, np.ndarray], g: Any) -> np.ndarray:
+    """One float step (the reference the quantized model approximates)."""
+    beta, rho = g.decay(node.tau_mem), g.decay(node.tau_adp)
+    v = st.get("v", np.zeros_like(x))
+    a = st.get("a", np.zeros_like(x))
+    v = beta * v + (1.0 - beta) * (node.v_leak + node.r * x)
+    theta = node.v_threshold + node.beta_a * a
+    s = (v > theta).astype(np.float64)
+    st["v"] = v - s * theta if node.reset == "subtract" else np.where(s > 0, node.v_reset, v)
+    st["a"] = rho * a + node.jump * s
+    return s
+
+
+def int_step(node: QALIF, x: np.ndarray, st: dict[str, np.ndarray], g: Any) -> np.ndarray:
+    """One integer step: the golden model every backend reproduces bit for bit."""
+    p = {f: np.asarray(getattr(node, f), I64) for f in node.array_fields}
+    sb = int(node.state_bits)
+    v = sat(decay(st.get("v", np.zeros_like(x)), p["beta_q"]) + x + p["leak_q"], sb)
+    b = st.get("b", np.zeros_like(x))
+    theta = p["thr_q"] + b
+    s = (v > theta).astype(I64)
+    st["v"] = v - s * theta if node.reset == "subtract" else np.where(s > 0, p["reset_q"], v)
+    st["b"] = sat(decay(b, p["rho_q"]) + s * p["jump_q"], sb)
+    return s
+
+
+def quantize(q: Any, name: str, node: ALIF) -> tuple[QALIF, np.ndarray, dict[str, Any]]:
+    """Membrane scale from calibration (pre-reset v reaches the largest threshold); the
+    adaptation ``b = beta_a * a`` shares the membrane's scale."""
+    from snnc.compiler.ir.qnodes import srange
+    from snnc.compiler.passes.quantize import _compact, _dest_scale, _iround, _top, _vec
+
+    opt, shape = q.opt, tuple(node.shape)
+    lo, hi = srange(opt.state_bits)
+    thr = _vec(node.v_threshold, shape) + _vec(node.beta_a, shape) * q._absmax(name, "a")
+    bound = max(q._absmax(name, "v") + float(np.max(thr)),
+                float(np.max(np.abs(_vec(node.v_reset, shape)))),
+                float(np.max(np.abs(_vec(node.v_leak, shape)))))
+    s = (bound if bound > 0 else 1.0) * opt.headroom / _top(opt.state_bits)
+    beta = _vec(q.g.decay(node.tau_mem), shape)
+    rho = _vec(q.g.decay(node.tau_adp), shape)
+
+    def pp(a: np.ndarray) -> np.ndarray:
+        return _compact(np.asarray(a).reshape(shape))
+
+    qn = QALIF(shape=shape, state_bits=opt.state_bits, v_scale=s,
+               beta_q=pp(_iround(beta * Q15_ONE, 0, Q15_ONE)),
+               rho_q=pp(_iround(rho * Q15_ONE, 0, Q15_ONE)),
+               leak_q=pp(_iround((1.0 - beta) * _vec(node.v_leak, shape) / s, lo, hi)),
+               thr_q=pp(_iround(_vec(node.v_threshold, shape) / s, 1, hi)),
+               jump_q=pp(_iround(_vec(node.beta_a, shape) * _vec(node.jump, shape) / s, 0, hi)),
+               reset_q=pp(_iround(_vec(node.v_reset, shape) / s, lo, hi)),
+               reset=node.reset)
+    return qn, _dest_scale(s, (1.0 - beta) * _vec(node.r, shape)), {"v_scale": s}
+
+
+OP = register(OpDef(
+    kind="ALIF", float_cls=ALIF, quant_cls=QALIF, spiking=True,
+    state=(StateVar("v", "state_bits", "membrane"),
+           StateVar("b", "state_bits", "threshold increase beta_a * a")),
+    float_step=float_step, int_step=int_step, quantize=quantize, check=_check,
+    nir_unsupported="NIR has no adaptive-threshold LIF primitive"))
+
+
+# ------------------------------------------------------------------ lowerings
+
+
+@lower("c", "ALIF")
+def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
+    """One ``snnc_alif_q`` call (runtime/src/alif.c); state v and b in the state struct."""
+    from snnc.compiler.codegen.c import RESET, _param
+
+    if not isinstance(node, QALIF):
+        from snnc.compiler.errors import UnsupportedError
+
+        raise UnsupportedError(f"node '{name}': the C backend lowers ALIF in quantized "
+                               "graphs only (compile with --quantize)")
+    nid, n, shape = ctx.ids[name], node.size, tuple(node.shape)
+    views = [_param(ctx, name, f, getattr(node, f), n, shape, "int32_t")
+             for f in ("beta_q", "rho_q", "leak_q", "thr_q", "jump_q", "reset_q")]
+    ctx.includes.append("snnc/alif.h")
+    ctx.struct(f"static const snnc_alif_q_t {nid}_p = {{{n}, {int(node.state_bits)}, "
+               f"{RESET[node.reset]}, {', '.join(views)}}};\n")
+    xs, k = ctx.xs_list(name, lines)
+    v = ctx.member("int32_t", f"v_{nid}", n, f"{name}: membrane")
+    b = ctx.member("int32_t", f"b_{nid}", n, f"{name}: adaptive threshold increase")
+    y = ctx.buffer(name, n, f"{name}: spikes")
+    lines.append(f"    SNNC_TRY(snnc_alif_q(&{nid}_p, {v}, {b}, {xs}, {k}, {y}));")
+
+
+@lower("hls", "ALIF")
+def lower_hls(ctx: Any, name: str, node: QALIF, lines: list[str]) -> None:
+    """One ``snnc::alif`` loop (templates/hls/alif.h); statics v and b."""
+    from snnc.compiler.codegen.hls import _bits_type, _size
+
+    n, i, sb = _size(tuple(node.shape_out())), ctx.ids[name], int(node.state_bits)
+    x, _ = ctx.input_of(name, n, lines)
+    st = _bits_type(sb)
+    v = ctx.static(st, f"{i}_v", (n,), f"{name}: membrane, int{sb}")
+    b = ctx.static(st, f"{i}_b", (n,), f"{name}: threshold increase, int{sb}")
+    prm = [ctx.param(name, f, getattr(node, f), n)
+           for f in ("beta_q", "rho_q", "leak_q", "thr_q", "jump_q", "reset_q")]
+    ctx.includes.append("alif.h")
+    lines.append(f"    snnc::alif<{n}>({x}, {v}, {b}, {', '.join(prm)}, "
+                 f"{str(node.reset == 'zero').lower()}, {sb}, {ctx.y(name)});")
+
+
+unsupported("onnx", "ALIF", "no ONNX step rule for ALIF yet")
+unsupported("onnx_int", "ALIF", "no integer ONNX step rule for ALIF yet")
+unsupported("tflite", "ALIF", "no TFLite mapping for ALIF yet")

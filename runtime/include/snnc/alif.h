@@ -1,0 +1,36 @@
+/*
+ * Integer ALIF population (adaptive-threshold LIF, LSNN / Bellec et al. 2018), one call
+ * per step. The equations are compiler/ops/alif.py's (the golden model, int64
+ * intermediates, sat = state_bits):
+ *
+ *   v     = sat(decay(v, beta_q) + x + leak_q)
+ *   theta = thr_q + b
+ *   s     = v > theta;  subtract: v -= s * theta;  zero: v = s ? reset_q : v
+ *   b     = sat(decay(b, rho_q) + s * jump_q)
+ *
+ * v and b ([n] each) belong to the caller and are zeroed at reset.
+ */
+#ifndef SNNC_ALIF_H
+#define SNNC_ALIF_H
+
+#include <stdint.h>
+
+#include "snnc/types.h"
+
+typedef struct {
+    int32_t n;           /* neurons */
+    int32_t state_bits;  /* width of v and b: 2..32 */
+    int32_t reset;       /* SNNC_RESET_SUBTRACT or SNNC_RESET_ZERO */
+    snnc_pi32_t beta_q;  /* Q0.15 membrane decay */
+    snnc_pi32_t rho_q;   /* Q0.15 adaptation decay */
+    snnc_pi32_t leak_q;  /* state units */
+    snnc_pi32_t thr_q;   /* base threshold b0, state units, > 0 */
+    snnc_pi32_t jump_q;  /* threshold increase per spike (beta_a * jump), >= 0 */
+    snnc_pi32_t reset_q; /* state units (reset 'zero') */
+} snnc_alif_q_t;
+
+/* xs: n_xs input vectors [n]; s: [n] spikes. SNNC_ERR_NULL / SNNC_ERR_ARG on bad input. */
+int snnc_alif_q(const snnc_alif_q_t *p, int32_t *v, int32_t *b, const int32_t *const *xs,
+                int32_t n_xs, snnc_spike_t *s);
+
+#endif /* SNNC_ALIF_H */
