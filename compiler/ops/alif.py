@@ -24,8 +24,9 @@ units, so the threshold is one addition)::
     b     = sat_state(decay(b, rho_q) + s * jump_q)    (the new b serves step t+1)
 
 State: ``v`` and ``b``, both ``state_bits`` wide. NIR has no adaptive LIF primitive, so
-NIR import/export is unsupported. Backends: C (integer kernel runtime/src/alif.c) and HLS
-(templates/hls/alif.h); float C, ONNX and TFLite are declared unsupported.
+NIR import/export is unsupported. Backends: C (integer kernel runtime/src/alif.c; float
+graphs are refused), HLS (templates/hls/alif.h), ONNX float and integer, TFLite (through
+the ONNX step model).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from snnc.compiler.errors import GraphError
 from snnc.compiler.ir.interpret_int import I64, decay, sat
 from snnc.compiler.ir.nodes import SPIKE, _Population
 from snnc.compiler.ir.qnodes import Q15_ONE, _ints, _QPopulation
-from snnc.compiler.ops import OpDef, StateVar, lower, register, unsupported
+from snnc.compiler.ops import OpDef, StateVar, lower, register
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,6 +206,49 @@ def lower_hls(ctx: Any, name: str, node: QALIF, lines: list[str]) -> None:
                  f"{str(node.reset == 'zero').lower()}, {sb}, {ctx.y(name)});")
 
 
-unsupported("onnx", "ALIF", "no ONNX step rule for ALIF yet")
-unsupported("onnx_int", "ALIF", "no integer ONNX step rule for ALIF yet")
-unsupported("tflite", "ALIF", "no TFLite mapping for ALIF yet")
+@lower("onnx", "ALIF")
+def lower_onnx(lw: Any, n: str, node: ALIF, x: str) -> str:
+    """Float ONNX step, in :func:`float_step`'s operation order; states v and a."""
+    shape = tuple(node.shape)
+    beta, rho = lw.g.decay(node.tau_mem), lw.g.decay(node.tau_adp)
+    v, a = lw.state(n, "v", shape), lw.state(n, "a", shape)
+    drive = lw.add_const(node.v_leak, lw.mul(node.r, x, "r"), "vleak")
+    vn = lw.b.op("Add", [lw.mul(beta, v, "beta"), lw.mul(1.0 - beta, drive, "gain")], "v")
+    theta = lw.add_const(node.v_threshold, lw.mul(node.beta_a, a, "beta_a"), "b0")
+    cmp = lw.b.op("Greater", [vn, theta], "cmp")
+    s = lw.b.op("Cast", [cmp], "spk", to=lw.elem)
+    if node.reset == "subtract":
+        vr = lw.b.op("Sub", [vn, lw.b.op("Mul", [s, theta], "s_theta")], "v_reset")
+    else:
+        vr = lw.b.op("Where", [cmp, lw.c(np.asarray(node.v_reset), "vreset"), vn], "v_reset")
+    lw.set_next(v, vr)
+    lw.set_next(a, lw.b.op("Add", [lw.mul(rho, a, "rho"), lw.mul(node.jump, s, "jump")], "a"))
+    return s
+
+
+@lower("onnx_int", "ALIF")
+def lower_onnx_int(lw: Any, n: str, node: QALIF, x: str) -> str:
+    """Integer ONNX step (int64 tensors), :func:`int_step` op for op; states v and b."""
+    from onnx import TensorProto
+
+    shape, sb = tuple(node.shape), int(node.state_bits)
+    v, b = lw.state(n, "v", shape), lw.state(n, "b", shape)
+    vn = lw.b.op("Add", [lw.decay(v, node.beta_q, sb), x], "v")
+    vn = lw.sat(lw.add_i(vn, node.leak_q, "leak"), sb)
+    theta = lw.b.op("Add", [b, lw.ci(node.thr_q, "thr")], "theta")
+    cmp = lw.b.op("Greater", [vn, theta], "cmp")
+    s = lw.b.op("Cast", [cmp], "spk", to=TensorProto.INT64)
+    if node.reset == "subtract":
+        vr = lw.b.op("Sub", [vn, lw.b.op("Mul", [s, theta], "s_theta")], "v_reset")
+    else:
+        vr = lw.b.op("Where", [cmp, lw.ci(node.reset_q, "vreset"), vn], "v_reset")
+    bn = lw.b.op("Add", [lw.decay(b, node.rho_q, sb),
+                         lw.b.op("Mul", [s, lw.ci(node.jump_q, "jump")], "s_jump")], "b")
+    lw.set_next(v, vr)
+    lw.set_next(b, lw.sat(bn, sb))
+    return s
+
+
+@lower("tflite", "ALIF")
+def lower_tflite(*_: Any) -> None:
+    """TFLite translates the ONNX step model, so the ONNX lowerings above serve it."""

@@ -1,5 +1,6 @@
 """ALIF (compiler/ops/alif.py): hand-computed float and integer traces, quantize round
-trip, and the integer golden model against the C runtime on the host and the HLS csim."""
+trip, and the integer golden model against the C runtime on the host, the HLS csim,
+ONNX (onnxruntime) and TFLite (LiteRT); float ONNX/TFLite against the float simulator."""
 
 from __future__ import annotations
 
@@ -158,11 +159,62 @@ def test_hls_csim_bit_exact(net_q, tmp_path: Path) -> None:
     assert np.array_equal(got, want.reshape(got.shape))
 
 
-def test_unsupported_backends_name_the_node(net_q) -> None:
-    gq = net_q[0]
-    with pytest.raises(UnsupportedError, match="node 'alif'.*onnx"):
-        export_step(alif_net())
-    with pytest.raises(UnsupportedError, match="node 'alif'"):
-        export_step(gq, dtype="int")
+def test_nir_and_float_c_are_refused_naming_the_node() -> None:
+    from snnc.compiler.codegen.c import emit_c
+
     with pytest.raises(UnsupportedError, match="'alif'.*no NIR mapping"):
         export_nir(alif_net())
+    with pytest.raises(UnsupportedError, match="node 'alif'.*quantized graphs only"):
+        emit_c(alif_net())
+
+
+def test_onnx_float64_matches_simulator() -> None:
+    pytest.importorskip("onnxruntime")
+    from snnc.bench.baselines.runners import OnnxRuntimeRunner
+
+    g = alif_net()
+    x = {"x": np.random.default_rng(9).normal(0, 1.5, (4, 25, 5))}
+    ref = simulate(g, x).outputs["y"]
+    got = OnnxRuntimeRunner(export_step(g, dtype="float64")).run(x)["y"]
+    np.testing.assert_allclose(got, ref, atol=1e-9, rtol=0)
+    assert np.any(ref > 0)
+
+
+def test_onnx_integer_bit_exact(net_q) -> None:
+    pytest.importorskip("onnxruntime")
+    from snnc.bench.baselines.runners import OnnxRuntimeRunner
+
+    gq, xq, want = net_q
+    r = OnnxRuntimeRunner(export_step(gq, dtype="int"))
+    got = r.run({"x": xq})["y"]
+    np.testing.assert_array_equal(got, want)
+    b = [s for s in r.spec.states if s.node == "alif" and s.field == "b"]
+    assert b and np.any(r.states_now[b[0].name] > 0)
+
+
+def test_tflite_integer_bit_exact() -> None:
+    pytest.importorskip("ai_edge_litert")
+    from snnc.bench.baselines.runners import LiteRTRunner
+    from snnc.compiler.codegen.tflite import export_tflite
+
+    r = np.random.default_rng(5)
+    gq = quantize(alif_net(), r.normal(0, 1.5, (32, 25, 5)),
+                  QuantOptions(pow2=True, state_bits=16))
+    xq = quantize_inputs(gq, r.normal(0, 1.5, (1, 40, 5)))
+    want = simulate_int(gq, xq).output
+    got = LiteRTRunner(export_tflite(gq, dtype="int")).run({"x": xq})["y"]
+    np.testing.assert_array_equal(got, want)
+    assert np.any(want > 0)
+
+
+def test_tflite_float32_close_to_simulator() -> None:
+    pytest.importorskip("ai_edge_litert")
+    from snnc.bench.baselines.runners import LiteRTRunner
+    from snnc.compiler.codegen.tflite import export_tflite
+
+    g = alif_net()
+    x = {"x": np.random.default_rng(9).normal(0, 1.5, (1, 25, 5)).astype(np.float32)}
+    ref = simulate(g, x).outputs["y"]
+    got = LiteRTRunner(export_tflite(g)).run(x)["y"]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)  # as tests/compiler/codegen
+    assert np.any(ref > 0)
