@@ -155,7 +155,8 @@ def to_markdown(res: dict[str, Any]) -> str:
     lines += ["", "## One int8 dense layer: emit + `arm-none-eabi-gcc -O2 -c model.c`", "",
               f"The IR caps a tensor at {d['max_elements']:,} elements (2^22), so one layer "
               "tops out at ~4.19M synapses; the 4M row is that layer. 10M was not measured "
-              "(it needs several layers); the slope below is the extrapolation basis.", "",
+              "(it needs several layers); the slope below is the extrapolation basis. One "
+              "run per size (not a median).", "",
               "| synapses | model.c bytes | emit s | gcc wall s | gcc CPU s | total s | load |",
               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in d["rows"]:
