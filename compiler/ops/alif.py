@@ -24,8 +24,8 @@ units, so the threshold is one addition)::
     b     = sat_state(decay(b, rho_q) + s * jump_q)    (the new b serves step t+1)
 
 State: ``v`` and ``b``, both ``state_bits`` wide. NIR has no adaptive LIF primitive, so
-NIR import/export is unsupported. Backends: C (integer kernel runtime/src/alif.c; float
-graphs are refused), HLS (templates/hls/alif.h), ONNX float and integer, TFLite (through
+NIR import/export is unsupported. Backends: C (runtime/src/alif.c, integer and float),
+HLS (templates/hls/alif.h), ONNX float and integer, TFLite (through
 the ONNX step model).
 """
 
@@ -168,18 +168,29 @@ OP = register(OpDef(
 
 @lower("c", "ALIF")
 def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
-    """One ``snnc_alif_q`` call (runtime/src/alif.c); state v and b in the state struct."""
+    """One ``snnc_alif_q`` (integer) or ``snnc_alif_f`` (float) call (runtime/src/alif.c);
+    states v and b (a) in the state struct."""
     from snnc.compiler.codegen.c import RESET, _param
 
-    if not isinstance(node, QALIF):
-        from snnc.compiler.errors import UnsupportedError
-
-        raise UnsupportedError(f"node '{name}': the C backend lowers ALIF in quantized "
-                               "graphs only (compile with --quantize)")
     nid, n, shape = ctx.ids[name], node.size, tuple(node.shape)
+    ctx.includes.append("snnc/alif.h")
+    if isinstance(node, ALIF):  # float graph: snnc_alif_f, states v and a
+        g = ctx.graph
+        vals = {"beta": g.decay(node.tau_mem), "rho": g.decay(node.tau_adp), "r": node.r,
+                "v_leak": node.v_leak, "thr": node.v_threshold, "beta_a": node.beta_a,
+                "jump": node.jump, "v_reset": node.v_reset}
+        fviews = [_param(ctx, name, k, np.asarray(v, np.float64), n, shape, "snnc_real_t")
+                  for k, v in vals.items()]
+        ctx.struct(f"static const snnc_alif_f_t {nid}_p = {{{n}, {RESET[node.reset]}, "
+                   f"{', '.join(fviews)}}};\n")
+        xs, k = ctx.xs_list(name, lines)
+        v = ctx.member("snnc_real_t", f"v_{nid}", n, f"{name}: membrane")
+        a = ctx.member("snnc_real_t", f"a_{nid}", n, f"{name}: adaptation")
+        y = ctx.buffer(name, n, f"{name}: spikes")
+        lines.append(f"    SNNC_TRY(snnc_alif_f(&{nid}_p, {v}, {a}, {xs}, {k}, {y}));")
+        return
     views = [_param(ctx, name, f, getattr(node, f), n, shape, "int32_t")
              for f in ("beta_q", "rho_q", "leak_q", "thr_q", "jump_q", "reset_q")]
-    ctx.includes.append("snnc/alif.h")
     ctx.struct(f"static const snnc_alif_q_t {nid}_p = {{{n}, {int(node.state_bits)}, "
                f"{RESET[node.reset]}, {', '.join(views)}}};\n")
     xs, k = ctx.xs_list(name, lines)

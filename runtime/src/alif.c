@@ -1,4 +1,4 @@
-/* Integer ALIF population kernel (equations in include/snnc/alif.h). */
+/* ALIF population kernels, integer and float (equations in include/snnc/alif.h). */
 #include "snnc/alif.h"
 
 #include "internal.h"
@@ -26,6 +26,29 @@ int snnc_alif_q(const snnc_alif_q_t *p, int32_t *v, int32_t *b, const int32_t *c
                             (fire ? (int64_t)SNNC_AT(p->jump_q, i) : 0),
                         p->state_bits);
         s[i] = (snnc_spike_t)fire;
+    }
+    return SNNC_OK;
+}
+
+int snnc_alif_f(const snnc_alif_f_t *p, snnc_real_t *v, snnc_real_t *a,
+                const snnc_real_t *const *xs, int32_t n_xs, snnc_real_t *s)
+{
+    int32_t i;
+    if (!p || !p->beta.v || !p->rho.v || !p->r.v || !p->v_leak.v || !p->thr.v ||
+        !p->beta_a.v || !p->jump.v || !p->v_reset.v || !v || !a || !s ||
+        !SNNC_CHECK_XS(xs, n_xs))
+        return SNNC_ERR_NULL;
+    if (p->n < 0) return SNNC_ERR_ARG;
+    for (i = 0; i < p->n; ++i) {
+        const snnc_real_t beta = SNNC_AT(p->beta, i);
+        const snnc_real_t x = snnc_sum_at_f(xs, n_xs, i);
+        const snnc_real_t vi =
+            beta * v[i] + (1 - beta) * (SNNC_AT(p->v_leak, i) + SNNC_AT(p->r, i) * x);
+        const snnc_real_t theta = SNNC_AT(p->thr, i) + SNNC_AT(p->beta_a, i) * a[i];
+        const snnc_real_t si = vi > theta ? 1 : 0;
+        v[i] = si == 0 ? vi : p->reset == SNNC_RESET_ZERO ? SNNC_AT(p->v_reset, i) : vi - theta;
+        a[i] = SNNC_AT(p->rho, i) * a[i] + SNNC_AT(p->jump, i) * si;
+        s[i] = si;
     }
     return SNNC_OK;
 }

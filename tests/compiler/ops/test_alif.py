@@ -159,13 +159,22 @@ def test_hls_csim_bit_exact(net_q, tmp_path: Path) -> None:
     assert np.array_equal(got, want.reshape(got.shape))
 
 
-def test_nir_and_float_c_are_refused_naming_the_node() -> None:
-    from snnc.compiler.codegen.c import emit_c
-
+def test_nir_is_refused_naming_the_node() -> None:
     with pytest.raises(UnsupportedError, match="'alif'.*no NIR mapping"):
         export_nir(alif_net())
-    with pytest.raises(UnsupportedError, match="node 'alif'.*quantized graphs only"):
-        emit_c(alif_net())
+
+
+def test_c_host_float_double_matches_simulator(tmp_path: Path) -> None:
+    from snnc.targets import host
+
+    g = alif_net()
+    x = np.random.default_rng(9).normal(0, 1.5, (4, 25, 5)).astype(np.float32)
+    host.compile_model(g, tmp_path)
+    got = host.build(tmp_path, host.get_profile(real="double")).run(x)
+    want = simulate(g, x.astype(np.float64)).output.reshape(got.shape)
+    # only the summation order of the matrix products differs from NumPy's
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    assert np.any(want > 0)
 
 
 def test_onnx_float64_matches_simulator() -> None:
