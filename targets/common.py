@@ -263,19 +263,25 @@ def _disk_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...]) -
     the cache folder cannot be created.
 
     The key hashes the compiler (:func:`_cc_id`), the flags with each ``-IDIR`` replaced by
-    the headers in it (the runtime's include tree recursively, other folders such as a
-    build directory by their own ``*.h``), the headers beside ``src``, and the content of
+    the headers in it (the runtime's include tree recursively, ``src``'s own folder, e.g. a
+    build directory, by its ``*.h``), the headers beside ``src``, and the content of
     ``src`` and ``deps``: a random build-directory path does not defeat the cache, a
-    changed header or model does."""
+    changed header or model does. Any other include folder (e.g. TVM's) disables the disk
+    cache for that object (None)."""
     import hashlib
     import os
 
+    rt_inc = (RUNTIME_DIR / "include").resolve()
     h = hashlib.sha256(_cc_id(cc).encode())
     for f in flags:
         if f.startswith("-I"):
             d = Path(f[2:])
-            hs = sorted(d.rglob("*.h")) if d.resolve() == (RUNTIME_DIR / "include").resolve() \
-                else sorted(d.glob("*.h"))
+            if d.resolve() == rt_inc:
+                hs = sorted(d.rglob("*.h"))
+            elif d.resolve() == src.parent.resolve():  # a build dir: model.h beside model.c
+                hs = sorted(d.glob("*.h"))
+            else:  # e.g. TVM's include tree: not hashed, so not cached on disk
+                return None
             h.update(b"-I\0" + b"".join(x.relative_to(d).as_posix().encode() + b"\0"
                                         + x.read_bytes() for x in hs))
         else:

@@ -79,3 +79,15 @@ def test_cached_objects_keeps_order_and_reports_errors(
     bad.write_text("int f(void) { return ; }\n")
     with pytest.raises(common.SnncError, match="compiling bad.c failed"):
         common.cached_objects(CC, ["-O1", "-Werror"], [*srcs, bad])
+
+
+def test_unhashed_include_folder_bypasses_disk_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Headers in a foreign -I folder are not part of the key, so such objects must not be
+    # shared across processes (a changed header there would go unnoticed).
+    cache = tmp_path / "cache"
+    a = _build(tmp_path / "a", 1)
+    (tmp_path / "inc").mkdir()
+    _fresh_process(monkeypatch, cache)
+    o = common.cached_object(CC, ["-O1", f"-I{a}", f"-I{tmp_path / 'inc'}"], a / "model.c")
+    assert o.exists() and not o.is_relative_to(cache)
