@@ -275,14 +275,14 @@ def _fit_key(b: _Builder) -> Path | None:
     return Path(base) / "snnc" / "fit" / f"{h.hexdigest()[:24]}.json"
 
 
-def _model_memory(b: _Builder, iface: ModelInterface) -> MemoryUse:
+def _model_memory(b: _Builder, iface: ModelInterface, cache: bool = True) -> MemoryUse:
     """Model + runtime footprint: probe with the model minus probe without it.
 
     Cached on disk (:func:`_fit_key`): recompiling an unchanged model links nothing; only
     models that fit are cached, so an overflow is always reported from a real link."""
     import json
 
-    key = _fit_key(b)
+    key = _fit_key(b) if cache else None
     if key is not None:
         try:
             return MemoryUse(**json.loads(key.read_text()))
@@ -322,17 +322,19 @@ def _model_memory_linked(b: _Builder, iface: ModelInterface) -> MemoryUse:
 
 
 def check_fit(build_dir: str | Path, profile: McuProfile | str | None = None,
-              out_dir: str | Path | None = None) -> MemoryUse:
+              out_dir: str | Path | None = None, cache: bool = True) -> MemoryUse:
     """Size check at compile time: link the model into the profile's memory map.
 
     Returns the model + runtime footprint; raises SnncError with the bytes needed vs
     available (from ELF sections) and the passes that would shrink it if it does not fit.
+    ``cache=False`` always links (``OUT/probe_model.elf`` is then left for inspection);
+    otherwise an unchanged model's footprint comes from the disk cache.
     """
     prof = profile if isinstance(profile, McuProfile) else get_profile(profile)
     build_dir = Path(build_dir)
     iface = read_interface(build_dir)
     out = Path(out_dir) if out_dir else build_dir / "smartwatch"
-    return _model_memory(_Builder(build_dir, out, prof), iface)
+    return _model_memory(_Builder(build_dir, out, prof), iface, cache)
 
 
 def build_firmware(build_dir: str | Path, inputs: np.ndarray,

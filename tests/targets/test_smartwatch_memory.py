@@ -48,7 +48,7 @@ def test_printed_ram_is_the_models_bss_and_data_in_the_elf(model: str, tmp_path:
     assert r.exit_code == 0, r.output
     printed = int(re.search(r"snnc: RAM (\d+) B", r.stderr).group(1))
 
-    check_fit(out)  # links probe.c with the model: <out>/smartwatch/probe_model.elf
+    check_fit(out, cache=False)  # links probe.c with the model: <out>/smartwatch/probe_model.elf
     elf = _ram_symbols(out / "smartwatch" / "probe_model.elf")
     obj = tmp_path / "model.o"
     subprocess.run(["arm-none-eabi-gcc", *get_profile().cflags(), "-O2", "-std=c99",
