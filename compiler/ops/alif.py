@@ -194,10 +194,13 @@ def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
     ctx.struct(f"static const snnc_alif_q_t {nid}_p = {{{n}, {int(node.state_bits)}, "
                f"{RESET[node.reset]}, {', '.join(views)}}};\n")
     xs, k = ctx.xs_list(name, lines)
-    v = ctx.member("int32_t", f"v_{nid}", n, f"{name}: membrane")
-    b = ctx.member("int32_t", f"b_{nid}", n, f"{name}: adaptive threshold increase")
+    # The state struct follows the state spec: int16_t arrays for states of <= 16 bits.
+    w16 = all(sv.bits(node) <= 16 for sv in OP.state)
+    v, b = (ctx.member("int16_t" if w16 else "int32_t", f"{sv.name}_{nid}", n,
+                       f"{name}: {sv.doc}") for sv in OP.state)
     y = ctx.buffer(name, n, f"{name}: spikes")
-    lines.append(f"    SNNC_TRY(snnc_alif_q(&{nid}_p, {v}, {b}, {xs}, {k}, {y}));")
+    kern = "snnc_alif_q16" if w16 else "snnc_alif_q"
+    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {v}, {b}, {xs}, {k}, {y}));")
 
 
 @lower("hls", "ALIF")
@@ -207,9 +210,8 @@ def lower_hls(ctx: Any, name: str, node: QALIF, lines: list[str]) -> None:
 
     n, i, sb = _size(tuple(node.shape_out())), ctx.ids[name], int(node.state_bits)
     x, _ = ctx.input_of(name, n, lines)
-    st = _bits_type(sb)
-    v = ctx.static(st, f"{i}_v", (n,), f"{name}: membrane, int{sb}")
-    b = ctx.static(st, f"{i}_b", (n,), f"{name}: threshold increase, int{sb}")
+    v, b = (ctx.static(_bits_type(sv.bits(node)), f"{i}_{sv.name}", (n,),
+                       f"{name}: {sv.doc}, int{sv.bits(node)}") for sv in OP.state)
     prm = [ctx.param(name, f, getattr(node, f), n)
            for f in ("beta_q", "rho_q", "leak_q", "thr_q", "jump_q", "reset_q")]
     ctx.includes.append("alif.h")

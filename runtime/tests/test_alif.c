@@ -39,6 +39,19 @@ static void test_alif_adapts(void)
         CHECK_EQ(snnc_alif_q(&p, &v, &b, xs, 1, &s), SNNC_OK);
         CHECK_EQ(v, want_vz[t]);
     }
+    {   /* the 16-bit state variant steps identically */
+        int16_t v16 = 0, b16 = 0;
+        p.reset = SNNC_RESET_SUBTRACT;
+        for (t = 0; t < 6; ++t) {
+            CHECK_EQ(snnc_alif_q16(&p, &v16, &b16, xs, 1, &s), SNNC_OK);
+            CHECK_EQ(v16, want_v[t]);
+            CHECK_EQ(s, want_s[t]);
+            CHECK_EQ(b16, want_b[t]);
+        }
+        p.state_bits = 32; /* does not fit int16 arrays */
+        CHECK_EQ(snnc_alif_q16(&p, &v16, &b16, xs, 1, &s), SNNC_ERR_ARG);
+        p.state_bits = 16;
+    }
     CHECK_EQ(snnc_alif_q(&p, &v, &b, xs, 0, &s), SNNC_ERR_NULL);
     p.state_bits = 33;
     CHECK_EQ(snnc_alif_q(&p, &v, &b, xs, 1, &s), SNNC_ERR_ARG);

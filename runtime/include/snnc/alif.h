@@ -33,6 +33,9 @@ typedef struct {
 /* xs: n_xs input vectors [n]; s: [n] spikes. SNNC_ERR_NULL / SNNC_ERR_ARG on bad input. */
 int snnc_alif_q(const snnc_alif_q_t *p, int32_t *v, int32_t *b, const int32_t *const *xs,
                 int32_t n_xs, snnc_spike_t *s);
+/* The same with 16-bit state arrays (state_bits <= 16, else SNNC_ERR_ARG): half the RAM. */
+int snnc_alif_q16(const snnc_alif_q_t *p, int16_t *v, int16_t *b, const int32_t *const *xs,
+                  int32_t n_xs, snnc_spike_t *s);
 
 /* Float ALIF (compiler/ops/alif.py float_step, same operation order):
  *   v = beta * v + (1 - beta) * (v_leak + r * x);  theta = thr + beta_a * a

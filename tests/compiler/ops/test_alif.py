@@ -136,6 +136,18 @@ def test_c_host_bit_exact(net_q, tmp_path: Path) -> None:
     assert np.array_equal(got, want.reshape(got.shape))
 
 
+def test_c_and_hls_state_follow_the_state_spec(net_q) -> None:
+    from snnc.compiler.codegen.c import emit_c
+    from snnc.compiler.ops.alif import OP
+
+    gq = net_q[0]
+    want = OP.state_bytes(gq.nodes["alif"])  # v and b, 2 or 4 bytes each by state_bits
+    assert want == 6 * 2 * (2 if gq.nodes["alif"].state_bits <= 16 else 4)
+    for plan in (emit_c(gq).plan, emit_hls(gq).plan):
+        got = sum(m.nbytes for m in plan.members if m.node == "alif" and m.role == "state")
+        assert got == want
+
+
 @pytest.mark.skipif(GXX is None, reason="g++ not installed")
 def test_hls_csim_bit_exact(net_q, tmp_path: Path) -> None:
     gq, xq, want = net_q
