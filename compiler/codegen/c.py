@@ -20,8 +20,8 @@ float graphs lower to the float kernels (``snnc_real_t``: float on devices, doub
 ``-DSNNC_REAL_DOUBLE``) and follow :mod:`compiler.ir.interpret` operation by operation.
 Output is deterministic: schedule order, sorted names, exact literals, no timestamps.
 
-Adding a node kind: one ``_lower_*`` function below registered in ``_INT_RULES`` or
-``_FLOAT_RULES``, the kernel in ``runtime/``, and a test.
+A new node kind registers its lowering in its op file (``@lower("c", kind)`` in
+``compiler/ops/<kind>.py``); the kinds below predate the registry.
 """
 
 from __future__ import annotations

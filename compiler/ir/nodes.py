@@ -10,8 +10,9 @@ are derived from ``tau`` by :func:`compiler.ir.graph.decay` so the same node can
 the sum of its incoming edges; recurrent (back) edges deliver the source's output of
 step ``t-1`` (see :mod:`compiler.ir.graph`).
 
-Adding a node kind touches: this file (class + ``NODE_KINDS``), ``interpret.py``,
-``verify.py`` (only if it has special rules), the NIR frontend, and tests.
+A new node kind lives in its own op file, ``compiler/ops/<kind>.py`` (see CONTRIBUTING.md
+and :mod:`compiler.ops`); registering it adds its classes to ``NODE_KINDS``. The kinds
+below predate the registry.
 """
 
 from __future__ import annotations
