@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from snnc.cli import main
 from snnc.compiler.ir import load, save
 from snnc.compiler.ir.qnodes import is_quantized
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _setup(tmp_path, tiny_graph):
@@ -82,3 +86,14 @@ def test_metadata_calibration_of_another_meaning_is_ignored(tmp_path, tiny_graph
     r = CliRunner().invoke(main, ["compile", str(tmp_path / "m2.snn"), "-o",
                                   str(tmp_path / "q.snn")])
     assert r.exit_code == 1 and "gone.npy" in r.output
+
+
+@pytest.mark.parametrize("model", sorted(str(p.relative_to(ROOT)) for p in
+                                         (ROOT / "models").glob("*/*.snn")))
+def test_every_zoo_model_compiles_without_calib(model, tmp_path):
+    """Issue 15: `snnc compile <zoo model> --target host -o DIR` works as typed: each
+    bundled model carries its calibration set (STEM.calib.npz, models/make_data_files.py)."""
+    r = CliRunner().invoke(main, ["compile", str(ROOT / model), "--target", "host",
+                                  "-o", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "b" / "model.c").is_file()
