@@ -493,6 +493,20 @@ def _lower_input_f(ctx: _Ctx, name: str, node: Input, lines: list[str]) -> None:
     lines.append(f"    for (i = 0; i < {n}; ++i) {y}[i] = (snnc_real_t)in[{ctx.in_off[name]} + i];")
 
 
+def _spike_fed_f(ctx: _Ctx, name: str) -> bool:
+    """Every source of ``name`` emits spikes (a spiking population or a spike Input, also
+    through a Flatten): its input vector is binary and mostly zero."""
+    def spiking(n: str) -> bool:
+        v = ctx.graph.nodes[n]
+        if isinstance(v, Input):
+            return v.dtype == SPIKE
+        if isinstance(v, Flatten):
+            return all(spiking(p) for p in ctx.preds[n])
+        return v.out_dtype == SPIKE
+
+    return bool(ctx.preds[name]) and all(spiking(p) for p in ctx.preds[name])
+
+
 def _lower_linear_f(ctx: _Ctx, name: str, node: Linear | Affine, lines: list[str]) -> None:
     nid = ctx.ids[name]
     w = np.asarray(node.weight, dtype=np.float64)
@@ -502,6 +516,13 @@ def _lower_linear_f(ctx: _Ctx, name: str, node: Linear | Affine, lines: list[str
     b = "NULL"
     if isinstance(node, Affine) and np.asarray(node.bias).size:
         b = ctx.table("snnc_real_t", f"{nid}_bias", np.asarray(node.bias, np.float64))
+    if node.storage == "dense" and _spike_fed_f(ctx, name):
+        # Spike inputs are mostly zero: store W column-major and add only the columns of
+        # this step's spiking inputs (contiguous, vectorizable inner loop).
+        t = ctx.table("snnc_real_t", f"{nid}_wt", np.ascontiguousarray(w.T),
+                      f"{name}: weights column-major [{n_in}][{n_out}]")
+        lines.append(f"    SNNC_TRY(snnc_dense_event_f({t}, {b}, {n_out}, {n_in}, {x}, {y}));")
+        return
     if node.storage == "dense":
         t = ctx.table("snnc_real_t", f"{nid}_w", w, f"{name}: weights [{n_out}][{n_in}]")
         lines.append(f"    SNNC_TRY(snnc_dense_f({t}, {b}, {n_out}, {n_in}, {x}, {y}));")

@@ -142,6 +142,26 @@ int snnc_dense_f(const snnc_real_t *w, const snnc_real_t *bias, int32_t n_out,
     return SNNC_OK;
 }
 
+int snnc_dense_event_f(const snnc_real_t *wt, const snnc_real_t *bias, int32_t n_out,
+                       int32_t n_in, const snnc_real_t *x, snnc_real_t *y)
+{
+    /* Weights stored column-major (wt[j][i] = W[i][j]) for spike-fed layers: only the
+     * columns of inputs that are non-zero this step are read, and the inner loop runs
+     * over contiguous outputs, so it vectorizes (unlike CSC's indexed scatter). Skipping
+     * zero inputs is exact for any input; multiplying by x[j] keeps non-binary values. */
+    int32_t i, j;
+    if (!wt || !x || !y) return SNNC_ERR_NULL;
+    if (n_out < 0 || n_in < 0) return SNNC_ERR_ARG;
+    for (i = 0; i < n_out; ++i) y[i] = bias ? bias[i] : (snnc_real_t)0;
+    for (j = 0; j < n_in; ++j) {
+        const snnc_real_t xj = x[j];
+        const snnc_real_t *col = wt + (int64_t)j * n_out;
+        if (xj == 0) continue;
+        for (i = 0; i < n_out; ++i) y[i] += col[i] * xj;
+    }
+    return SNNC_OK;
+}
+
 int snnc_csc_f(const int32_t *col_ptr, const uint16_t *row, const snnc_real_t *w,
                const snnc_real_t *bias, int32_t n_out, int32_t n_in, const snnc_real_t *x,
                snnc_real_t *y)

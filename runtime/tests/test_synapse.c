@@ -129,6 +129,15 @@ static void test_float(void)
     CHECK_EQ(snnc_csc_f(col_ptr, row, wc, b, 2, 3, x, yc), SNNC_OK);
     CHECK_NEAR(yc[0], 1.0, 1e-6);
     CHECK_NEAR(yc[1], 3.0, 1e-6);
+    {   /* the same W column-major, inputs with a zero (skipped) and a non-binary value */
+        static const snnc_real_t wt[6] = {0.5f, 0, -1, 2, 0, 0.25f};
+        const snnc_real_t xs[3] = {2, 0, 4};
+        snnc_real_t ye[2];
+        CHECK_EQ(snnc_dense_event_f(wt, b, 2, 3, xs, ye), SNNC_OK);
+        CHECK_NEAR(ye[0], 2.0, 1e-6);  /* 1 + 0.5*2 + 0*(-1) + 0*4 */
+        CHECK_NEAR(ye[1], 1.0, 1e-6);  /* 0 + 0 + 0 + 0.25*4 */
+        CHECK_EQ(snnc_dense_event_f(NULL, b, 2, 3, xs, ye), SNNC_ERR_NULL);
+    }
 }
 
 static void test_sum(void)

@@ -88,6 +88,10 @@ int snnc_qdelay_i16_r64_s(const snnc_qsyn_t *p, const int32_t *col_ptr, const ui
 /* Float synapses (snnc_real_t): y = W x (+ b); same storage forms. */
 int snnc_dense_f(const snnc_real_t *w, const snnc_real_t *bias, int32_t n_out,
                  int32_t n_in, const snnc_real_t *x, snnc_real_t *y);
+/* Spike-fed dense layer, weights column-major: wt[j * n_out + i] = W[i][j]; skips the
+ * columns of zero inputs. */
+int snnc_dense_event_f(const snnc_real_t *wt, const snnc_real_t *bias, int32_t n_out,
+                       int32_t n_in, const snnc_real_t *x, snnc_real_t *y);
 int snnc_csc_f(const int32_t *col_ptr, const uint16_t *row, const snnc_real_t *w,
                const snnc_real_t *bias, int32_t n_out, int32_t n_in, const snnc_real_t *x,
                snnc_real_t *y);
