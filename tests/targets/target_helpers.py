@@ -108,3 +108,30 @@ def require(*tools: str) -> None:
         pytest.skip(f"missing tools: {', '.join(missing)} (run scripts/setup.sh)")
 
 
+
+
+def alif_case(precision: str) -> tuple[object, np.ndarray, np.ndarray]:
+    """A quantized recurrent ALIF net (compiler/ops/alif.py), device inputs and the integer
+    golden model's outputs on them: ``precision`` 'int8' (16-bit states, the int16_t
+    kernel) or 'int16_s32' (32-bit states)."""
+    from snnc.compiler.ir import Affine, Graph, Input, Linear, Output, SpikeCountArgmax
+    from snnc.compiler.ops.alif import ALIF
+    from snnc.compiler.passes.quantize import QuantOptions, quantize
+    from snnc.targets.benchmark import device_inputs, reference_outputs
+
+    r = np.random.default_rng(3)
+    g = Graph(
+        nodes={"x": Input((5,)), "fc": Affine(r.normal(0, 0.9, (6, 5)), r.normal(0, 0.2, 6)),
+               "alif": ALIF((6,), tau_mem=np.array(5e-3), tau_adp=np.array(20e-3),
+                            v_threshold=np.array(0.3), beta_a=np.array(0.4)),
+               "rec": Linear(r.normal(0, 0.5, (6, 6))),
+               "count": SpikeCountArgmax((6,)), "y": Output((6,))},
+        edges=(("x", "fc"), ("fc", "alif"), ("alif", "rec"), ("rec", "alif"),
+               ("alif", "count"), ("count", "y")), dt=1e-3, name="alif_net")
+    opt = QuantOptions() if precision == "int8" else QuantOptions(
+        weight_bits=16, state_bits=32, input_bits=16)
+    calib = r.normal(0, 1.5, (32, 25, 5))
+    gq = quantize(g, calib, opt)
+    x_dev = device_inputs(gq, r.normal(0, 1.5, (3, 25, 5)))
+    ref, _ = reference_outputs(gq, x_dev)
+    return gq, x_dev, ref

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from target_helpers import ZOO, require, standin_reference
+from target_helpers import ZOO, alif_case, require, standin_reference
 
 from snnc.compiler.errors import SnncError
 from snnc.targets.rpi.profile import PRESETS, get_profile
@@ -105,4 +105,22 @@ def test_event_kernels_bit_exact_under_qemu_aarch64(n_in, sparsity, tmp_path):
     out = run_qemu_user(build_binary(bd, "pi4", tmp_path / "bin"), x, count=False)
     want = simulate_int(g, x.astype(np.int64)).output.reshape(out.harness.outputs.shape)
     assert np.array_equal(out.harness.outputs, want)
+    assert want[:, -1].sum() > 0
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("precision", ["int8", "int16_s32"])
+def test_alif_bit_exact_under_qemu_aarch64(precision, tmp_path):
+    """ALIF (compiler/ops/alif.py, runtime/src/alif.c) under qemu-aarch64 against the
+    integer golden model."""
+    require(*AARCH64, "cc")
+    from snnc.targets.registry import write_build
+    from snnc.targets.rpi.build import build_binary
+    from snnc.targets.rpi.run import run_qemu_user
+
+    gq, x, want = alif_case(precision)
+    bd = write_build("rpi", gq, tmp_path / "b")
+    assert "snnc_alif_q" in (bd / "model.c").read_text()
+    out = run_qemu_user(build_binary(bd, "pi4", tmp_path / "bin"), x, count=False)
+    assert np.array_equal(out.harness.outputs, want.reshape(out.harness.outputs.shape))
     assert want[:, -1].sum() > 0
