@@ -352,3 +352,55 @@ def cached_objects(cc: str, flags: list[str], srcs: list[Path],
         return [cached_object(cc, flags, s, deps) for s in srcs]
     with ThreadPoolExecutor(max_workers=min(len(srcs), os.cpu_count() or 1)) as ex:
         return list(ex.map(lambda s: cached_object(cc, flags, s, deps), srcs))
+
+
+# ------------------------------------------------------------------ runtime objects a link needs
+
+def _undefined_symbols(readelf: str, objs: list[Path]) -> set[str]:
+    """Global symbols the objects reference but do not define (``readelf -sW``: a few
+    milliseconds, where ``nm`` first loads the LTO plugin)."""
+    import subprocess
+
+    if not objs:
+        return set()
+    r = subprocess.run([readelf, "-sW", *map(str, objs)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SnncError(f"{Path(readelf).name} -sW failed: {r.stderr.strip()[-500:]}")
+    out = set()
+    for line in r.stdout.splitlines():
+        # "  12: 00000000     0 NOTYPE  GLOBAL DEFAULT  UND snnc_encode_f32"
+        parts = line.split()
+        if len(parts) == 8 and parts[6] == "UND" and parts[4] in ("GLOBAL", "WEAK"):
+            out.add(parts[7])
+    return out
+
+
+def _identifiers(src: Path) -> frozenset[str]:
+    """Every C identifier spelled in ``src`` (a superset of what it defines: a definition
+    made through a macro, e.g. ``SNNC_QCONV2D(snnc_qconv2d_i8, int8_t)``, still spells
+    the name; tests/targets/test_common.py checks this against ``nm`` for every source)."""
+    return frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", src.read_text()))
+
+
+def needed_runtime_objects(cc: str, readelf: str, flags: list[str],
+                           objs: list[Path]) -> list[Path]:
+    """The cached runtime objects (:func:`cached_objects`) that a link of ``objs`` needs:
+    the sources that spell a symbol ``objs`` leave undefined, then, transitively, those
+    the chosen runtime objects leave undefined.
+
+    Compiling only these instead of the whole runtime is what makes a cold compile fast
+    (e.g. L2MU calls one runtime function; everything else is inline in kernels.h). A
+    source is chosen if it merely spells the name, so the choice can only be too large,
+    never too small; symbols no source spells (libc, libgcc) are left to the linker.
+    Returned in source order, so links are deterministic."""
+    srcs = runtime_sources()
+    names = {s: _identifiers(s) for s in srcs}
+    chosen: dict[Path, Path] = {}
+    pending = list(objs)
+    while pending:
+        undef = _undefined_symbols(readelf, pending)
+        new = [s for s in srcs if s not in chosen and names[s] & undef]
+        new_objs = cached_objects(cc, flags, new)
+        chosen.update(zip(new, new_objs))
+        pending = new_objs
+    return [chosen[s] for s in srcs if s in chosen]

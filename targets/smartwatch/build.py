@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from snnc.targets.common import (
     ModelInterface,
     cached_objects,
     inputs_header,
+    needed_runtime_objects,
     read_interface,
     require_tool,
     runtime_sources,
@@ -37,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 CC = "arm-none-eabi-gcc"
 SIZE = "arm-none-eabi-size"
 NM = "arm-none-eabi-nm"
+READELF = "arm-none-eabi-readelf"
 TOOL_HINT = "install gcc-arm-none-eabi and libnewlib-arm-none-eabi (scripts/setup.sh)"
 
 # ELF sections that occupy flash (load image) and RAM (run time).
@@ -142,13 +145,19 @@ class _Builder:
                            f"-I{RUNTIME_DIR / 'include'}"]
         self.cflags = [*self.base_flags, f"-I{build_dir}", f"-I{out_dir}"]
         self._objs: dict[str, Path] = {}
+        self._scripts: set[Path] = set()
+        self._obj_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
 
     def obj(self, src: Path, key: str, extra: tuple[str, ...] = ()) -> Path:
-        if key not in self._objs:
-            o = self.obj_dir / f"{key}.o"
-            _run([self.cc, *self.cflags, *extra, "-c", str(src), "-o", str(o)],
-                 f"compiling {src.name} for {self.profile.cpu}")
-            self._objs[key] = o
+        with self._lock:  # one compile per key even when two links run at once
+            lock = self._obj_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._objs:
+                o = self.obj_dir / f"{key}.o"
+                _run([self.cc, *self.cflags, *extra, "-c", str(src), "-o", str(o)],
+                     f"compiling {src.name} for {self.profile.cpu}")
+                self._objs[key] = o
         return self._objs[key]
 
     def model_objs(self) -> list[Path]:
@@ -161,17 +170,19 @@ class _Builder:
         flags = [*self.base_flags, f"-I{bd}", *[f"-I{d}" for d in tvm_inc]]
         deps = tuple(p for p in (bd / "model.h", bd / "tvm_kernels.h") if p.exists())
         # Runtime objects do not depend on the model: compiled once per toolchain and
-        # flags (disk cache), the model and runtime misses in parallel.
-        srcs = [bd / "model.c", *tvm_src]
-        with ThreadPoolExecutor(max_workers=2) as ex:
-            rt = ex.submit(cached_objects, self.cc, self.base_flags, runtime_sources())
-            objs = cached_objects(self.cc, flags, srcs, deps)
-            objs += rt.result()
-        return objs + tvm_obj
+        # flags (disk cache), and only those the model's symbols need (a cold compile of
+        # L2MU builds one small runtime file, not the whole runtime).
+        objs = cached_objects(self.cc, flags, [bd / "model.c", *tvm_src], deps)
+        rt = needed_runtime_objects(self.cc, require_tool(READELF, TOOL_HINT), self.base_flags,
+                                    [*objs, *tvm_obj])
+        return objs + rt + tvm_obj
 
     def link(self, objs: list[Path], elf: Path, measure: bool = False) -> subprocess.CompletedProcess:
         ld = self.out_dir / ("link_measure.ld" if measure else "link.ld")
-        ld.write_text(render_linker_script(self.profile, measure=measure))
+        with self._lock:  # written once: concurrent links (empty probe) read it
+            if ld not in self._scripts:
+                ld.write_text(render_linker_script(self.profile, measure=measure))
+                self._scripts.add(ld)
         cmd = [self.cc, *self.profile.cflags(), "--specs=rdimon.specs", "-nostartfiles",
                "-Wl,--gc-sections", f"-T{ld}", *map(str, objs),
                self.obj(HERE / "startup.c", "startup"), "-lm", "-o", str(elf)]
@@ -300,16 +311,27 @@ def _model_memory(b: _Builder, iface: ModelInterface, cache: bool = True) -> Mem
     return mu
 
 
+def _empty_probe_linked(b: _Builder) -> MemoryUse:
+    empty = _link_checked(b, [b.obj(HERE / "probe.c", "probe_empty")],
+                          b.out_dir / "probe_empty.elf", "the empty firmware")
+    _empty_probe_store(b, empty)
+    return empty
+
+
 def _model_memory_linked(b: _Builder, iface: ModelInterface) -> MemoryUse:
-    with_model = _link_checked(
-        b, [b.obj(HERE / "probe.c", "probe_model", ("-DSNNC_PROBE_MODEL",)), *b.model_objs()],
-        b.out_dir / "probe_model.elf", f"model '{iface.name}'")
     key = (b.cc, b.profile)
     empty = _EMPTY_PROBE.get(key) or _empty_probe_cached(b)
-    if empty is None:  # the same for every model: link it once per profile and toolchain
-        empty = _link_checked(b, [b.obj(HERE / "probe.c", "probe_empty")],
-                              b.out_dir / "probe_empty.elf", "the empty firmware")
-        _empty_probe_store(b, empty)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        # The empty probe is the same for every model: linked once per profile and
+        # toolchain (disk cache), on a cold cache beside the model's compile and link.
+        pending = ex.submit(_empty_probe_linked, b) if empty is None else None
+        probe = ex.submit(b.obj, HERE / "probe.c", "probe_model", ("-DSNNC_PROBE_MODEL",))
+        objs = b.model_objs()
+        with_model = _link_checked(b, [probe.result(), *objs],
+                                   b.out_dir / "probe_model.elf", f"model '{iface.name}'")
+        if pending is not None:
+            empty = pending.result()
+    assert empty is not None
     _EMPTY_PROBE[key] = empty
     secs = {k: with_model.sections.get(k, 0) - empty.sections.get(k, 0)
             for k in sorted(set(with_model.sections) | set(empty.sections))

@@ -91,3 +91,56 @@ def test_unhashed_include_folder_bypasses_disk_cache(
     _fresh_process(monkeypatch, cache)
     o = common.cached_object(CC, ["-O1", f"-I{a}", f"-I{tmp_path / 'inc'}"], a / "model.c")
     assert o.exists() and not o.is_relative_to(cache)
+
+
+READELF = shutil.which("readelf")
+
+
+@pytest.mark.skipif(READELF is None, reason="no readelf")
+def test_every_runtime_definition_is_spelled_in_its_source(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # needed_runtime_objects picks a source when it spells an undefined symbol; that is
+    # only safe if every global symbol a runtime object defines (read from the compiled
+    # object, the independent reference) appears by name in its source.
+    import subprocess
+
+    _fresh_process(monkeypatch, tmp_path / "cache")
+    flags = ["-O2", "-std=c99", f"-I{common.RUNTIME_DIR / 'include'}"]
+    srcs = common.runtime_sources()
+    for src, obj in zip(srcs, common.cached_objects(CC, flags, srcs)):
+        out = subprocess.run([READELF, "-sW", str(obj)], capture_output=True, text=True,
+                             check=True).stdout
+        defined = {p[7] for p in (ln.split() for ln in out.splitlines())
+                   if len(p) == 8 and p[6] != "UND" and p[4] == "GLOBAL"}
+        assert defined, f"{src.name} defines nothing?"
+        assert defined <= common._identifiers(src), src.name
+
+
+@pytest.mark.skipif(READELF is None, reason="no readelf")
+def test_needed_runtime_objects_are_the_referenced_sources(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A model calling one encoder and one readout function needs exactly encoder.c and
+    # readout.c (hand-checked in runtime/src), and links with nothing else.
+    import subprocess
+
+    _fresh_process(monkeypatch, tmp_path / "cache")
+    inc = common.RUNTIME_DIR / "include"
+    flags = ["-O2", "-std=c99", f"-I{inc}"]
+    m = tmp_path / "main.c"
+    m.write_text('#include "snnc/encoder.h"\n#include "snnc/readout.h"\n'
+                 "int main(void) { int32_t y[2] = {1, 3}, z = 0; float s = 0.5f, x = 1.0f;\n"
+                 "  int16_t q = 0;\n"
+                 "  if (snnc_encode_f32(1, &s, 0, &z, 0, -128, 127, &x, &q) || q != 2)\n"
+                 "    return 2;\n"
+                 "  return (int)snnc_argmax_i32(y, 2) - 1; }\n")
+    mo = common.cached_object(CC, flags, m)
+    objs = common.needed_runtime_objects(CC, READELF, flags, [mo])
+    assert [o.name.split("-")[0] for o in objs] == ["encoder", "readout"]
+    exe = tmp_path / "a.out"
+    subprocess.run([CC, str(mo), *map(str, objs), "-lm", "-o", str(exe)], check=True)
+    assert subprocess.run([str(exe)]).returncode == 0
+    # Nothing referenced: nothing compiled.
+    empty = tmp_path / "e.c"
+    empty.write_text("int main(void) { return 0; }\n")
+    assert common.needed_runtime_objects(CC, READELF, flags,
+                                         [common.cached_object(CC, flags, empty)]) == []
