@@ -840,7 +840,7 @@ def _template_env() -> jinja2.Environment:
 
 
 def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
-           kernels: dict[str, str] | None = None) -> CModel:
+           kernels: dict[str, str] | None = None, code_budget: int | None = None) -> CModel:
     """Generate ``model.h``/``model.c`` for ``graph`` (quantized -> integer, else float).
 
     ``memory`` is accepted for the build API and ignored: the header states this
@@ -848,6 +848,8 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     plan ``snnc compile`` reports.
     ``kernels`` (node -> C function, from :mod:`compiler.codegen.tvm_kernels`) replaces
     those synapse layers' runtime kernel calls (see :func:`_external_kernel`).
+    ``code_budget``: flash bytes event-driven layers may spend on weights compiled into
+    code (:func:`compiler.codegen.c_fused.storage_plan`; None: the default, 0: never).
     Raises UnsupportedError naming the node and op the backend cannot lower.
     """
     verify(graph)
@@ -878,7 +880,8 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         off += _size(tuple(graph.nodes[n].shape_out()))
     n_outputs = off
     # Specialized event-driven path (compiler/codegen/c_fused.py) for spiking layers.
-    fplan = c_fused.plan(ctx, order, back, exclude=set(kernels or ())) if quantized else None
+    fplan = (c_fused.plan(ctx, order, back, exclude=set(kernels or ()),
+                          code_budget=code_budget) if quantized else None)
     if fplan is not None:
         ctx.late, ctx.late_direct = fplan.late, fplan.direct
     spike_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)

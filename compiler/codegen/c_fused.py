@@ -28,19 +28,25 @@ source's persistent active list still holds (the plan checks the schedule allows
 
 Storage per fused layer over spikes, by estimated instructions per active input
 (:func:`storage_for`; the graph's ``storage`` field is about bytes): dense column-major
-int8 (no index; int16-accumulator layout with groups of 4 permuted for SXTB16) or CSC
+int8 (no index; int16-accumulator layout with groups of 4 permuted for SXTB16), CSC
 with uint8 row indices when the layer has <= 256 outputs (uint16 otherwise) and uint16
-column pointers when it has < 65536 weights. Layers over small int32 inputs are dense
-row-major int16 pairs for SMLAD.
+column pointers when it has < 65536 weights, or "code": each input's non-zero weights
+compiled into a function of immediate adds (``acc[17] += -5;``, 3 instructions per
+SynOp on the M4 against ~7 for CSC, ~10 bytes of flash per weight against 2), chosen
+while the model's weights stay within a flash budget (:func:`storage_plan`). Layers over
+small int32 inputs are dense row-major int16 pairs for SMLAD.
 """
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from snnc.compiler.codegen import cnames
+from snnc.compiler.errors import SnncError
 from snnc.compiler.ir.nodes import REAL, SpikeCountArgmax
 from snnc.compiler.ir.qnodes import QIF, QLIF, QInput, QLinear
 
@@ -59,6 +65,7 @@ class Fused:
     dst: str      # the population it feeds
     back: bool    # the population reads it through a recurrent (t-1) edge
     spikes: bool = True  # spike source (event-driven), else int32 values (dense MAC)
+    storage: str = ""    # over spikes: "dense", "csc" or "code" (see storage_plan)
 
 
 @dataclass
@@ -81,10 +88,12 @@ def _row_bound(node: QLinear, x_bound: int = 1) -> np.ndarray:
 
 
 def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
-         exclude: set[str] = frozenset()) -> Plan:
+         exclude: set[str] = frozenset(), code_budget: int | None = None) -> Plan:
     """Pick the populations and synapse layers the specialized path lowers.
 
     ``exclude``: nodes that must keep their own lowering (e.g. external kernels).
+    ``code_budget``: flash bytes the model may spend on weights compiled into code
+    (:func:`storage_plan`; None: :data:`CODE_BUDGET`, 0: never).
     """
     g = ctx.graph
     pos = {n: k for k, n in enumerate(order)}
@@ -128,6 +137,8 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
         if (n, dst) in back and bias.size and np.any(bias):
             continue  # at t = 0 a t-1 edge delivers 0, not rq(bias)
         fused[n] = Fused(n, src, dst, (n, dst) in back)
+    storage_plan(g, [f for f in fused.values() if f.spikes],
+                 CODE_BUDGET if code_budget is None else code_budget)
     # Real-valued inputs read only by fused layers: those read the caller's array.
     direct = {n for n, v in g.items() if isinstance(v, QInput) and v.dtype == REAL
               and succ[n] and all(b in fused and dot_path(ctx, fused[b]) for b in succ[n])}
@@ -141,20 +152,65 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
 
 # Estimated M4 instructions per active input (measured by `python -m snnc.bench.kernels`):
 # a dense column costs ~2.75 per padded row (SXTB16/SADD16, 4 rows per 11 instructions),
-# a compressed one ~7 per non-zero; both plus the column lookup and loop set-up.
+# a compressed one ~7 per non-zero; both plus the column lookup and loop set-up. Weights
+# compiled into code cost a load, an add of the weight as an immediate and a store per
+# non-zero (~10 bytes of Thumb-2 each: CODE_BYTES_PER_NZ) plus the column's dispatch.
 DENSE_PER_ROW, DENSE_PER_COL, CSC_PER_NZ, CSC_PER_COL = 2.75, 6.0, 12.0, 14.0
+CODE_PER_NZ, CODE_PER_COL, CODE_BYTES_PER_NZ, CODE_BYTES_PER_COL = 3.0, 7.0, 10, 8
+CODE_GAIN = 0.8
+# Flash the weights compiled into code may take in total: the generated C is the same for
+# every target, so the budget is sized for the smallest C target preset (1 MiB of flash on
+# the nRF52840 and Apollo3) with room for the other tables, the runtime and the harness.
+CODE_BUDGET = 640 * 1024
 
 
-def storage_for(w: np.ndarray) -> str:
+def storage_for(w: np.ndarray, code: bool = False) -> str:
     """Storage of an event-driven layer by estimated instructions per active input:
-    dense column-major (no index) or CSC (row index + weight per synapse). The pass's
-    ``storage`` field is about bytes; here speed decides (the result is the same)."""
+    dense column-major (no index), CSC (row index + weight per synapse) or, with
+    ``code``, the non-zero weights compiled into straight-line code (no table at all).
+    The pass's ``storage`` field is about bytes; here speed decides (the result is the
+    same)."""
     n_out, n_in = w.shape
     n_pad = -(-n_out // 4) * 4
     nz_per_col = np.count_nonzero(w) / max(n_in, 1)
-    return ("dense" if DENSE_PER_COL + DENSE_PER_ROW * n_pad
-            <= CSC_PER_COL + CSC_PER_NZ * nz_per_col
-            else "csc")
+    cost = {"dense": DENSE_PER_COL + DENSE_PER_ROW * n_pad,
+            "csc": CSC_PER_COL + CSC_PER_NZ * nz_per_col}
+    best = min(cost, key=lambda k: (cost[k], k != "dense"))  # dense wins ties
+    # Code costs flash: only where it saves a margin beyond the estimates' error.
+    if code and CODE_PER_COL + CODE_PER_NZ * nz_per_col <= CODE_GAIN * cost[best]:
+        return "code"
+    return best
+
+
+def code_bytes(w: np.ndarray) -> int:
+    """Estimated flash of a layer compiled into code (Thumb-2; A64 and x86 are similar)."""
+    return (CODE_BYTES_PER_NZ * int(np.count_nonzero(w))
+            + CODE_BYTES_PER_COL * int(np.count_nonzero(np.any(w != 0, axis=0))))
+
+
+def _table_bytes(w: np.ndarray, storage: str) -> int:
+    n_out, n_in = w.shape
+    nz = int(np.count_nonzero(w))
+    if storage == "dense":
+        return -(-n_out // 4) * 4 * n_in
+    return nz * (2 if n_out <= 256 else 3) + 2 * (n_in + 1)
+
+
+def storage_plan(g, fused: list[Fused], budget: int) -> None:
+    """Set each event-driven layer's storage (:func:`storage_for`). Layers that would be
+    fastest as code get it smallest first while the model's estimated flash stays under
+    ``budget``; the rest keep their table storage."""
+    ws = {f.node: np.asarray(g.nodes[f.node].weight) for f in fused}
+    for f in fused:
+        f.storage = storage_for(ws[f.node])
+    # Rows beyond 1023 would need address arithmetic (Thumb-2 LDR/STR reach 4095 bytes).
+    want = [f for f in fused if ws[f.node].shape[0] <= 1024
+            and storage_for(ws[f.node], code=True) == "code"]
+    used = sum(_table_bytes(ws[f.node], f.storage) for f in fused)
+    for f in sorted(want, key=lambda f: (code_bytes(ws[f.node]), f.node)):
+        extra = code_bytes(ws[f.node]) - _table_bytes(ws[f.node], f.storage)
+        if used + extra <= budget:
+            f.storage, used = "code", used + extra
 
 
 def dot_path(ctx: _Ctx, f: Fused) -> bool:
@@ -214,7 +270,7 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
             + (" of step t-1" if f.back or f.src == f.dst else ""))
     # Dense over spikes: int16 SIMD accumulators. If a whole step could overflow them,
     # they are flushed into int32 ones every `chunk` active inputs (chunk * max|w| < 2^15).
-    narrow = f.spikes and storage_for(w) == "dense"
+    narrow = f.spikes and f.storage == "dense"
     wmax = max(int(np.abs(w).max(initial=0)), 1)
     chunk = 0 if int(rb.max(initial=0)) < 1 << 15 else ((1 << 15) - 1) // wmax
     dot = None
@@ -297,6 +353,9 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
             acc = _acc_member(ctx, nid, "int32_t", n_pad, f"{f.node}: accumulators")
             lines.append(f"    snnc_ev_dense_i8x4_wide({acc}, {a16}, {t}, {n_pad}, {act}, "
                          f"{nact}, {chunk});")
+    elif f.storage == "code":
+        acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
+        lines.append(f"    {_code_layer(ctx, f, w, what)}({acc}, {act}, {nact});")
     else:
         acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
         nz_cols, nz_rows = np.nonzero(w.T)
@@ -349,6 +408,75 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
         sh = _const_or_table(ctx, f.node, "shift", shift)
         term = f"snnc_rq({x}, {m}, {sh}, {bits})"
     return term, clear
+
+
+def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
+    """Define the functions adding a layer's weights compiled into code; returns the
+    name of the one called with the accumulators and the active list.
+
+    Input j with non-zero weights gets a function adding them as immediates
+    (``acc[17] += -5;``: load, add, store on the M4), so a SynOp needs no index or weight
+    load and no loop test; a table of function pointers by input dispatches an active
+    input in a few instructions. (One function per input, not one ``switch``: GCC
+    compiles many small functions several times faster than one huge one.)
+    """
+    base = ctx.ids[f.node]
+    name = f"{base}_add_spikes"
+    if name in ctx.names:
+        raise SnncError(f"internal: function '{name}' emitted twice")
+    ctx.names.add(name)
+    n_out, n_in = w.shape
+    size = code_bytes(w) + 4 * n_in
+    note = textwrap.wrap(
+        f"{cnames.c_comment(what)}: weights compiled into code (storage 'code': "
+        f"{int(np.count_nonzero(w))} non-zeros, ~{size} B of flash, ~3 instructions per "
+        f"SynOp). {base}_in<j> adds input j's non-zero weights to the accumulators "
+        f"(acc[row] += weight); {base}_columns[j] points to it.", 86)
+    out = ["/*", *(f" * {t}" for t in note), " */",
+           "#if defined(__GNUC__) && !defined(__clang__)",
+           "#pragma GCC push_options",
+           "/* -O1 emits the same load/add/store per weight as -O2, compiles faster and does",
+           "   not pad the functions to alignment boundaries. */",
+           '#pragma GCC optimize("O1")',
+           "#endif",
+           f"typedef void {base}_column_fn(int32_t *restrict acc);"]
+    if not np.all(np.any(w != 0, axis=0)):
+        out.append(f"static void {base}_none(int32_t *restrict acc) {{ (void)acc; }} "
+                   "/* inputs without weights */")
+    fns = []
+    for j in range(n_in):
+        rows = np.flatnonzero(w[:, j])
+        if not rows.size:
+            fns.append(f"{base}_none")
+            continue
+        fns.append(f"{base}_in{j}")
+        line = f"static void {base}_in{j}(int32_t *restrict acc) {{"
+        for r in rows.tolist():
+            st = f"acc[{r}] += {int(w[r, j])};"
+            if len(line) + 1 + len(st) > 98:
+                out.append(line)
+                line = "    " + st
+            else:
+                line += " " + st
+        out.append(line + " }")
+    out += ["#if defined(__GNUC__) && !defined(__clang__)", "#pragma GCC pop_options",
+            "#endif",
+            f"static {base}_column_fn *const {base}_columns[{n_in}] = {{"]
+    line = "   "
+    for fn in fns:
+        if len(line) + len(fn) + 2 > 98:
+            out.append(line)
+            line = "   "
+        line += f" {fn},"
+    out += [line, "};",
+            f"static void {name}(int32_t *restrict acc, const uint16_t *restrict act, "
+            "int32_t n_act)",
+            "{", "    int32_t k;",
+            f"    for (k = 0; k < n_act; ++k) {base}_columns[act[k]](acc);", "}", ""]
+    ctx.struct("\n".join(out), size)
+    if ctx.cur is not None:
+        ctx.flash_by[ctx.cur] = ctx.flash_by.get(ctx.cur, 0) + size
+    return name
 
 
 def rq_uniform(mult: np.ndarray, shift: np.ndarray, bound: np.ndarray,

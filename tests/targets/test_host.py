@@ -373,14 +373,18 @@ def test_hand_built_int_graph_recurrent_synapse_input(tmp_path: Path) -> None:
     assert want[:, -1].sum() > 0
 
 
-def test_fused_event_paths_bit_exact(tmp_path: Path) -> None:
+def test_fused_event_paths_bit_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The specialized paths of compiler/codegen/c_fused.py against the golden model:
     int16 SIMD accumulators flushed into int32 ones (600 inputs of weight +-127 at 60%
     activity: more than 258 active inputs in one step), a sparse layer stored CSC with
-    uint8 rows, a recurrent layer with a bias (must stay on the generic path: at t = 0 it
-    delivers 0, not rq(bias)), zero reset and spike counters counted in the spike branch."""
+    uint8 rows (no flash for weights as code), a recurrent layer with a bias (must stay on
+    the generic path: at t = 0 it delivers 0, not rq(bias)), zero reset and spike counters
+    counted in the spike branch."""
+    from snnc.compiler.codegen import c_fused
     from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
     from snnc.targets import host
+
+    monkeypatch.setattr(c_fused, "CODE_BUDGET", 0)
 
     r = np.random.default_rng(11)
     big = np.where(r.random((40, 600)) < 0.5, 127, -127).astype(np.int8)

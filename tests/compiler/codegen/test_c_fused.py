@@ -1,0 +1,170 @@
+"""Synapse storage of the specialized C path (compiler/codegen/c_fused.py): weights
+compiled into code ("code"), CSC and dense column-major, each against the integer golden
+model (compiler/ir/interpret_int.py) on the host and, under ``cross``, on the emulated
+Cortex-M4F (QEMU MPS2 AN386) and Cortex-A72 (qemu-aarch64)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snnc.compiler.codegen import c_fused
+from snnc.compiler.ir.graph import Graph
+from snnc.compiler.ir.interpret_int import simulate_int
+from snnc.compiler.ir.nodes import Output, SpikeCountArgmax
+from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
+from snnc.compiler.ir.verify import verify
+
+
+def _graph(w: np.ndarray, rec: np.ndarray | None = None, name: str = "g") -> Graph:
+    """Spikes -> w -> 16-bit LIF (+ optional recurrent rec) -> spike counts."""
+    n_out, n_in = w.shape
+    nodes = {
+        "x": QInput((n_in,), dtype="spike", bits=1),
+        "fc": QLinear(w.astype(np.int8), mult=np.array(1 << 30, np.int32),
+                      shift=np.array(27, np.int32)),
+        "lif": QLIF((n_out,), beta_q=np.array(29491, np.int32), thr_q=np.array(300, np.int32)),
+        "cnt": SpikeCountArgmax((n_out,)),
+        "y": Output((n_out,)),
+    }
+    edges = [("x", "fc"), ("fc", "lif"), ("lif", "cnt"), ("cnt", "y")]
+    if rec is not None:
+        nodes["rec"] = QLinear(rec.astype(np.int8), mult=np.array(1 << 30, np.int32),
+                               shift=np.array(27, np.int32))
+        edges += [("lif", "rec"), ("rec", "lif")]
+    return verify(Graph(nodes=nodes, edges=edges, name=name))
+
+
+def _sparse(r: np.random.Generator, shape: tuple[int, int], density: float) -> np.ndarray:
+    w = r.integers(-127, 128, shape)
+    w[r.random(shape) >= density] = 0
+    return w
+
+
+def _inputs(r: np.random.Generator, n_in: int, steps: int = 12) -> np.ndarray:
+    """Two samples: random 30% activity, with one silent and one all-active step."""
+    x = (r.random((2, steps, n_in)) < 0.3).astype(np.uint8)
+    x[:, 2] = 0
+    x[:, 5] = 1  # 100% activity
+    return x
+
+
+def _cases() -> dict[str, tuple[Graph, int | None]]:
+    """name -> (graph, code_budget): edge cases of every storage."""
+    r = np.random.default_rng(21)
+    w = _sparse(r, (40, 120), 0.08)
+    w[:, 7] = 0  # inputs without weights
+    w[:, 50:60] = 0
+    w[3, :] = 0  # a row no input reaches
+    # Row 255 (the last uint8 row index) and row 256 (the first that needs more).
+    w256 = _sparse(r, (256, 60), 0.05)
+    w256[255, ::3] = r.integers(1, 128, 20)
+    w257 = _sparse(r, (257, 60), 0.05)
+    w257[255, ::3] = 127
+    w257[256, 1::3] = -127
+    return {
+        "code": (_graph(w, _sparse(r, (40, 40), 0.1), "code"), None),
+        "code_rows256": (_graph(w256, name="code_rows256"), None),
+        "code_rows257": (_graph(w257, name="code_rows257"), None),
+        "code_all_zero": (_graph(np.zeros((16, 30), np.int64), name="code_all_zero"), None),
+        "csc_rows256": (_graph(w256, name="csc_rows256"), 0),
+        "csc_rows257": (_graph(w257, name="csc_rows257"), 0),
+    }
+
+
+CASES = _cases()
+
+
+def _storage(name: str, src: str) -> str:
+    if "fc_add_spikes" in src:
+        return "code"
+    return "csc" if "snnc_ev_csc" in src else "other"
+
+
+def test_storage_for_prefers_code_only_when_it_saves() -> None:
+    """Estimated instructions per active input decide; code needs a margin over the best
+    table storage, and a dense column is never replaced by code of the same cost."""
+    r = np.random.default_rng(0)
+    assert c_fused.storage_for(_sparse(r, (200, 2312), 0.1), code=True) == "code"
+    assert c_fused.storage_for(_sparse(r, (200, 2312), 0.1)) == "csc"
+    assert c_fused.storage_for(_sparse(r, (1000, 100), 1.0), code=True) == "dense"
+    assert c_fused.storage_for(_sparse(r, (3, 8), 1.0), code=True) == "dense"
+
+
+def test_code_budget_bounds_the_flash_of_code() -> None:
+    """Layers become code smallest first while the estimated flash fits the budget."""
+    from snnc.compiler.codegen.c import emit_c
+
+    r = np.random.default_rng(3)
+    g = _graph(_sparse(r, (100, 500), 0.1), _sparse(r, (100, 100), 0.1))
+    w_fc, w_rec = (np.asarray(g.nodes[n].weight) for n in ("fc", "rec"))
+    big, small = c_fused.code_bytes(w_fc), c_fused.code_bytes(w_rec)
+    assert "fc_add_spikes" in emit_c(g).source  # both fit the default budget
+    both = emit_c(g, code_budget=big + small).source
+    assert "fc_add_spikes" in both and "rec_add_spikes" in both
+    # The budget covers the model's weights: fc's CSC tables + rec as code.
+    one = emit_c(g, code_budget=c_fused._table_bytes(w_fc, "csc") + small).source
+    assert "fc_add_spikes" not in one and "rec_add_spikes" in one
+    none = emit_c(g, code_budget=0).source
+    assert "_add_spikes" not in none and "snnc_ev_csc" in none
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_storage_bit_exact_on_host(name: str, tmp_path: Path) -> None:
+    from snnc.targets import host
+
+    g, budget = CASES[name]
+    host.compile_model(g, tmp_path, code_budget=budget)
+    src = (tmp_path / "model.c").read_text()
+    assert _storage(name, src) == name.split("_")[0], src[:2000]
+    if name == "code":
+        assert "fc_none" in src and "rec_add_spikes" in src
+    x = _inputs(np.random.default_rng(5), g.nodes["x"].shape[0])
+    got = host.build(tmp_path).run(x.astype(np.int32))
+    want = simulate_int(g, x.astype(np.int64)).output
+    assert np.array_equal(got, want)
+    if name != "code_all_zero":
+        assert want[:, -1].sum() > 0  # the layer made its population spike
+
+
+def test_wide_layer_keeps_table_storage() -> None:
+    """Rows past 1023 cannot be reached by one Thumb-2 load offset: no code there."""
+    from snnc.compiler.codegen.c import emit_c
+
+    w = _sparse(np.random.default_rng(4), (1100, 50), 0.02)
+    assert "_add_spikes" not in emit_c(_graph(w)).source
+
+
+def _require(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"missing tools: {', '.join(missing)} (run scripts/setup.sh)")
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_storage_bit_exact_on_emulated_m4_and_a72(name: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _require("arm-none-eabi-gcc", "arm-none-eabi-nm", "qemu-system-arm",
+             "aarch64-linux-gnu-gcc", "qemu-aarch64")
+    from snnc.targets.registry import write_build
+    from snnc.targets.rpi.build import build_binary
+    from snnc.targets.rpi.run import run_qemu_user
+    from snnc.targets.smartwatch.build import build_firmware
+    from snnc.targets.smartwatch.profile import get_profile
+    from snnc.targets.smartwatch.run import run_qemu
+
+    g, budget = CASES[name]
+    if budget is not None:
+        monkeypatch.setattr(c_fused, "CODE_BUDGET", budget)
+    bd = write_build("smartwatch", g, tmp_path / "b")
+    assert _storage(name, (bd / "model.c").read_text()) == name.split("_")[0]
+    x = _inputs(np.random.default_rng(6), g.nodes["x"].shape[0])
+    want = simulate_int(g, x.astype(np.int64)).output
+    m4 = run_qemu(build_firmware(bd, x, get_profile(), tmp_path / "fw"), count=False)
+    assert np.array_equal(m4.harness.outputs, want.reshape(m4.harness.outputs.shape))
+    a72 = run_qemu_user(build_binary(bd, "pi4", tmp_path / "rpi"), x, count=False)
+    assert np.array_equal(a72.harness.outputs, want.reshape(a72.harness.outputs.shape))
