@@ -435,8 +435,10 @@ METHOD = (
     "session.run on the Scan window model), reported per sample; step: the same Python "
     "loop for every engine, one engine call per step, outputs copied out, per step = "
     "sample / T; corrected: minus the same engine's median on an identity model (the "
-    "model's input shape passed to its output) run the same way. snnc C: gcc -O2, no "
-    "-march=native; baselines: their shipped kernels (MLAS, XNNPACK, TVM llvm)")
+    "model's input shape passed to its output) run the same way. snnc C: the host "
+    "profile, gcc -O2 -march=native -ffp-contract=off (this CPU's vector unit, which the "
+    "baselines' kernels also pick at run time; no fused multiply-add); baselines: their "
+    "shipped kernels (MLAS, XNNPACK, TVM llvm)")
 
 
 def ratios(rows: list[dict[str, Any]], tsteps: int) -> dict[str, Any]:

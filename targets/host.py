@@ -46,6 +46,10 @@ class HostProfile:
     cc: str = "gcc"
     std: str = "c99"
     opt: str = "-O2"
+    # The build runs where it is built, so it targets this CPU's vector unit (AVX2/AVX-512
+    # on x86-64): what onnxruntime's MLAS and LiteRT's XNNPACK pick at run time here too.
+    # "" for a portable build (baseline ISA: SSE2 on x86-64).
+    arch: str = "-march=native"
     warnings: tuple[str, ...] = ("-Wall", "-Wextra", "-Werror")
     # Keep float results independent of the compiler's whim to fuse a*b+c.
     extra: tuple[str, ...] = ("-ffp-contract=off",)
@@ -57,7 +61,8 @@ class HostProfile:
         if self.real not in ("float", "double"):
             raise SnncError(f"host profile: option 'real' must be float or double, "
                             f"got {self.real!r}")
-        f = [f"-std={self.std}", self.opt, *self.warnings, *self.extra]
+        f = [f"-std={self.std}", self.opt, *([self.arch] if self.arch else []),
+             *self.warnings, *self.extra]
         if self.real == "double":
             f.append("-DSNNC_REAL_DOUBLE")
         if self.sanitize:

@@ -521,11 +521,12 @@ def _lower_linear_f(ctx: _Ctx, name: str, node: Linear | Affine, lines: list[str
         # this step's spiking inputs (contiguous, vectorizable inner loop).
         t = ctx.table("snnc_real_t", f"{nid}_wt", np.ascontiguousarray(w.T),
                       f"{name}: weights column-major [{n_in}][{n_out}]")
-        lines.append(f"    SNNC_TRY(snnc_dense_event_f({t}, {b}, {n_out}, {n_in}, {x}, {y}));")
+        # Inline kernel (kernels.h): constant sizes and restrict let GCC vectorize it.
+        lines.append(f"    snnc_ev_dense_fk({y}, {t}, {b}, {n_out}, {n_in}, {x});")
         return
     if node.storage == "dense":
         t = ctx.table("snnc_real_t", f"{nid}_w", w, f"{name}: weights [{n_out}][{n_in}]")
-        lines.append(f"    SNNC_TRY(snnc_dense_f({t}, {b}, {n_out}, {n_in}, {x}, {y}));")
+        lines.append(f"    snnc_dense_fk({y}, {t}, {b}, {n_out}, {n_in}, {x});")
         return
     if n_out > 65535:
         raise UnsupportedError(f"node '{name}': {n_out} outputs exceed the uint16 row index")
@@ -568,20 +569,69 @@ def _lower_lif_f(ctx: _Ctx, name: str, node: LIF | LI | IF, lines: list[str]) ->
         "thr": getattr(node, "v_threshold", np.array(1.0)),
         "v_reset": getattr(node, "v_reset", np.array(0.0)),
     }
+    reset = RESET[getattr(node, "reset", "subtract")]
+    # LIF/IF over float inputs: an inline loop (_lif_loop_f); else the runtime kernel.
+    xs_f = (ctx.inputs(name) if not isinstance(node, LI)
+            and all(ctx.btype[p] == "snnc_real_t" for p in ctx.preds[name]) else None)
+    if xs_f is not None:  # only the parameters the loop reads
+        used = (["r"] if isinstance(node, IF) else ["beta", "v_leak", "r"]) + ["thr"] + (
+            ["v_reset"] if reset == RESET["zero"] else [])
+        vals = {k: vals[k] for k in used}
     views = {k: _param(ctx, name, k, np.asarray(v, np.float64), n, shape, "snnc_real_t")
              for k, v in vals.items()}
-    reset = RESET[getattr(node, "reset", "subtract")]
-    ctx.struct(f"static const snnc_lif_f_t {nid}_p = {{{n}, {reset}, {views['beta']}, "
-               f"{views['r']}, {views['v_leak']}, {views['thr']}, {views['v_reset']}}};\n")
-    xs, k = ctx.xs_list(name, lines)
+    if xs_f is None:
+        ctx.struct(f"static const snnc_lif_f_t {nid}_p = {{{n}, {reset}, {views['beta']}, "
+                   f"{views['r']}, {views['v_leak']}, {views['thr']}, "
+                   f"{views['v_reset']}}};\n")
     if isinstance(node, LI):
+        xs, k = ctx.xs_list(name, lines)
         y = ctx.buffer(name, n, f"{name}: membrane v (state and output)", state=True)
         lines.append(f"    SNNC_TRY(snnc_li_f(&{nid}_p, {y}, {xs}, {k}, {y}));")
         return
     v = ctx.member("snnc_real_t", f"v_{nid}", n, f"{name}: membrane")
     y = ctx.buffer(name, n, f"{name}: spikes")
+    if xs_f is not None:
+        _lif_loop_f(ctx, node, n, {k_: _view_at(vw) for k_, vw in views.items()}, reset,
+                    xs_f, v, y, lines)
+        return
+    xs, k = ctx.xs_list(name, lines)
     kern = "snnc_if_f" if isinstance(node, IF) else "snnc_lif_f"
     lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {v}, {xs}, {k}, {y}));")
+
+
+def _view_at(view: str) -> str:
+    """``{table, per}`` (from :func:`_param`) as the C expression of neuron ``i``'s value."""
+    table, per = view.strip("{}").split(", ")
+    return f"{table}[{'i' if per == '1' else '0'}]"
+
+
+def _lif_loop_f(ctx: _Ctx, node: LIF | IF, n: int, at: dict[str, str], reset: str,
+                xs: list[str], v: str, y: str, lines: list[str]) -> None:
+    """A float LIF/IF population as one inline loop over its inputs' float buffers.
+
+    The same operations in the same order as ``snnc_lif_f``/``snnc_if_f`` (bit-identical
+    results), without the pointer array, per-element parameter views and NULL checks;
+    restrict pointers and a branch-free reset let GCC vectorize it.
+    """
+    ctx.need_i = True  # (the caller's block scope holds these declarations)
+    lines.append(f"    snnc_real_t *restrict v = {v};")
+    lines.append(f"    snnc_real_t *restrict y = {y};")
+    for k, x in enumerate(xs):
+        lines.append(f"    const snnc_real_t *restrict x{k} = {x};")
+    lines.append(f"    for (i = 0; i < {n}; ++i) {{")
+    x_sum = " + ".join(f"x{k}[i]" for k in range(len(xs)))  # left to right, as the runtime
+    lines.append(f"        const snnc_real_t x = {x_sum};")
+    if isinstance(node, IF):
+        lines.append(f"        const snnc_real_t vi = v[i] + {at['r']} * x;")
+    else:
+        lines.append(f"        const snnc_real_t beta = {at['beta']};")
+        lines.append("        const snnc_real_t vi = beta * v[i] + (1 - beta) * "
+                     f"({at['v_leak']} + {at['r']} * x);")
+    lines.append(f"        const snnc_real_t thr = {at['thr']};")
+    after = at["v_reset"] if reset == RESET["zero"] else "vi - thr"
+    lines.append(f"        v[i] = vi > thr ? {after} : vi;")
+    lines.append("        y[i] = vi > thr ? (snnc_real_t)1 : (snnc_real_t)0;")
+    lines.append("    }")
 
 
 def _lower_cubalif_f(ctx: _Ctx, name: str, node: CubaLIF, lines: list[str]) -> None:

@@ -302,4 +302,77 @@ SNNC_INLINE int32_t snnc_active(const uint8_t *restrict s, const int32_t n,
     return k;
 }
 
+/* ------------------------------------------------------------------ float */
+
+/*
+ * Float kernels for float graphs (snnc_real_t), called with compile-time sizes and
+ * restrict pointers so that GCC vectorizes them at -O2 (its cheap cost model allows no
+ * run-time alias checks). The float contract is a tolerance against the reference
+ * simulator (tests/compiler/codegen/test_c_float.py), not a summation order.
+ */
+
+/* snnc_dense_fk is not inlined: in a step function with many dense layers (the VPR
+ * ensemble: 16) GCC kept the partial sums of some inlined copies in memory (4x slower).
+ * One out-of-line copy per model, with the sizes shared by all calls propagated in. */
+#if defined(__GNUC__)
+#define SNNC_NOINLINE static __attribute__((noinline, unused))
+#else
+#define SNNC_NOINLINE static
+#endif
+
+/* Partial sums per row of snnc_dense_fk: two 256-bit registers with AVX, two 128-bit
+ * ones (SSE, NEON) otherwise; 16 lanes of SSE measured 2x slower than 8 (spills). */
+#if defined(__AVX__)
+#define SNNC_F_LANES 16
+#else
+#define SNNC_F_LANES 8
+#endif
+
+/*
+ * Dense float layer, weights row-major: y[i] = sum_j w[i][j] * x[j] (+ bias[i]).
+ * SNNC_F_LANES independent partial sums per row: a single running sum is a chain of
+ * dependent adds the compiler may not reorder (no -ffast-math), so it could neither
+ * vectorize nor pipeline it. bias may be NULL.
+ */
+SNNC_NOINLINE void snnc_dense_fk(snnc_real_t *restrict y, const snnc_real_t *restrict w,
+                               const snnc_real_t *restrict bias, const int32_t n_out,
+                               const int32_t n_in, const snnc_real_t *restrict x)
+{
+    int32_t i, j, k;
+    for (i = 0; i < n_out; ++i) {
+        const snnc_real_t *restrict wr = w + (int64_t)i * n_in;
+        snnc_real_t a[SNNC_F_LANES], acc;
+        for (k = 0; k < SNNC_F_LANES; ++k) a[k] = 0;
+        for (j = 0; j + SNNC_F_LANES <= n_in; j += SNNC_F_LANES)
+            for (k = 0; k < SNNC_F_LANES; ++k) a[k] += wr[j + k] * x[j + k];
+#if SNNC_F_LANES == 16
+        for (k = 0; k < 8; ++k) a[k] += a[k + 8];
+#endif
+        acc = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+        for (; j < n_in; ++j) acc += wr[j] * x[j];
+        y[i] = bias ? acc + bias[i] : acc;
+    }
+}
+
+/*
+ * Event-driven dense float layer over mostly-zero inputs (spikes), weights column-major
+ * (wt[j][i] = W[i][j]): y = bias (or 0), then y[i] += wt[j][i] * x[j] for every input j
+ * with x[j] != 0, in ascending j. Skipping zero inputs is exact for finite weights; the
+ * inner loop runs over contiguous outputs, so it vectorizes, and each y[i] sees the same
+ * operations in the same order as the runtime's snnc_dense_event_f (bit-identical).
+ */
+SNNC_INLINE void snnc_ev_dense_fk(snnc_real_t *restrict y, const snnc_real_t *restrict wt,
+                                  const snnc_real_t *restrict bias, const int32_t n_out,
+                                  const int32_t n_in, const snnc_real_t *restrict x)
+{
+    int32_t i, j;
+    for (i = 0; i < n_out; ++i) y[i] = bias ? bias[i] : (snnc_real_t)0;
+    for (j = 0; j < n_in; ++j) {
+        const snnc_real_t xj = x[j];
+        const snnc_real_t *restrict col = wt + (int64_t)j * n_out;
+        if (xj == 0) continue;
+        for (i = 0; i < n_out; ++i) y[i] += col[i] * xj;
+    }
+}
+
 #endif /* SNNC_KERNELS_H */
