@@ -1,21 +1,26 @@
-"""Compile-time benchmark: ``snnc compile`` wall time and emit + build of large layers.
+"""Compile-time benchmark: ``snnc compile`` wall time and emit + build of large models.
 
-    python -m snnc.bench.compile_time [--repeats 5] [--sizes 1,2,4]
+    python -m snnc.bench.compile_time [--repeats 5] [--sizes 1,2,4,8,10] [--size-repeats 3]
 
-Writes ``bench/results/compile_time.{json,md}``:
+Writes ``bench/results/compile_time.{json,md,png}``:
 
 - L2MU (``models/l2mu/l2mu.snn``) compiled by the CLI in a fresh process for the
-  smartwatch, host and rpi targets: median (and min/max) wall seconds of ``--repeats``
-  runs with a cold cache (a new, empty ``XDG_CACHE_HOME`` per run: runtime objects and the
-  fit footprint are rebuilt) and with a warm one (one untimed run first).
-- One int8 dense layer of k million synapses (k x 1000 inputs -> 1000 LIF): seconds to
-  emit model.c/model.h and to compile model.c with ``arm-none-eabi-gcc -O2 -c``, and the
-  per-million slope of a least-squares line through them. The IR caps a tensor at
-  ``MAX_ELEMENTS`` = 2^22 (~4.19M) elements, so 4M synapses in one layer is the largest
-  measurable; 10M would need several layers.
+  smartwatch, host and rpi targets: median (and min/max) wall seconds and the CPU seconds
+  (user + system, the process and its compilers) of ``--repeats`` runs with a cold cache
+  (a new, empty ``XDG_CACHE_HOME`` per run: the runtime objects the model needs, the
+  empty size probe and the fit footprint are rebuilt, as on a fresh machine) and with a
+  warm one (one untimed run first). Python bytecode is allowed and written beforehand (pip
+  compiles it at install time), so "cold" is snnc's caches, not CPython's.
+- Int8 models of k million synapses (spikes -> int8 layers -> LIF): median seconds of
+  ``--size-repeats`` runs to emit the build directory (model.c/model.h and the weight
+  files, :func:`snnc.compiler.codegen.c.write_c`) and to build it with
+  ``arm-none-eabi-gcc -O2 -c model.c`` (weights of >= 64 KiB are ``.incbin`` files the
+  assembler copies, compiler/codegen/cgen.py), and a least-squares line through them.
+  The IR caps a tensor at ``MAX_ELEMENTS`` = 2^22 (~4.19M) elements, so models above 4M
+  synapses have several layers of 2000 x 2000 (4M) and a smaller last one.
 
 Wall times depend on the machine and its load: the 1-minute load average is recorded
-before each group.
+before each group, CPU seconds beside wall seconds.
 """
 
 from __future__ import annotations
@@ -47,18 +52,29 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def _cli_once(target: str, out: Path, cache: Path) -> float:
-    """Wall seconds of one ``snnc compile`` in a fresh interpreter; SystemExit on failure."""
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+def _env(cache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["XDG_CACHE_HOME"] = str(cache)
+    return env
+
+
+def _cli_once(target: str, out: Path, cache: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the process and its children) of one
+    ``snnc compile`` in a fresh interpreter; RuntimeError on failure."""
+    import resource
+
     cmd = [sys.executable, "-m", "snnc.cli", "compile", str(MODEL), "--target", target,
            "-o", str(out)]
     shutil.rmtree(out, ignore_errors=True)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=_env(cache))
     dt = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {r.stderr.strip()[-300:]}")
-    return dt
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return dt, cpu
 
 
 def _stats(ts: list[float]) -> dict[str, Any]:
@@ -66,10 +82,17 @@ def _stats(ts: list[float]) -> dict[str, Any]:
             "max_s": round(max(ts), 3), "runs": len(ts)}
 
 
-def cli_rows(work: Path, repeats: int) -> list[dict[str, Any]]:
+def _timed(runs: list[tuple[float, float]]) -> dict[str, Any]:
+    return {**_stats([w for w, _ in runs]),
+            "cpu_median_s": round(float(np.median([c for _, c in runs])), 3)}
+
+
+def cli_rows(work: Path, repeats: int, targets: tuple[str, ...] = TARGETS
+             ) -> list[dict[str, Any]]:
     """L2MU through the CLI per target, cold and warm cache."""
     rows = []
-    for t in TARGETS:
+    _cli_once("smartwatch", work / "out-pyc", work / "cache-pyc")  # writes the bytecode
+    for t in targets:
         row: dict[str, Any] = {"target": t}
         try:
             _log(f"L2MU -> {t}: {repeats} cold-cache runs")
@@ -83,19 +106,51 @@ def cli_rows(work: Path, repeats: int) -> list[dict[str, Any]]:
             warm_cache = work / f"cache-{t}-warm"
             _cli_once(t, work / f"out-{t}", warm_cache)  # fill the cache, untimed
             warm = [_cli_once(t, work / f"out-{t}", warm_cache) for _ in range(repeats)]
-            row.update(cold=_stats(cold), warm=_stats(warm), load_after=_load())
+            row.update(cold=_timed(cold), warm=_timed(warm), load_after=_load())
         except RuntimeError as e:
             row["error"] = str(e)
         rows.append(row)
     return rows
 
 
-def dense_rows(work: Path, sizes: tuple[int, ...]) -> dict[str, Any]:
-    """Emit + ``arm-none-eabi-gcc -O2 -c`` of one k-million-synapse int8 layer."""
+LAYER_M = 4  # millions of synapses per full layer (2000 x 2000 <= MAX_ELEMENTS)
+
+
+def synapse_graph(millions: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    """Spikes -> int8 layers of ``millions`` x 10^6 synapses in total -> LIF -> counts:
+    2000 x 2000 layers (4M each) and a last one of 2000 x (remaining / 2000) outputs."""
+    from snnc.compiler.ir.graph import Graph
+    from snnc.compiler.ir.nodes import Output, SpikeCountArgmax
+    from snnc.compiler.ir.qnodes import QLIF, QInput, QLinear
+    from snnc.compiler.ir.verify import verify
+
+    r = np.random.default_rng(seed)
+    width, left, widths = 2000, millions * 10**6, [2000]
+    while left > 0:
+        n_out = min(width, left // width)
+        widths.append(n_out)
+        left -= n_out * width
+    nodes: dict[str, Any] = {"x": QInput((widths[0],), dtype="spike", bits=1)}
+    edges, prev = [], "x"
+    for i, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+        nodes[f"fc{i}"] = QLinear(r.integers(-127, 128, (n_out, n_in), dtype=np.int8),
+                                  mult=np.array(1 << 30, np.int32),
+                                  shift=np.array(36, np.int32))
+        nodes[f"lif{i}"] = QLIF((n_out,), beta_q=np.array(29491, np.int32),
+                                thr_q=np.array(400, np.int32))
+        edges += [(prev, f"fc{i}"), (f"fc{i}", f"lif{i}")]
+        prev = f"lif{i}"
+    nodes["count"] = SpikeCountArgmax((widths[-1],))
+    nodes["y"] = Output((widths[-1],))
+    edges += [(prev, "count"), ("count", "y")]
+    return verify(Graph(nodes=nodes, edges=edges, name=f"syn{millions}m"))
+
+
+def dense_rows(work: Path, sizes: tuple[int, ...], repeats: int = 3) -> dict[str, Any]:
+    """Emit (write_c) + ``arm-none-eabi-gcc -O2 -c model.c`` of k-million-synapse models."""
     import resource
 
-    from snnc.bench.kernels import layer_graph
-    from snnc.compiler.codegen.c import emit_c
+    from snnc.compiler.codegen.c import write_c
     from snnc.compiler.ir.verify import MAX_ELEMENTS
     from snnc.targets.smartwatch.build import CC, RUNTIME_DIR
     from snnc.targets.smartwatch.profile import get_profile
@@ -103,93 +158,161 @@ def dense_rows(work: Path, sizes: tuple[int, ...]) -> dict[str, Any]:
     flags = [*get_profile().cflags(), "-O2", "-std=c99", f"-I{RUNTIME_DIR / 'include'}"]
     rows = []
     for k in sizes:
-        n_in = k * 1000 if k * 1000 * 1000 <= MAX_ELEMENTS else MAX_ELEMENTS // 1000
-        _log(f"dense layer {n_in}x1000 ({n_in * 1000:,} synapses)")
-        g = layer_graph(n_in, 1000, 0.0, seed=k)
+        g = synapse_graph(k, seed=k)
+        syn = sum(int(n.weight.size) for n in g.nodes.values() if hasattr(n, "weight"))
+        layers = sum(1 for n in g.nodes.values() if hasattr(n, "weight"))
+        _log(f"{syn:,} synapses in {layers} layer(s): {repeats} x emit + build")
         load = _load()
-        t0 = time.perf_counter()
-        d = emit_c(g).write(work / f"dense{k}")
-        t1 = time.perf_counter()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
-        subprocess.run([CC, *flags, f"-I{d}", "-c", str(d / "model.c"), "-o",
-                        str(d / "model.o")], check=True)
-        t2 = time.perf_counter()
-        cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
-        rows.append({"synapses": n_in * 1000, "emit_s": round(t1 - t0, 3),
-                     "cc_wall_s": round(t2 - t1, 3), "cc_cpu_s": round(cpu, 3),
-                     "total_s": round(t2 - t0, 3),
-                     "model_c_bytes": (d / "model.c").stat().st_size, "load_before": load})
+        emit, cc, cpu = [], [], []
+        for _ in range(repeats):
+            d = work / f"syn{k}"
+            shutil.rmtree(d, ignore_errors=True)
+            t0 = time.perf_counter()
+            m = write_c(g, d)
+            t1 = time.perf_counter()
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run([CC, *flags, f"-I{d}", "-c", str(d / "model.c"), "-o",
+                            str(d / "model.o")], check=True)
+            t2 = time.perf_counter()
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            emit.append(t1 - t0)
+            cc.append(t2 - t1)
+            cpu.append(ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime)
+        e, c = float(np.median(emit)), float(np.median(cc))
+        rows.append({"synapses": syn, "layers": layers, "emit_s": round(e, 3),
+                     "cc_wall_s": round(c, 3), "cc_cpu_s": round(float(np.median(cpu)), 3),
+                     "total_s": round(e + c, 3), "runs": repeats,
+                     "model_c_bytes": (d / "model.c").stat().st_size,
+                     "blob_files": len(m.blobs),
+                     "blob_bytes": sum(len(b) for b in m.blobs.values()),
+                     "object_bytes": (d / "model.o").stat().st_size, "load_before": load})
         shutil.rmtree(d, ignore_errors=True)
-    m = np.array([r["synapses"] / 1e6 for r in rows])
+    m_ = np.array([r["synapses"] / 1e6 for r in rows])
     fit = {}
     for key in ("emit_s", "cc_wall_s", "total_s"):
         y = np.array([r[key] for r in rows])
         if len(rows) >= 2:
-            slope, icpt = np.polyfit(m, y, 1)
-            fit[key] = {"per_million_s": round(float(slope), 3),
-                        "intercept_s": round(float(icpt), 3)}
+            slope, icpt = np.polyfit(m_, y, 1)
+            pred = slope * m_ + icpt
+            ss = float(np.sum((y - y.mean()) ** 2))
+            fit[key] = {"per_million_s": round(float(slope), 4),
+                        "intercept_s": round(float(icpt), 3),
+                        "r2": round(1 - float(np.sum((y - pred) ** 2)) / ss, 4) if ss else None}
     return {"rows": rows, "fit": fit, "max_elements": MAX_ELEMENTS}
+
+
+def plot(res: dict[str, Any], path: Path) -> None:
+    """Seconds vs millions of synapses (emit, build, total) with the fitted line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = res["dense"]["rows"]
+    m = np.array([r["synapses"] / 1e6 for r in rows])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("emit_s", "emit (write_c)"), ("cc_wall_s", "arm-none-eabi-gcc -O2 -c"),
+                       ("total_s", "emit + build")):
+        ax.plot(m, [r[key] for r in rows], "o-", label=label)
+    f = res["dense"]["fit"].get("total_s")
+    if f:
+        xs = np.linspace(0, m.max(), 50)
+        ax.plot(xs, f["per_million_s"] * xs + f["intercept_s"], ":", color="gray",
+                label=f"fit: {f['per_million_s']:.3f} s/M + {f['intercept_s']:.3f} s")
+    ax.axhline(1.0, color="red", lw=0.8, ls="--", label="goal at 1M: 1 s")
+    ax.set_xlabel("synapses (millions)")
+    ax.set_ylabel("seconds (median)")
+    ax.set_title(f"snnc emit + build, int8 ({res['date']}, load {rows[0]['load_before']})",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def to_markdown(res: dict[str, Any]) -> str:
     """The two tables."""
     lines = ["# Compile time", "",
-             f"`python -m snnc.bench.compile_time` on {res['machine']} ({res['cpus']} CPUs), "
-             f"{res['date']}. Wall seconds; the 1-minute load average is noted because the "
-             "machine is shared.", "",
+             f"`{res['command']}` on {res['machine']} ({res['cpus']} CPUs), "
+             f"{res['date']}. Wall seconds (median of the runs) and CPU seconds (user + "
+             "system of snnc and the compilers it runs); the 1-minute load average is noted "
+             "because the machine is shared.", "",
              "## L2MU through the CLI (`snnc compile models/l2mu/l2mu.snn --target T -o DIR`)",
              "",
-             "Fresh process per run. Cold: empty `XDG_CACHE_HOME` (runtime objects and the "
-             "fit footprint rebuilt); warm: after one untimed run.", "",
-             "| target | cold median s (min-max) | warm median s (min-max) | runs | load "
-             "before/after |", "| --- | ---: | ---: | ---: | --- |"]
+             "Fresh process per run, Python bytecode already written (as after `pip "
+             "install`). Cold: an empty `XDG_CACHE_HOME` per run, as on a fresh machine: the "
+             "runtime objects the model references, the empty size probe and the model's "
+             "footprint are built (smartwatch: compile model.c, the runtime files it needs, "
+             "link the size probe); warm: after one untimed run (objects and footprint "
+             "reused; an unchanged model links nothing).", "",
+             "| target | cold median s (min-max) | cold CPU s | warm median s (min-max) | "
+             "warm CPU s | runs | load before/after |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in res["cli"]:
         if "error" in r:
-            lines.append(f"| {r['target']} | error: {r['error'][:120]} | | | |")
+            lines.append(f"| {r['target']} | error: {r['error'][:120]} | | | | | |")
             continue
         c, w = r["cold"], r["warm"]
         lines.append(f"| {r['target']} | {c['median_s']} ({c['min_s']}-{c['max_s']}) | "
-                     f"{w['median_s']} ({w['min_s']}-{w['max_s']}) | {c['runs']} | "
+                     f"{c['cpu_median_s']} | {w['median_s']} ({w['min_s']}-{w['max_s']}) | "
+                     f"{w['cpu_median_s']} | {c['runs']} | "
                      f"{r['load_before']}/{r['load_after']} |")
     d = res["dense"]
-    lines += ["", "## One int8 dense layer: emit + `arm-none-eabi-gcc -O2 -c model.c`", "",
-              f"The IR caps a tensor at {d['max_elements']:,} elements (2^22), so one layer "
-              "tops out at ~4.19M synapses; the 4M row is that layer. 10M was not measured "
-              "(it needs several layers); the slope below is the extrapolation basis. One "
-              "run per size (not a median).", "",
-              "| synapses | model.c bytes | emit s | gcc wall s | gcc CPU s | total s | load |",
-              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += ["", "## Int8 models: emit + `arm-none-eabi-gcc -O2 -c model.c`", "",
+              f"Spikes -> int8 layers -> LIF -> counts. The IR caps a tensor at "
+              f"{d['max_elements']:,} elements (2^22), so above 4M synapses the model has "
+              "several layers (2000 x 2000 each, then a smaller one). Weight tables of >= 64 "
+              "KiB are binary files the assembler includes (`.incbin`), so gcc parses only "
+              "the code. Medians of the runs; gcc CPU is user + system.", "",
+              "| synapses | layers | model.c bytes | weight files (bytes) | emit s | gcc wall s "
+              "| gcc CPU s | emit + build s | runs | load |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in d["rows"]:
-        lines.append(f"| {r['synapses']:,} | {r['model_c_bytes']:,} | {r['emit_s']} | "
-                     f"{r['cc_wall_s']} | {r['cc_cpu_s']} | {r['total_s']} | "
+        lines.append(f"| {r['synapses']:,} | {r['layers']} | {r['model_c_bytes']:,} | "
+                     f"{r['blob_files']} ({r['blob_bytes']:,}) | {r['emit_s']} | "
+                     f"{r['cc_wall_s']} | {r['cc_cpu_s']} | {r['total_s']} | {r['runs']} | "
                      f"{r['load_before']} |")
     if d["fit"]:
-        lines += ["", "Least-squares line (seconds = slope x millions + intercept): " + "; ".join(
-            f"{k} {v['per_million_s']} s/M + {v['intercept_s']} s" for k, v in d["fit"].items())]
+        lines += ["", "Least-squares line (seconds = slope x millions + intercept, R^2): "
+                  + "; ".join(f"{k} {v['per_million_s']} s/M + {v['intercept_s']} s "
+                              f"(R^2 {v['r2']})" for k, v in d["fit"].items()),
+                  "", "![emit + build time vs synapses](compile_time.png)"]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run both groups and write bench/results/compile_time.{json,md}."""
+    """Run both groups and write bench/results/compile_time.{json,md,png}."""
     import platform
 
     from snnc.compiler.ir.serialize import atomic_write
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--sizes", default="1,2,4", help="layer sizes in millions of synapses")
+    ap.add_argument("--sizes", default="1,2,4,8,10",
+                    help="model sizes in millions of synapses")
+    ap.add_argument("--size-repeats", type=int, default=3)
+    ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args(argv)
     sizes = tuple(int(s) for s in a.sizes.split(","))
     with tempfile.TemporaryDirectory(prefix="snnc-ctime-") as td:
         work = Path(td)
-        res = {"machine": platform.machine(), "cpus": os.cpu_count(),
+        res = {"command": "python -m snnc.bench.compile_time "
+                          + " ".join(argv if argv is not None else sys.argv[1:]),
+               "machine": platform.machine(), "cpus": os.cpu_count(),
                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "cli": cli_rows(work, a.repeats), "dense": dense_rows(work, sizes)}
+               "cli": cli_rows(work, a.repeats, tuple(a.targets.split(","))),
+               "dense": dense_rows(work, sizes, a.size_repeats)}
+    res["command"] = res["command"].strip()
     a.out.mkdir(parents=True, exist_ok=True)
     atomic_write(a.out / "compile_time.json", lambda f: f.write(json.dumps(res, indent=1)),
                  mode="w")
     atomic_write(a.out / "compile_time.md", lambda f: f.write(to_markdown(res)), mode="w")
+    if len(res["dense"]["rows"]) >= 2:
+        tmp = a.out / ".compile_time.tmp.png"
+        plot(res, tmp)
+        tmp.replace(a.out / "compile_time.png")
     print(to_markdown(res))
     return 0
 

@@ -55,9 +55,9 @@ def emit_c_build(graph: Graph, out_dir: Path, memory: dict[str, int] | None = No
     from snnc.compiler.codegen.c import write_c
     from snnc.compiler.ir.serialize import save
 
-    write_c(graph, out_dir, memory=memory)
+    m = write_c(graph, out_dir, memory=memory)
     save(graph, Path(out_dir) / "model.snn")
-    return ["model.h", "model.c", "model.snn"]
+    return [*m.files, "model.snn"]
 
 
 @dataclass(frozen=True)

@@ -105,11 +105,23 @@ class CModel:
     flash_bytes: int     # const tables
     ram_bytes: int       # sizeof the state struct (the memory plan's ram_bytes)
     plan: MemoryPlan | None = None  # the one memory plan (compiler/passes/plan.py)
+    # Large tables as binary files beside model.c, included by the assembler (file name
+    # -> bytes; cgen.blob_array): part of the build directory like model.c.
+    blobs: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[str]:
+        """The files :meth:`write` writes, relative to the build directory."""
+        return ["model.h", "model.c", *sorted(self.blobs)]
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write ``model.h`` and ``model.c`` into ``out_dir`` (atomically, each file)."""
+        """Write ``model.h``, ``model.c`` and the table files into ``out_dir``
+        (atomically, each file; the tables first, so a model.c never names a missing
+        one)."""
         d = Path(out_dir)
         d.mkdir(parents=True, exist_ok=True)
+        for fname, data in sorted(self.blobs.items()):
+            atomic_write(d / fname, lambda f, b=data: f.write(b), mode="wb")
         atomic_write(d / "model.h", lambda f: f.write(self.header), mode="w")
         atomic_write(d / "model.c", lambda f: f.write(self.source), mode="w")
         return d
@@ -154,6 +166,7 @@ class _Ctx:
     cur: str | None = None                                # node being lowered (owner)
     flash_by: dict[str, int] = field(default_factory=dict)
     includes: list[str] = field(default_factory=list)  # runtime headers of registered ops
+    blobs: dict[str, bytes] = field(default_factory=dict)  # large tables' .incbin files
 
     # -- emitters
     def table(self, ctype: str, name: str, values: np.ndarray, comment: str = "") -> str:
@@ -161,8 +174,12 @@ class _Ctx:
         if name in self.names:
             raise SnncError(f"internal: table '{name}' emitted twice")
         self.names.add(name)
-        self.tables.append(cgen.array(ctype, name, vals, comment=cnames.c_comment(comment),
-                                      strings=True))
+        n_blobs = len(self.blobs)
+        text = cgen.array(ctype, name, vals, comment=cnames.c_comment(comment), strings=True,
+                          blobs=self.blobs)
+        if n_blobs == 0 and self.blobs:
+            text = cgen.BLOB_PRELUDE + text
+        self.tables.append(text)
         self.flash += max(vals.size, 1) * _CTYPE_BYTES[ctype]
         if self.cur is not None:
             self.flash_by[self.cur] = (self.flash_by.get(self.cur, 0)
@@ -1043,7 +1060,7 @@ def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     return CModel(name=graph.name, c_name=c_name, header=header, source=source,
                   quantized=quantized, n_inputs=n_inputs, n_outputs=n_outputs,
                   input_ctype=input_ctype, output_ctype=output_ctype, flash_bytes=flash,
-                  ram_bytes=ram, plan=plan)
+                  ram_bytes=ram, plan=plan, blobs=ctx.blobs)
 
 
 def write_c(graph: Graph, out_dir: str | Path, **kw: object) -> CModel:

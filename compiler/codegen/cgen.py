@@ -132,16 +132,24 @@ def literal(v: object, ctype: str) -> str:
 
 
 def array(ctype: str, name: str, values: np.ndarray | Iterable[object], *,
-          per_line: int = 12, comment: str = "", strings: bool = False) -> str:
+          per_line: int = 12, comment: str = "", strings: bool = False,
+          blobs: dict[str, bytes] | None = None) -> str:
     """``static const <ctype> <name>[N] = {...};`` with fixed wrapping.
 
     An empty array becomes a one-element ``{0}`` (C has no zero-length arrays); the
     comment (if any) goes on the line above. ``strings``: large byte tables become one
-    string literal (C only: C++ wants room for the terminating NUL).
+    string literal (C only: C++ wants room for the terminating NUL). ``blobs``: integer
+    tables of at least :data:`BLOB_MIN` bytes go into a binary file instead (added to
+    ``blobs``, file name -> bytes), see :func:`blob_array`.
     """
     identifier(name)
     arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values).ravel()
     head = f"/* {comment} */\n" if comment else ""
+    if (blobs is not None and ctype in BLOB_DTYPES
+            and arr.size * BLOB_DTYPES[ctype].itemsize >= BLOB_MIN):
+        text, fname, data = blob_array(ctype, name, arr)
+        blobs[fname] = data
+        return head + text
     if strings and ctype in _BYTE_TYPES and arr.size >= STRING_TABLE_MIN:
         return head + _byte_string_array(ctype, name, arr)
     if ctype in _INT_RANGE and arr.size and arr.dtype.kind in "iub":
@@ -162,6 +170,59 @@ _BYTE_TYPES = {"int8_t": (-128, 127), "uint8_t": (0, 255)}
 _INT_RANGE = {"int8_t": (-(1 << 7), (1 << 7) - 1), "uint8_t": (0, (1 << 8) - 1),
               "int16_t": (-(1 << 15), (1 << 15) - 1), "uint16_t": (0, (1 << 16) - 1),
               "int32_t": (-(1 << 31), (1 << 31) - 1), "int64_t": (-(1 << 63), (1 << 63) - 1)}
+
+
+# Integer tables of at least this many bytes are stored in a binary file beside model.c
+# that the assembler includes verbatim (.incbin): the C compiler never parses their
+# values, so emitting and building a model stays fast and linear in its size (tens of
+# millions of weights); smaller tables stay self-contained in model.c.
+BLOB_MIN = 64 * 1024
+BLOB_ALIGN = 16  # bytes: at least what GCC gives a large static array (SIMD loads)
+BLOB_DTYPES = {"int8_t": np.dtype("<i1"), "uint8_t": np.dtype("<u1"),
+               "int16_t": np.dtype("<i2"), "uint16_t": np.dtype("<u2"),
+               "int32_t": np.dtype("<i4"), "int64_t": np.dtype("<i8")}
+# Emitted once before the first blob: the files are little-endian and included with GNU
+# assembler syntax, so any other compiler or byte order stops the build here.
+BLOB_PRELUDE = (
+    "#if !defined(__GNUC__) || !defined(__BYTE_ORDER__) || "
+    "__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"
+    '#error "snnc: large tables are little-endian .incbin files: GCC or Clang on a '
+    'little-endian target required"\n#endif\n')
+
+
+def blob_array(ctype: str, name: str, arr: np.ndarray) -> tuple[str, str, bytes]:
+    """A const table as a binary file the assembler includes: (C text, file name, bytes).
+
+    The C text is a top-level ``__asm__`` that places the file's bytes in their own
+    ``.rodata.snnc_blob.<name>`` section (so ``--gc-sections`` still drops an unused
+    table), aligned to :data:`BLOB_ALIGN`, under a local symbol ``name`` of the table's
+    exact size (the assembler stops with an error if the file has another length), and
+    an ``extern`` declaration of it. The file name carries a hash of the bytes, so any
+    build cache keyed on model.c sees a changed table; it is found through the build
+    directory's ``-I`` (GCC passes include folders to the assembler)."""
+    import hashlib
+
+    identifier(name)
+    lo, hi = _INT_RANGE[ctype]
+    if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+        raise SnncError(f"a value of table '{name}' is out of range for {ctype}")
+    data = np.ascontiguousarray(arr).astype(BLOB_DTYPES[ctype]).tobytes()  # range checked
+    fname = f"{name}-{hashlib.sha256(data).hexdigest()[:16]}.bin"
+    n = arr.size
+    text = (f"/* {name}: {n} x {ctype} ({len(data)} bytes, little-endian) in {fname}, "
+            "included by the assembler: no C to parse */\n"
+            f'__asm__(".section .rodata.snnc_blob.{name},\\"a\\",%progbits\\n"\n'
+            f'        "\\t.balign {BLOB_ALIGN}\\n"\n'
+            f'        "\\t.type {name}, %object\\n"\n'
+            f'        "{name}:\\n"\n'
+            f'        "\\t.incbin \\"{fname}\\"\\n"\n'
+            f'        "\\t.if . - {name} != {len(data)}\\n"\n'
+            f'        "\\t.error \\"{fname}: expected {len(data)} bytes\\"\\n"\n'
+            f'        "\\t.endif\\n"\n'
+            f'        "\\t.size {name}, {len(data)}\\n"\n'
+            f'        "\\t.previous\\n");\n'
+            f"extern const {ctype} {name}[{n}] __attribute__((aligned({BLOB_ALIGN})));\n")
+    return text, fname, data
 
 
 def _int_literals(ctype: str, arr: np.ndarray) -> list[str]:
