@@ -186,10 +186,27 @@ SNNC_INLINE void snnc_ev_dense_i8x4_wide(int32_t *restrict acc32, int16_t *restr
     int32_t k, i;
     for (k = 0; k < n_act; k += chunk) {
         snnc_ev_dense_i8x4(acc16, w, n, act + k, n_act - k < chunk ? n_act - k : chunk);
+#if defined(SNNC_ARM_DSP) && defined(__ARMEL__)
+        /* Two partial sums per word (acc16[i] in the low half): SXTAH adds the low one,
+         * an ADD with ASR #16 the high one; ~3 instructions per accumulator, not 7. */
+        SNNC_UNROLL(4)
+        for (i = 0; i < n; i += 2) {
+            uint32_t q;
+            int32_t lo;
+            const uint32_t zero = 0;
+            __builtin_memcpy(&q, acc16 + i, 4);
+            /* asm: GCC would otherwise split the word back into two halfword loads. */
+            __asm__("sxtah %0, %1, %2" : "=r"(lo) : "r"(acc32[i]), "r"(q));
+            acc32[i] = lo;
+            acc32[i + 1] += (int32_t)q >> 16;
+            __builtin_memcpy(acc16 + i, &zero, 4);
+        }
+#else
         for (i = 0; i < n; ++i) {
             acc32[i] += acc16[i];
             acc16[i] = 0;
         }
+#endif
     }
 }
 
@@ -273,6 +290,7 @@ SNNC_INLINE int32_t snnc_dot_i16x2(const int16_t *restrict w, const int16_t *res
             const RT *restrict r = row + col_ptr[j];                                      \
             const RT *const end = row + col_ptr[j + 1];                                   \
             const int8_t *restrict v = w + col_ptr[j];                                    \
+            SNNC_UNROLL(8)                                                                \
             while (r != end) acc[*r++] += *v++;                                           \
         }                                                                                 \
     }
@@ -282,20 +300,40 @@ SNNC_EV_CSC(snnc_ev_csc_p16_r16, uint16_t, uint16_t)
 SNNC_EV_CSC(snnc_ev_csc_p32_r8, int32_t, uint8_t)
 SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 
+/* snnc_active's step for the four inputs s[j..j+3] (at least one active). */
+SNNC_INLINE int32_t snnc_active4(const uint8_t *restrict s, const int32_t j,
+                                 uint16_t *restrict act, int32_t k)
+{
+    if (s[j]) act[k++] = (uint16_t)j;
+    if (s[j + 1]) act[k++] = (uint16_t)(j + 1);
+    if (s[j + 2]) act[k++] = (uint16_t)(j + 2);
+    if (s[j + 3]) act[k++] = (uint16_t)(j + 3);
+    return k;
+}
+
 /* The active-index list of a spike vector: act[k] = j for every s[j] != 0, in order. */
 SNNC_INLINE int32_t snnc_active(const uint8_t *restrict s, const int32_t n,
                                 uint16_t *restrict act)
 {
     int32_t j = 0, k = 0;
-    /* Sparse activity: skip four silent inputs per word test. */
+    /* Sparse activity: one test skips sixteen silent inputs (four words ORed; at 5%
+     * activity 44% of the blocks are silent), then one test per word. */
+    for (; j + 16 <= n; j += 16) {
+        uint32_t q0, q1, q2, q3;
+        SNNC_MEMCPY(&q0, s + j, 4);
+        SNNC_MEMCPY(&q1, s + j + 4, 4);
+        SNNC_MEMCPY(&q2, s + j + 8, 4);
+        SNNC_MEMCPY(&q3, s + j + 12, 4);
+        if (!(q0 | q1 | q2 | q3)) continue;
+        if (q0) k = snnc_active4(s, j, act, k);
+        if (q1) k = snnc_active4(s, j + 4, act, k);
+        if (q2) k = snnc_active4(s, j + 8, act, k);
+        if (q3) k = snnc_active4(s, j + 12, act, k);
+    }
     for (; j + 4 <= n; j += 4) {
         uint32_t q;
         SNNC_MEMCPY(&q, s + j, 4);
-        if (!q) continue;
-        if (s[j]) act[k++] = (uint16_t)j;
-        if (s[j + 1]) act[k++] = (uint16_t)(j + 1);
-        if (s[j + 2]) act[k++] = (uint16_t)(j + 2);
-        if (s[j + 3]) act[k++] = (uint16_t)(j + 3);
+        if (q) k = snnc_active4(s, j, act, k);
     }
     for (; j < n; ++j)
         if (s[j]) act[k++] = (uint16_t)j;
