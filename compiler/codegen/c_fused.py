@@ -47,6 +47,7 @@ import numpy as np
 
 from snnc.compiler.codegen import cnames
 from snnc.compiler.errors import SnncError
+from snnc.compiler.ir.interpret_int import decay, requant, sat
 from snnc.compiler.ir.nodes import REAL, SpikeCountArgmax
 from snnc.compiler.ir.qnodes import QIF, QLIF, QInput, QLinear
 
@@ -256,11 +257,15 @@ def _acc_member(ctx: _Ctx, nid: str, ctype: str, n: int, what: str) -> str:
 
 
 def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
-                 vecs: list[dict | None] | None = None) -> tuple[str, str]:
+                 vecs: list[dict | None] | None = None,
+                 events: list[str] | None = None) -> tuple[str, str]:
     """Emit one fused layer's tables and accumulation; returns the requantized term of
     row ``i`` and the statement clearing its accumulator. Per-row multipliers of the
     exact 32-bit form go to ``mults`` (token ``@Mk@``): the population interleaves them
-    into one table, so the neuron loop walks one pointer for all its layers."""
+    into one table, so the neuron loop walks one pointer for all its layers.
+    ``events`` gets an expression that is 0 exactly when row ``i``'s input this step is
+    the one it gets without input events (its accumulator is 0, or the row has no
+    weights): the idle-neuron skip of :func:`lower_population` tests it."""
     node = ctx.graph.nodes[f.node]
     nid = ctx.ids[f.node]
     w = np.asarray(node.weight, dtype=np.int64)
@@ -277,7 +282,27 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
     wmax = max(int(np.abs(w).max(initial=0)), 1)
     chunk = 0 if int(rb.max(initial=0)) < 1 << 15 else ((1 << 15) - 1) // wmax
     dot = None
+    const = None  # dot path: table of rq(bias) for rows without weights
     if dot_path(ctx, f):
+        # A row without weights gets the same input every step: rq(bias), computed here.
+        # Its table entry is that value, INT32_MIN (never an rq result: |rq| < 2^31 - 1)
+        # for the rows computed at run time.
+        empty = ~np.any(w != 0, axis=1)
+        if np.any(empty):
+            b0 = np.asarray(node.bias, np.int64)
+            rq0 = requant(b0 if b0.size else np.zeros(n_out, np.int64),
+                          np.ravel(np.broadcast_to(np.asarray(node.mult, np.int64), (n_out,))),
+                          np.ravel(np.broadcast_to(np.asarray(node.shift, np.int64), (n_out,))),
+                          int(node.out_bits))
+            if np.all(empty):
+                if events is not None:
+                    events.append("0")
+                if vecs is not None:
+                    vecs.append(None)
+                return _const_or_table(ctx, f.node, "rq_bias", rq0), ""
+            const = ctx.table("int32_t", f"{nid}_rq_bias", np.where(empty, rq0, -(1 << 31)),
+                              f"{f.node}: rq(bias) of the {int(empty.sum())} rows without "
+                              "weights (a constant input); INT32_MIN: computed at run time")
         # Small int16 inputs (a quantized sensor): int16 weights in pairs, SMLAD, one dot
         # product per neuron inside the neuron loop (no accumulator array).
         zp = np.zeros(n_in, dtype=np.int64)
@@ -370,6 +395,9 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
         v = ctx.table("int8_t", f"{nid}_w", w[nz_rows, nz_cols])
         lines.append(f"    snnc_ev_csc_{ps}_{rs}({acc}, {cp}, {r}, {v}, {act}, {nact});")
     clear = f"{acc}[i] = 0;" if dot is None else ""
+    if events is not None:
+        events.append(f"{acc}[i]" if dot is None else
+                      "1" if const is None else f"{const}[i] == INT32_MIN")
     x = f"{acc}[i]" if dot is None else dot
     if bias.size and np.any(bias):  # added as read (the accumulators restart from 0)
         x = f"({x} + {_const_or_table(ctx, f.node, 'bias', bias)})"
@@ -378,6 +406,12 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
     mult = np.ravel(np.broadcast_to(np.asarray(node.mult, np.int64), (n_out,)))
     shift = np.ravel(np.broadcast_to(np.asarray(node.shift, np.int64), (n_out,)))
     bits = int(node.out_bits)
+    if const is not None:
+        # Rows with a compile-time value never reach the run-time rq: give them a
+        # computed row's parameters so they do not constrain its form.
+        live = int(np.flatnonzero(~empty)[0])
+        mult, shift, rb = mult.copy(), shift.copy(), rb.copy()
+        mult[empty], shift[empty], rb[empty] = mult[live], shift[live], rb[live]
     # Saturation to out_bits is a no-op when |rq| can never reach the limit.
     top = (rb * mult + (1 << np.maximum(shift - 1, 0))) >> shift
     if int(top.max(initial=0)) < (1 << (bits - 1)) - 1:
@@ -390,7 +424,7 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
             vecs.append(dict(acc=acc, wide=acc.endswith(".v") is False, l=lsh,
                              k=len(mults) - 1, bits=bits)
                         if dot is None and x == f"{acc}[i]" and lsh >= 1 else None)
-        return f"snnc_rq_hr({x}, @M{len(mults) - 1}@, {lsh}, {bits})", clear
+        return _or_const(const, f"snnc_rq_hr({x}, @M{len(mults) - 1}@, {lsh}, {bits})"), clear
     if vecs is not None:
         vecs.append(None)
     t_ = max(0, int(shift.max(initial=0)) - 32)
@@ -410,7 +444,12 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
         m = _const_or_table(ctx, f.node, "mult", mult)
         sh = _const_or_table(ctx, f.node, "shift", shift)
         term = f"snnc_rq({x}, {m}, {sh}, {bits})"
-    return term, clear
+    return _or_const(const, term), clear
+
+
+def _or_const(const: str | None, term: str) -> str:
+    """``term``, or the row's compile-time value where the table ``const`` holds one."""
+    return term if const is None else f"({const}[i] != INT32_MIN ? {const}[i] : {term})"
 
 
 def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
@@ -516,9 +555,55 @@ def rq_uniform(mult: np.ndarray, shift: np.ndarray, bound: np.ndarray,
     return lsh, out
 
 
+# Idle-neuron skip (see lower_population): the input activity it is planned for, and the
+# estimated share of rows without input events above which it pays (a skipped neuron
+# costs ~5 M4 instructions instead of ~25, an updated one 1-2 more for the event test).
+IDLE_ACTIVITY, IDLE_MIN_SHARE = 0.05, 0.5
+
+
+def idle_share(ctx: _Ctx, p: Plan, name: str) -> float:
+    """Estimated share of ``name``'s neurons that get no input event in a step, at input
+    activity ``IDLE_ACTIVITY``: a row with k non-zero weights over spikes is silent with
+    probability (1 - a)^k; a row over values only when it has no weights. 0 when some
+    input is not a fused layer (its value is not known to be constant)."""
+    chance = np.ones(ctx.graph.nodes[name].size)
+    for src in ctx.preds[name]:
+        f = p.fused.get(src)
+        if f is None or f.dst != name:
+            return 0.0
+        k = np.count_nonzero(np.asarray(ctx.graph.nodes[src].weight), axis=1)
+        chance *= (1 - IDLE_ACTIVITY) ** k if f.spikes else (k == 0)
+    return float(chance.mean())
+
+
+def rest_range(lif: bool, beta: int, c: int, thr: int, bits: int) -> tuple[int, int]:
+    """The membrane values ``[lo, hi]`` the neuron update maps to themselves without a
+    spike when its input is the constant ``c`` (leak included): ``sat(decay(v) + c)``
+    (LIF) or ``sat(v + c)`` (IF) equals ``v`` and ``v <= thr``. Found by trying every
+    ``bits``-bit value; the longest run of such values (lo > hi: none)."""
+    v = np.arange(-(1 << (bits - 1)), 1 << (bits - 1), dtype=np.int64)
+    pre = (decay(v, beta) if lif else v) + c
+    ok = (sat(pre, bits) == v) & (v <= thr)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return 1, 0
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) != 1) + 1)
+    best = max(runs, key=len)
+    return int(v[best[0]]), int(v[best[-1]])
+
+
 def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
                      lines: list[str]) -> None:
-    """One specialized block for a 16-bit LIF/IF population and its fused layers."""
+    """One specialized block for a 16-bit LIF/IF population and its fused layers.
+
+    Idle-neuron skip, when most neurons are expected to get no input event
+    (:func:`idle_share`): without input events a neuron's input is a constant known at
+    compile time (the sum of its layers' rq(bias), usually 0), so the membrane values
+    its update maps to themselves without a spike form a known range
+    (:func:`rest_range`: e.g. v = 0 with no leak, and the small values decay rounding
+    keeps). A neuron with no input event and v in that range is skipped: exact, as the
+    update would leave v as it is and not spike, and its accumulators are already 0.
+    """
     ctx.need_i = True
     n = node.size
     nid = ctx.ids[name]
@@ -527,11 +612,12 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     clears: list[str] = []
     mults: list[np.ndarray] = []
     vecs: list[dict | None] = []
+    events: list[str] = []
     bound = 0
     for src in ctx.preds[name]:
         f = p.fused.get(src)
         if f is not None and f.dst == name:
-            term, clear = _fused_layer(ctx, f, lines, mults, vecs)
+            term, clear = _fused_layer(ctx, f, lines, mults, vecs, events)
             terms.append(term)
             if clear:
                 clears.append(clear)
@@ -581,9 +667,19 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     sat = f"snnc_sat({pre}, {bits})" if wide else f"snnc_ssat({pre}, {bits})"
     after = (f"{_const_or_table(ctx, name, 'reset_q', reset_q)}"
              if getattr(node, "reset", "subtract") == RESET_ZERO else f"vi - {th}")
-    body = [f"        int32_t vi = {sat};"] + [f"        {c}" for c in clears] + [
-            f"        if (vi > {th}) {{",
-            f"            vi = {after};"]
+    body = []
+    rest = None
+    if (len(events) == len(terms) and "1" not in events
+            and idle_share(ctx, p, name) >= IDLE_MIN_SHARE):
+        rest = _rest_test(ctx, name, node, par, bits, f"{v}[i]")
+    if rest:
+        ev = " | ".join(f"({e})" if "=" in e else e for e in events if e != "0") or "0"
+        skip = "continue;" if not y else f"{{ {y}[i] = 0; continue; }}"  # y may be arena
+        body += [f"        if (!({ev}) && {rest})",
+                 f"            {skip} /* no input event, v at rest: it stays unchanged */"]
+    body += [f"        int32_t vi = {sat};"] + [f"        {c}" for c in clears] + [
+             f"        if (vi > {th}) {{",
+             f"            vi = {after};"]
     if keep_list:
         body.append(f"            {act}[n_act++] = (uint16_t)i;")
     for c in counters:  # sat_32(c + 1)
@@ -609,6 +705,36 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
         lines.append("#endif")
     if keep_list:
         lines.append(f"    {nact} = n_act;")
+
+
+def _rest_test(ctx: _Ctx, name: str, node: QLIF | QIF, par: Callable[[str], np.ndarray],
+               bits: int, v: str) -> str | None:
+    """The C test "v[i] is at rest" of :func:`lower_population`'s idle skip (literals when
+    every neuron shares its range, else tables), or None when no neuron has a rest value."""
+    n = node.size
+    c = np.zeros(n, np.int64)  # the input without events: the sum of rq(bias)
+    for src in ctx.preds[name]:
+        q = ctx.graph.nodes[src]
+        b = np.asarray(q.bias, np.int64)
+        if b.size and np.any(b):
+            c += requant(np.broadcast_to(b, (n,)), q.mult, q.shift, int(q.out_bits))
+    lif = isinstance(node, QLIF)
+    beta = par("beta_q") if lif else np.zeros(n, np.int64)
+    c = c + (par("leak_q") if lif else 0)
+    thr = par("thr_q")
+    keys = np.stack([beta, c, thr], axis=1)
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    ranges = np.array([rest_range(lif, int(b_), int(c_), int(t_), bits) for b_, c_, t_ in uniq])
+    lo, hi = ranges[np.ravel(inv), 0], ranges[np.ravel(inv), 1]
+    if not np.any(lo <= hi):
+        return None
+    if np.all(lo == lo[0]) and np.all(hi == hi[0]):
+        return (f"{v} == {int(lo[0])}" if lo[0] == hi[0] else
+                f"{v} >= {int(lo[0])} && {v} <= {int(hi[0])}")
+    tab = ctx.table("int16_t", f"{ctx.ids[name]}_rest", np.stack([lo, hi], axis=1),
+                    f"{name}: membrane range at rest (lo, hi) per neuron "
+                    "(values its update keeps without input events; lo > hi: none)")
+    return f"{v} >= {tab}[2 * i] && {v} <= {tab}[2 * i + 1]"
 
 
 def _neon_loop(node: QLIF | QIF, n: int, v: str, vecs: list[dict], mults: list[np.ndarray],
