@@ -562,17 +562,20 @@ IDLE_ACTIVITY, IDLE_MIN_SHARE = 0.05, 0.5
 
 
 def idle_share(ctx: _Ctx, p: Plan, name: str) -> float:
-    """Estimated share of ``name``'s neurons that get no input event in a step, at input
-    activity ``IDLE_ACTIVITY``: a row with k non-zero weights over spikes is silent with
-    probability (1 - a)^k; a row over values only when it has no weights. 0 when some
+    """Estimated share of ``name``'s neurons that get no input event in a step: a row with
+    k non-zero weights over spikes of activity a is silent with probability (1 - a)^k
+    (a: the source's spike rate on the calibration data, recorded by the quantize pass,
+    else ``IDLE_ACTIVITY``); a row over values only when it has no weights. 0 when some
     input is not a fused layer (its value is not known to be constant)."""
+    rates = ctx.graph.metadata.get("quantization", {}).get("nodes", {})
     chance = np.ones(ctx.graph.nodes[name].size)
     for src in ctx.preds[name]:
         f = p.fused.get(src)
         if f is None or f.dst != name:
             return 0.0
         k = np.count_nonzero(np.asarray(ctx.graph.nodes[src].weight), axis=1)
-        chance *= (1 - IDLE_ACTIVITY) ** k if f.spikes else (k == 0)
+        a = float((rates.get(f.src) or {}).get("spike_rate", IDLE_ACTIVITY))
+        chance *= (1 - a) ** k if f.spikes else (k == 0)
     return float(chance.mean())
 
 

@@ -599,6 +599,11 @@ class _Quantizer:
             if isinstance(node, MembraneArgmax) and np.asarray(self.out_scale(name)).size > 1:
                 raise UnsupportedError(f"quantize: readout '{name}' would compare values of "
                                        "different scales")
+        for name, node in self.g.items():  # the C backend plans event-driven work by them
+            if (node.dtype if isinstance(node, Input) else getattr(node, "out_dtype", None)) \
+                    == SPIKE and name in self.res.traces:
+                self.info.setdefault(name, {})["spike_rate"] = float(
+                    np.mean(self.res.traces[name] != 0))
         meta = dict(self.g.metadata)
         meta["quantization"] = {"options": asdict(self.opt), "nodes": self.info,
                                 "calibration_samples":
