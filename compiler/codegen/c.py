@@ -26,11 +26,12 @@ A new node kind registers its lowering in its op file (``@lower("c", kind)`` in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import jinja2
 import numpy as np
@@ -906,8 +907,38 @@ def _template_env() -> jinja2.Environment:
                               autoescape=False)
 
 
+# Models emitted inside reuse_emits(), by graph content and options: one `snnc compile`
+# emits the same graph for the memory plan, the size check and the build directory.
+_REUSE: list[dict[tuple[str, str, int | None], CModel]] = []
+
+
+@contextlib.contextmanager
+def reuse_emits() -> Iterator[None]:
+    """Within this block, :func:`emit_c` of a graph with the same content and options
+    returns the first result (callers never modify a CModel). Scoped, not global: a
+    module setting changed between two emits (e.g. c_fused.CODE_BUDGET in a test)
+    must not return a stale model."""
+    _REUSE.append({})
+    try:
+        yield
+    finally:
+        _REUSE.pop()
+
+
 def emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
            kernels: dict[str, str] | None = None, code_budget: int | None = None) -> CModel:
+    """:func:`_emit_c`, or its earlier result inside :func:`reuse_emits`."""
+    if not _REUSE:
+        return _emit_c(graph, memory=memory, kernels=kernels, code_budget=code_budget)
+    key = (graph_hash(graph), repr(sorted((kernels or {}).items())), code_budget)
+    if key not in _REUSE[-1]:
+        _REUSE[-1][key] = _emit_c(graph, memory=memory, kernels=kernels,
+                                  code_budget=code_budget)
+    return _REUSE[-1][key]
+
+
+def _emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
+            kernels: dict[str, str] | None = None, code_budget: int | None = None) -> CModel:
     """Generate ``model.h``/``model.c`` for ``graph`` (quantized -> integer, else float).
 
     ``memory`` is accepted for the build API and ignored: the header states this

@@ -102,6 +102,11 @@ class PassContext:
     # How the target's runtime lays out matrices and activations (storage + planner);
     # None: the layout registered with the target's pipeline (default: the snnc runtime).
     layout: Layout | None = None
+    # A list: check passes may finish their work in the background (e.g. the smartwatch
+    # size check's compile and link, beside the float/int agreement) and append a call
+    # here that waits for it and raises what the check raises; the caller runs them all
+    # before using the result. None: every pass finishes before it returns.
+    background: list[Callable[[], None]] | None = None
 
 
 PassFn = Callable[[Graph, PassContext], Graph]

@@ -35,3 +35,30 @@ def test_fit_cache_reuses_footprint_and_misses_on_model_change(
     bigger = check_fit(write_standin(tmp_path / "c", extra_table_bytes=4000), "nrf52840")
     assert "arm-none-eabi-gcc" in tools  # compiled and linked again
     assert bigger.flash_bytes >= first.flash_bytes + 4000
+
+
+def test_cli_compile_of_a_model_too_big_fails_and_writes_nothing(tmp_path: Path) -> None:
+    # The size check finishes in the background while the CLI simulates the float/int
+    # agreement (compiler/cli_compile.py waits for it): a model that does not fit must
+    # still fail the compile with the numbers and leave no build directory.
+    require("arm-none-eabi-gcc", "arm-none-eabi-size")
+    import numpy as np
+    from click.testing import CliRunner
+
+    from snnc.cli import main
+    from snnc.compiler.ir import LIF, Graph, Input, Linear, Output, SpikeCountArgmax, save
+
+    r = np.random.default_rng(0)
+    g = Graph(nodes={"x": Input((1200,)),
+                     "fc": Linear(r.normal(0, 0.05, (1000, 1200)).astype(np.float32)),
+                     "lif": LIF((1000,)), "n": SpikeCountArgmax((1000,)), "y": Output((1000,))},
+              edges=[("x", "fc"), ("fc", "lif"), ("lif", "n"), ("n", "y")], name="big")
+    save(g, tmp_path / "big.snn")
+    np.save(tmp_path / "calib.npy", r.random((4, 3, 1200)).astype(np.float32))
+    out = tmp_path / "build"
+    res = CliRunner().invoke(main, ["compile", str(tmp_path / "big.snn"), "--calib",
+                                    str(tmp_path / "calib.npy"), "--target", "smartwatch",
+                                    "-o", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "does not fit the nrf52840 profile" in res.output and "flash" in res.output
+    assert not out.exists()
