@@ -5,7 +5,9 @@ The generated-code contract (emitted by :mod:`compiler.codegen` into a build dir
 ``model.h`` defines ``SNNC_MODEL_NAME``, ``SNNC_N_INPUTS``, ``SNNC_N_OUTPUTS``, the
 typedefs ``snnc_input_t`` / ``snnc_output_t`` and the macros ``SNNC_MODEL_STATE_T``,
 ``SNNC_MODEL_INIT``, ``SNNC_MODEL_RESET`` and ``SNNC_MODEL_STEP``; ``model.c`` holds the
-tables and glue; the algorithms live in ``runtime/src/*.c`` (headers ``runtime/include``).
+tables and glue, integer tables of >= 64 KiB as ``NAME-HASH.bin`` files beside it that the
+assembler includes (``.incbin``, found through ``-I BUILD_DIR``; GCC or Clang); the
+algorithms live in ``runtime/src/*.c`` (headers ``runtime/include``).
 
 The harness protocol (both the MCU firmware and the Linux harness print it)::
 

@@ -900,11 +900,26 @@ def supported_ops(quantized: bool) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _template_env() -> jinja2.Environment:
     """One Jinja environment per process: it keeps the compiled templates, so a compile
-    that emits several times (memory plan, fit check, build) parses them once."""
+    that emits several times (memory plan, fit check, build) parses them once; across
+    processes the compiled templates come from a bytecode cache (keyed by the template
+    source's checksum and the Python version; written atomically by Jinja), which saves
+    a fresh `snnc compile` compiling them again."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                               undefined=jinja2.StrictUndefined, trim_blocks=True,
                               lstrip_blocks=True, keep_trailing_newline=True,
-                              autoescape=False)
+                              autoescape=False, bytecode_cache=_bytecode_cache())
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """``$XDG_CACHE_HOME/snnc/jinja`` (default ``~/.cache``), or None if not writable."""
+    import os
+
+    d = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "snnc" / "jinja"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(d))
 
 
 # Models emitted inside reuse_emits(), by graph content and options: one `snnc compile`
