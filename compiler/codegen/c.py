@@ -534,13 +534,15 @@ def _lower_linear_f(ctx: _Ctx, name: str, node: Linear | Affine, lines: list[str
     b = "NULL"
     if isinstance(node, Affine) and np.asarray(node.bias).size:
         b = ctx.table("snnc_real_t", f"{nid}_bias", np.asarray(node.bias, np.float64))
-    if node.storage == "dense" and _spike_fed_f(ctx, name):
+    if node.storage == "dense" and _spike_fed_f(ctx, name) and n_in <= 1 << 16:
         # Spike inputs are mostly zero: store W column-major and add only the columns of
         # this step's spiking inputs (contiguous, vectorizable inner loop).
         t = ctx.table("snnc_real_t", f"{nid}_wt", np.ascontiguousarray(w.T),
                       f"{name}: weights column-major [{n_in}][{n_out}]")
         # Inline kernel (kernels.h): constant sizes and restrict let GCC vectorize it.
-        lines.append(f"    snnc_ev_dense_fk({y}, {t}, {b}, {n_out}, {n_in}, {x});")
+        act = ctx.member("uint16_t", f"evl_{nid}", n_in,
+                         f"{name}: scratch, indices of this step's non-zero inputs")
+        lines.append(f"    snnc_ev_dense_fk({y}, {t}, {b}, {n_out}, {n_in}, {x}, {act});")
         return
     if node.storage == "dense":
         t = ctx.table("snnc_real_t", f"{nid}_w", w, f"{name}: weights [{n_out}][{n_in}]")
