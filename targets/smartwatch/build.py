@@ -26,6 +26,7 @@ from snnc.compiler.errors import SnncError
 from snnc.targets.common import (
     RUNTIME_DIR,
     ModelInterface,
+    cached_object,
     cached_objects,
     inputs_header,
     needed_runtime_objects,
@@ -160,6 +161,10 @@ class _Builder:
                 self._objs[key] = o
         return self._objs[key]
 
+    def startup(self) -> Path:
+        """startup.c's object: the same for every model, so from the disk cache."""
+        return cached_object(self.cc, self.base_flags, HERE / "startup.c")
+
     def model_objs(self) -> list[Path]:
         # The generated code only includes model.h and the runtime's headers.
         bd = self.build_dir
@@ -185,7 +190,7 @@ class _Builder:
                 self._scripts.add(ld)
         cmd = [self.cc, *self.profile.cflags(), "--specs=rdimon.specs", "-nostartfiles",
                "-Wl,--gc-sections", f"-T{ld}", *map(str, objs),
-               self.obj(HERE / "startup.c", "startup"), "-lm", "-o", str(elf)]
+               self.startup(), "-lm", "-o", str(elf)]
         return subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
 
 
