@@ -247,6 +247,7 @@ _OBJ_CACHE: dict[tuple[str, ...], Path] = {}
 _OBJ_DIR: list[Path] = []
 _CC_ID: dict[str, str] = {}
 _LOCK = threading.Lock()
+_CC_LOCK = threading.Lock()
 
 
 def _cc_id(cc: str) -> str:
@@ -254,9 +255,10 @@ def _cc_id(cc: str) -> str:
     an upgraded toolchain never reuses old objects)."""
     import subprocess
 
-    if cc not in _CC_ID:
-        r = subprocess.run([cc, "--version"], capture_output=True, text=True)
-        _CC_ID[cc] = f"{shutil.which(cc) or cc}\n{r.stdout}"
+    with _CC_LOCK:  # one `--version` per compiler even when build threads ask at once
+        if cc not in _CC_ID:
+            r = subprocess.run([cc, "--version"], capture_output=True, text=True)
+            _CC_ID[cc] = f"{shutil.which(cc) or cc}\n{r.stdout}"
     return _CC_ID[cc]
 
 

@@ -122,14 +122,12 @@ def memory_use(sections: dict[str, int], profile: McuProfile) -> MemoryUse:
                                if k in FLASH_SECTIONS or k in RAM_SECTIONS})
 
 
-_CC_VERSION: dict[str, str] = {}
-
-
 def _cc_version(cc: str) -> str:
-    if cc not in _CC_VERSION:
-        _CC_VERSION[cc] = subprocess.run([cc, "--version"], capture_output=True,
-                                         text=True).stdout
-    return _CC_VERSION[cc]
+    """The compiler's path and ``--version`` text, asked once per process (shared with
+    the object cache's key, :func:`snnc.targets.common._cc_id`)."""
+    from snnc.targets.common import _cc_id
+
+    return _cc_id(cc)
 
 
 class _Builder:
