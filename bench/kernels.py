@@ -106,9 +106,24 @@ def nmnist_graph(sparsity: float, seed: int = 1):
         name=f"nmnist_rec_s{int(sparsity * 100)}"))
 
 
-def _run_both(graph, x: np.ndarray, work: Path, fit_profile: str | None = "nrf52840"
-              ) -> dict[str, Any]:
-    """Build for both emulated devices, run ``x`` [S, T, I]; counts, memory, exactness."""
+def storages(model_c: str) -> dict[str, str]:
+    """Synapse layer -> the storage compiler/codegen/c_fused.py chose, read from the
+    generated step function (the calls it emits per storage)."""
+    import re
+
+    found: dict[str, str] = {}
+    for pat, kind in ((r"(\w+)_add_spikes\(s->acc_", "code"),
+                      (r"snnc_ev_csc_\w+\(s->acc_(\w+?)[,.]", "csc"),
+                      (r"snnc_ev_dense_i8x4(?:_wide)?\(s->acc_(\w+?)[,.]", "dense")):
+        for m in re.finditer(pat, model_c):
+            found[m.group(1)] = kind
+    return dict(sorted(found.items()))
+
+
+def _run_both(graph, x: np.ndarray, work: Path, fit_profile: str | None = "nrf52840",
+              time_cc: bool = False) -> dict[str, Any]:
+    """Build for both emulated devices, run ``x`` [S, T, I]; counts, memory, exactness;
+    with ``time_cc`` also the wall seconds of compiling model.c for the M4."""
     from snnc.compiler.errors import SnncError
     from snnc.targets.benchmark import compare, reference_outputs
     from snnc.targets.registry import write_build
@@ -120,7 +135,7 @@ def _run_both(graph, x: np.ndarray, work: Path, fit_profile: str | None = "nrf52
 
     ref, _ = reference_outputs(graph, x)
     bd = write_build("smartwatch", graph, work / graph.name)
-    row: dict[str, Any] = {}
+    row: dict[str, Any] = {"storage": storages((bd / "model.c").read_text())}
     mem = None
     if fit_profile:
         try:
@@ -130,6 +145,16 @@ def _run_both(graph, x: np.ndarray, work: Path, fit_profile: str | None = "nrf52
             if "does not fit" not in str(e):
                 raise
             row["fits"] = f"no ({str(e).split(': ', 1)[-1].split('.')[0]})"
+    if time_cc:  # the model's own compile, no object cache (code storage costs here)
+        import subprocess
+
+        from snnc.targets.smartwatch.build import CC, RUNTIME_DIR
+
+        flags = [*get_profile().cflags(), "-O2", "-std=c99", f"-I{RUNTIME_DIR / 'include'}"]
+        t0 = time.perf_counter()
+        subprocess.run([CC, *flags, f"-I{bd}", "-c", str(bd / "model.c"), "-o",
+                        str(bd / "model_timed.o")], check=True, cwd=bd)
+        row["m4_cc_s"] = round(time.perf_counter() - t0, 2)
     big = replace(get_profile(), name="an386-4MiB", flash_bytes=4 * MIB, ram_bytes=4 * MIB)
     t0 = time.perf_counter()
     fw = build_firmware(bd, x, big, bd / "fw")
@@ -149,16 +174,28 @@ def _run_both(graph, x: np.ndarray, work: Path, fit_profile: str | None = "nrf52
 
 def layer_rows(steps: int, work: Path, n: int = 1000) -> list[dict[str, Any]]:
     """Instructions per SynOp for the n x n layer at every sparsity and activity."""
+    from snnc.compiler.codegen import c_fused
+
     out = []
     rng = np.random.default_rng(3)
-    for sp in SPARSITY:
-        _log(f"{n}x{n} layer at {int(sp * 100)}% weight sparsity")
+    # The default flash budget for weights as code (c_fused.CODE_BUDGET, sized for a
+    # 1 MiB part) keeps the 90%-sparse layer's 100k weights in CSC; the extra run raises
+    # it to 2 MiB (a part like the STM32L4R9) to measure them compiled into code.
+    for sp, budget in [(sp, None) for sp in SPARSITY] + [(0.9, 2 * MIB)]:
+        _log(f"{n}x{n} layer at {int(sp * 100)}% weight sparsity"
+             + (f", code budget {budget // MIB} MiB" if budget else ""))
         g = layer_graph(n, n, sp)
         w = np.asarray(g.nodes["fc"].weight)
         nnz_col = np.count_nonzero(w, axis=0)
         x = np.concatenate([(rng.random((1, steps, n)) < a).astype(np.uint8)
                             for a in ACTIVITY], axis=1)
-        res = _run_both(g, x, work, fit_profile=None)
+        saved = c_fused.CODE_BUDGET
+        try:
+            if budget:
+                c_fused.CODE_BUDGET = budget
+            res = _run_both(g, x, work / f"b{budget or 0}", fit_profile=None)
+        finally:
+            c_fused.CODE_BUDGET = saved
         synops = (x[0].astype(np.int64) * nnz_col).sum(axis=1)
         for dev in ("m4", "a72"):
             per = res[f"{dev}_steps"][0].astype(np.float64)
@@ -168,6 +205,8 @@ def layer_rows(steps: int, work: Path, n: int = 1000) -> list[dict[str, Any]]:
                 ops = synops[sl]
                 out.append({
                     "device": dev, "sparsity": sp, "activity": a,
+                    "storage": res["storage"].get("fc", "?"),
+                    "model_flash_bytes": res["flash_bytes"],
                     "synops_per_step": float(ops.mean()),
                     "instr_per_step": float(np.median(per[sl])),
                     "fixed_instr_per_step": fixed,
@@ -190,14 +229,15 @@ def network_rows(work: Path, samples: int, steps: int) -> list[dict[str, Any]]:
     gq, _ = run_pipeline(g, PassContext(options=CompileOptions(calib_samples=16),
                                         calib=calib.x, progress=lambda m: None))
     x = device_inputs(gq, load_test_data(g, samples).x)
-    rows.append({"network": "L2MU (int8, models/l2mu/l2mu.snn)", **_run_both(gq, x, work)})
+    rows.append({"network": "L2MU (int8, models/l2mu/l2mu.snn)",
+                 **_run_both(gq, x, work, time_cc=True)})
     rng = np.random.default_rng(5)
     for sp in (0.0, 0.9):
         _log(f"N-MNIST-size recurrent network, {int(sp * 100)}% weight sparsity")
         gn = nmnist_graph(sp)
         xn = (rng.random((samples, steps, 2312)) < 0.05).astype(np.uint8)
         rows.append({"network": f"N-MNIST-size recurrent, {int(sp * 100)}% sparse",
-                     **_run_both(gn, xn, work)})
+                     **_run_both(gn, xn, work, time_cc=True)})
     for r in rows:
         for dev in ("m4", "a72"):
             a = r.pop(f"{dev}_steps")
@@ -253,33 +293,55 @@ def to_markdown(res: dict[str, Any]) -> str:
              "Cortex-A72: qemu-aarch64 (aarch64-linux-gnu-gcc -O2, NEON column adds).", "",
              f"## {res['layer_n']}x{res['layer_n']} int8 layer over spikes -> 16-bit LIF", "",
              "Instructions per SynOp = (median step - median step at 0% activity) / SynOps; "
-             "SynOps = non-zero weights of the active inputs. Storage is chosen per layer by "
-             "estimated instructions (dense column-major or CSC with uint16 rows).", "",
-             "| device | weight sparsity | input activity | SynOps/step | instr/step | "
-             "fixed (0% activity) | instr/SynOp | bit-exact |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "SynOps = non-zero weights of the active inputs. Storage is chosen per layer "
+             "(see *Storage* below); model flash = model + runtime bytes from the ELF.", "",
+             "| device | weight sparsity | storage | model flash B | input activity | "
+             "SynOps/step | instr/step | fixed (0% activity) | instr/SynOp | bit-exact |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in res["layer"]:
-        lines.append(f"| {r['device'].upper()} | {r['sparsity']:.0%} | {r['activity']:.0%} | "
+        lines.append(f"| {r['device'].upper()} | {r['sparsity']:.0%} | {r.get('storage', '')} | "
+                     f"{r.get('model_flash_bytes', '')} | {r['activity']:.0%} | "
                      f"{r['synops_per_step']:.0f} | {r['instr_per_step']:.0f} | "
                      f"{r['fixed_instr_per_step']:.0f} | {r['instr_per_synop']:.2f} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} |")
     lines += ["", "Per dense MAC: the 0%-sparsity rows at 100% activity (every weight of "
-              "the layer touched once per step).", "",
-              "## Networks", "",
+              "the layer touched once per step).", "", "## Storage", "",
+              "compiler/codegen/c_fused.py stores each event-driven layer (spikes -> int8 "
+              "weights) in the form with the fewest estimated M4 instructions per active input "
+              "(`storage_for`): *dense* column-major int8 (no index; 4 rows per SXTB16/SADD16 "
+              "pair, ~2.4 instructions per row), *csc* (uint8 row index when the layer has <= "
+              "256 outputs, else uint16, + int8 weight: 2-3 bytes per weight, ~6 instructions "
+              "per SynOp) or *code*: each input's non-zero weights compiled into a C function "
+              "of immediate adds (`acc[17] += -5;`, one load, add and store on the M4: "
+              "3 instructions and ~10 bytes of flash per weight, plus a pointer per input). "
+              "Code is chosen only where its estimate is at least 20% below the best table "
+              "and, smallest layer first, while the model's weights stay within "
+              f"`CODE_BUDGET` = {res.get('code_budget', 0) // 1024} KiB (the generated C is "
+              "the same for every target; the budget leaves room on the 1 MiB parts for the "
+              "runtime and harness), and only for layers of <= 1024 outputs (one Thumb-2 "
+              "load offset reaches every accumulator). The flash cost is the *model flash* "
+              f"column{_flash_ratio(res['layer'])}. The code-stored column functions compile "
+              "at -O1 (the same instructions as -O2, faster to compile); the price is build "
+              "time, which grows with the weights stored as code (*model.c cc s* below)."]
+    lines += ["", "## Networks", "",
               "Flash/RAM: model + runtime on the nRF52840 preset (1 MiB flash, 256 KiB RAM), "
               "from the ELF sections of the size-check link. N-MNIST-size networks have "
               "random int8 weights (the size and activity of the task, not a trained model).",
               "",
               "| network | M4 instr/step (median, max) | A72 instr/step (median, max) | "
-              "flash B | RAM B | fits | bit-exact (M4, A72) |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+              "flash B | RAM B | fits | storage | model.c cc s | bit-exact (M4, A72) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in res["networks"]:
+        st = ", ".join(f"{k}: {v}" for k, v in r.get("storage", {}).items()) or "generic"
         lines.append(
             f"| {r['network']} | {r['m4_instr_per_step_median']:.0f}, "
             f"{r['m4_instr_per_step_max']:.0f} | {r['a72_instr_per_step_median']:.0f}, "
             f"{r['a72_instr_per_step_max']:.0f} | {r['flash_bytes']} | {r['ram_bytes']} | "
-            f"{r['fits']} | {'yes' if r['m4_bit_exact'] else 'NO'}, "
+            f"{r['fits']} | {st} | {r.get('m4_cc_s', '')} | "
+            f"{'yes' if r['m4_bit_exact'] else 'NO'}, "
             f"{'yes' if r['a72_bit_exact'] else 'NO'} |")
+    lines += ["", "model.c cc s: wall seconds of `arm-none-eabi-gcc -O2 -c model.c` for the "
+              "M4 (no object cache; shared 2-core machine, an upper bound)."]
     lines += ["", "## Compile time", "",
               "Wall seconds on the benchmark machine (shared, 2 cores: other jobs ran "
               "meanwhile, so these are upper bounds), C compiler CPU seconds.", "",
@@ -293,6 +355,15 @@ def to_markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _flash_ratio(rows: list[dict[str, Any]]) -> str:
+    """': the 90%-sparse layer takes N x the flash as code as in CSC' (when both ran)."""
+    f = {r.get("storage"): r.get("model_flash_bytes") for r in rows if r["sparsity"] == 0.9}
+    if not (f.get("code") and f.get("csc")):
+        return ""
+    return (f": the 90%-sparse layer takes {f['code'] / f['csc']:.1f}x the flash as code "
+            "as in CSC")
+
+
 def plot(res: dict[str, Any], path: Path) -> None:
     """Instructions per SynOp against input activity, one line per weight sparsity."""
     import matplotlib
@@ -302,10 +373,12 @@ def plot(res: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for ax, dev in zip(axes, ("m4", "a72")):
-        for sp in SPARSITY:
-            rs = [r for r in res["layer"] if r["device"] == dev and r["sparsity"] == sp]
+        kinds = sorted({(r["sparsity"], r.get("storage", "")) for r in res["layer"]})
+        for sp, st in kinds:
+            rs = [r for r in res["layer"] if r["device"] == dev and r["sparsity"] == sp
+                  and r.get("storage", "") == st]
             ax.plot([100 * r["activity"] for r in rs], [r["instr_per_synop"] for r in rs],
-                    marker="o", label=f"{sp:.0%} weight sparsity")
+                    marker="o", label=f"{sp:.0%} weight sparsity, {st}")
         ax.set_xscale("log")
         ax.set_xlabel("input activity (%)")
         ax.set_title({"m4": "Cortex-M4F", "a72": "Cortex-A72"}[dev])
@@ -332,7 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="snnc-kernels-") as td:
         work = Path(td)
+        from snnc.compiler.codegen.c_fused import CODE_BUDGET
+
         res: dict[str, Any] = {"layer_n": a.n, "steps": a.steps, "samples": a.samples,
+                               "code_budget": CODE_BUDGET,
                                "layer": layer_rows(a.steps, work, a.n),
                                "networks": network_rows(work, a.samples, 30),
                                "compile": compile_rows(work)}

@@ -158,9 +158,10 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
 # a dense column costs ~2.75 per padded row (SXTB16/SADD16, 4 rows per 11 instructions),
 # a compressed one ~7 per non-zero; both plus the column lookup and loop set-up. Weights
 # compiled into code cost a load, an add of the weight as an immediate and a store per
-# non-zero (~10 bytes of Thumb-2 each: CODE_BYTES_PER_NZ) plus the column's dispatch.
+# non-zero (~10 bytes of Thumb-2 each: CODE_BYTES_PER_NZ) plus the column's dispatch
+# (a return per function, a pointer per input).
 DENSE_PER_ROW, DENSE_PER_COL, CSC_PER_NZ, CSC_PER_COL = 2.75, 6.0, 12.0, 14.0
-CODE_PER_NZ, CODE_PER_COL, CODE_BYTES_PER_NZ, CODE_BYTES_PER_COL = 3.0, 7.0, 10, 8
+CODE_PER_NZ, CODE_PER_COL, CODE_BYTES_PER_NZ, CODE_BYTES_PER_COL = 3.0, 8.0, 10, 4
 CODE_GAIN = 0.8
 # Flash the weights compiled into code may take in total: the generated C is the same for
 # every target, so the budget is sized for the smallest C target preset (1 MiB of flash on
@@ -189,7 +190,8 @@ def storage_for(w: np.ndarray, code: bool = False) -> str:
 def code_bytes(w: np.ndarray) -> int:
     """Estimated flash of a layer compiled into code (Thumb-2; A64 and x86 are similar)."""
     return (CODE_BYTES_PER_NZ * int(np.count_nonzero(w))
-            + CODE_BYTES_PER_COL * int(np.count_nonzero(np.any(w != 0, axis=0))))
+            + CODE_BYTES_PER_COL * int(np.count_nonzero(np.any(w != 0, axis=0)))
+            + 4 * w.shape[1])  # the table of function pointers
 
 
 def _table_bytes(w: np.ndarray, storage: str) -> int:
@@ -468,7 +470,7 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
         raise SnncError(f"internal: function '{name}' emitted twice")
     ctx.names.add(name)
     n_out, n_in = w.shape
-    size = code_bytes(w) + 4 * n_in
+    size = code_bytes(w)
     note = textwrap.wrap(
         f"{cnames.c_comment(what)}: weights compiled into code (storage 'code': "
         f"{int(np.count_nonzero(w))} non-zeros, ~{size} B of flash, ~3 instructions per "
