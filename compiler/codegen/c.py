@@ -41,13 +41,9 @@ from snnc.compiler.codegen import c_fused, cgen, cnames
 from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
-    IF,
-    LI,
-    LIF,
     REAL,
     SPIKE,
     Affine,
-    CubaLIF,
     DelayedLinear,
     Flatten,
     Input,
@@ -59,13 +55,10 @@ from snnc.compiler.ir.nodes import (
     SpikeCountArgmax,
     SumPool2d,
     Threshold,
+    emits_spikes,
 )
 from snnc.compiler.ir.qnodes import (
-    QIF,
-    QLI,
-    QLIF,
     QConv,
-    QCubaLIF,
     QDelayedLinear,
     QInput,
     QLinear,
@@ -75,7 +68,7 @@ from snnc.compiler.ir.qnodes import (
 )
 from snnc.compiler.ir.serialize import atomic_write, graph_hash
 from snnc.compiler.ir.verify import verify
-from snnc.compiler.passes.plan import Buffer, MemoryPlan, Planner, place_arena
+from snnc.compiler.passes.plan import Buffer, MemoryPlan, Planner, check_state, place_arena
 
 TEMPLATES = Path(__file__).parent / "templates"
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
@@ -409,47 +402,6 @@ def _lower_qdelayed(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]
                  f"{x}, {ring}, &{head}, {y}));")
 
 
-def _lower_qlif(ctx: _Ctx, name: str, node: QLIF | QLI | QIF, lines: list[str]) -> None:
-    nid = ctx.ids[name]
-    n, shape = node.size, tuple(node.shape)
-    views = {}
-    for f in ("beta_q", "leak_q", "thr_q", "reset_q"):
-        views[f] = (_param(ctx, name, f, getattr(node, f), n, shape, "int32_t")
-                    if hasattr(node, f) else "{NULL, 0}")
-    reset = RESET[getattr(node, "reset", "subtract")]
-    ctx.struct(f"static const snnc_lif_q_t {nid}_p = {{{n}, {int(node.state_bits)}, {reset}, "
-               f"{views['beta_q']}, {views['leak_q']}, {views['thr_q']}, "
-               f"{views['reset_q']}}};\n")
-    xs, k = ctx.xs_list(name, lines)
-    if isinstance(node, QLI):
-        y = ctx.buffer(name, n, f"{name}: membrane v (state and output)", state=True)
-        lines.append(f"    SNNC_TRY(snnc_li_q(&{nid}_p, {y}, {xs}, {k}, {y}));")
-        return
-    # 16-bit states live in int16_t arrays (half the RAM; same arithmetic).
-    w16 = int(node.state_bits) <= 16
-    v = ctx.member("int16_t" if w16 else "int32_t", f"v_{nid}", n, f"{name}: membrane")
-    y = ctx.buffer(name, n, f"{name}: spikes")
-    kern = ("snnc_if_q" if isinstance(node, QIF) else "snnc_lif_q") + ("16" if w16 else "")
-    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {v}, {xs}, {k}, {y}));")
-
-
-def _lower_qcubalif(ctx: _Ctx, name: str, node: QCubaLIF, lines: list[str]) -> None:
-    nid = ctx.ids[name]
-    n, shape = node.size, tuple(node.shape)
-    views = [_param(ctx, name, f, getattr(node, f), n, shape, "int32_t")
-             for f in ("alpha_q", "beta_q", "mult_v", "shift_v", "leak_q", "thr_q", "reset_q")]
-    ctx.struct(f"static const snnc_cubalif_q_t {nid}_p = {{{n}, {int(node.cur_bits)}, "
-               f"{int(node.state_bits)}, {RESET[node.reset]}, {', '.join(views)}}};\n")
-    xs, k = ctx.xs_list(name, lines)
-    w16 = int(node.state_bits) <= 16 and int(node.cur_bits) <= 16
-    st = "int16_t" if w16 else "int32_t"
-    i = ctx.member(st, f"i_{nid}", n, f"{name}: synaptic current")
-    v = ctx.member(st, f"v_{nid}", n, f"{name}: membrane")
-    y = ctx.buffer(name, n, f"{name}: spikes")
-    kern = "snnc_cubalif_q16" if w16 else "snnc_cubalif_q"
-    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {i}, {v}, {xs}, {k}, {y}));")
-
-
 def _lower_qthreshold(ctx: _Ctx, name: str, node: QThreshold, lines: list[str]) -> None:
     nid = ctx.ids[name]
     n, shape = _size(tuple(node.shape)), tuple(node.shape)
@@ -578,100 +530,6 @@ def _lower_delayed_f(ctx: _Ctx, name: str, node: DelayedLinear, lines: list[str]
                  f"{x}, {ring}, &{head}, {y}));")
 
 
-def _lower_lif_f(ctx: _Ctx, name: str, node: LIF | LI | IF, lines: list[str]) -> None:
-    nid = ctx.ids[name]
-    n, shape = node.size, tuple(node.shape)
-    g = ctx.graph
-    vals = {
-        "beta": g.decay(node.tau) if hasattr(node, "tau") else np.array(1.0),
-        "r": node.r,
-        "v_leak": getattr(node, "v_leak", np.array(0.0)),
-        "thr": getattr(node, "v_threshold", np.array(1.0)),
-        "v_reset": getattr(node, "v_reset", np.array(0.0)),
-    }
-    reset = RESET[getattr(node, "reset", "subtract")]
-    # LIF/IF over float inputs: an inline loop (_lif_loop_f); else the runtime kernel.
-    xs_f = (ctx.inputs(name) if not isinstance(node, LI)
-            and all(ctx.btype[p] == "snnc_real_t" for p in ctx.preds[name]) else None)
-    if xs_f is not None:  # only the parameters the loop reads
-        used = (["r"] if isinstance(node, IF) else ["beta", "v_leak", "r"]) + ["thr"] + (
-            ["v_reset"] if reset == RESET["zero"] else [])
-        vals = {k: vals[k] for k in used}
-    views = {k: _param(ctx, name, k, np.asarray(v, np.float64), n, shape, "snnc_real_t")
-             for k, v in vals.items()}
-    if xs_f is None:
-        ctx.struct(f"static const snnc_lif_f_t {nid}_p = {{{n}, {reset}, {views['beta']}, "
-                   f"{views['r']}, {views['v_leak']}, {views['thr']}, "
-                   f"{views['v_reset']}}};\n")
-    if isinstance(node, LI):
-        xs, k = ctx.xs_list(name, lines)
-        y = ctx.buffer(name, n, f"{name}: membrane v (state and output)", state=True)
-        lines.append(f"    SNNC_TRY(snnc_li_f(&{nid}_p, {y}, {xs}, {k}, {y}));")
-        return
-    v = ctx.member("snnc_real_t", f"v_{nid}", n, f"{name}: membrane")
-    y = ctx.buffer(name, n, f"{name}: spikes")
-    if xs_f is not None:
-        _lif_loop_f(ctx, node, n, {k_: _view_at(vw) for k_, vw in views.items()}, reset,
-                    xs_f, v, y, lines)
-        return
-    xs, k = ctx.xs_list(name, lines)
-    kern = "snnc_if_f" if isinstance(node, IF) else "snnc_lif_f"
-    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {v}, {xs}, {k}, {y}));")
-
-
-def _view_at(view: str) -> str:
-    """``{table, per}`` (from :func:`_param`) as the C expression of neuron ``i``'s value."""
-    table, per = view.strip("{}").split(", ")
-    return f"{table}[{'i' if per == '1' else '0'}]"
-
-
-def _lif_loop_f(ctx: _Ctx, node: LIF | IF, n: int, at: dict[str, str], reset: str,
-                xs: list[str], v: str, y: str, lines: list[str]) -> None:
-    """A float LIF/IF population as one inline loop over its inputs' float buffers.
-
-    The same operations in the same order as ``snnc_lif_f``/``snnc_if_f`` (bit-identical
-    results), without the pointer array, per-element parameter views and NULL checks;
-    restrict pointers and a branch-free reset let GCC vectorize it.
-    """
-    ctx.need_i = True  # (the caller's block scope holds these declarations)
-    lines.append(f"    snnc_real_t *restrict v = {v};")
-    lines.append(f"    snnc_real_t *restrict y = {y};")
-    for k, x in enumerate(xs):
-        lines.append(f"    const snnc_real_t *restrict x{k} = {x};")
-    lines.append(f"    for (i = 0; i < {n}; ++i) {{")
-    x_sum = " + ".join(f"x{k}[i]" for k in range(len(xs)))  # left to right, as the runtime
-    lines.append(f"        const snnc_real_t x = {x_sum};")
-    if isinstance(node, IF):
-        lines.append(f"        const snnc_real_t vi = v[i] + {at['r']} * x;")
-    else:
-        lines.append(f"        const snnc_real_t beta = {at['beta']};")
-        lines.append("        const snnc_real_t vi = beta * v[i] + (1 - beta) * "
-                     f"({at['v_leak']} + {at['r']} * x);")
-    lines.append(f"        const snnc_real_t thr = {at['thr']};")
-    after = at["v_reset"] if reset == RESET["zero"] else "vi - thr"
-    lines.append(f"        v[i] = vi > thr ? {after} : vi;")
-    lines.append("        y[i] = vi > thr ? (snnc_real_t)1 : (snnc_real_t)0;")
-    lines.append("    }")
-
-
-def _lower_cubalif_f(ctx: _Ctx, name: str, node: CubaLIF, lines: list[str]) -> None:
-    nid = ctx.ids[name]
-    n, shape = node.size, tuple(node.shape)
-    g = ctx.graph
-    vals = {"alpha": g.decay(node.tau_syn), "beta": g.decay(node.tau_mem), "r": node.r,
-            "w_in": node.w_in, "v_leak": node.v_leak, "thr": node.v_threshold,
-            "v_reset": node.v_reset}
-    views = [_param(ctx, name, k, np.asarray(v, np.float64), n, shape, "snnc_real_t")
-             for k, v in vals.items()]
-    ctx.struct(f"static const snnc_cubalif_f_t {nid}_p = {{{n}, {RESET[node.reset]}, "
-               f"{', '.join(views)}}};\n")
-    xs, k = ctx.xs_list(name, lines)
-    i = ctx.member("snnc_real_t", f"i_{nid}", n, f"{name}: synaptic current")
-    v = ctx.member("snnc_real_t", f"v_{nid}", n, f"{name}: membrane")
-    y = ctx.buffer(name, n, f"{name}: spikes")
-    lines.append(f"    SNNC_TRY(snnc_cubalif_f(&{nid}_p, {i}, {v}, {xs}, {k}, {y}));")
-
-
 def _lower_elementwise_f(ctx: _Ctx, name: str, node: Scale | Threshold,
                          lines: list[str]) -> None:
     nid = ctx.ids[name]
@@ -748,7 +606,6 @@ Rule = Callable[[_Ctx, str, Node, list[str]], None]
 # Exact node classes (not isinstance: the integer kinds subclass the float ones).
 _INT_RULES: dict[type, Rule] = {
     QInput: _lower_qinput, QLinear: _lower_qlinear, QDelayedLinear: _lower_qdelayed,
-    QLIF: _lower_qlif, QLI: _lower_qlif, QIF: _lower_qlif, QCubaLIF: _lower_qcubalif,
     QThreshold: _lower_qthreshold,
     SpikeCountArgmax: _lower_readout, MembraneArgmax: _lower_readout,
     Flatten: _lower_flatten, Output: _lower_output,
@@ -756,20 +613,15 @@ _INT_RULES: dict[type, Rule] = {
 }
 _FLOAT_RULES: dict[type, Rule] = {
     Input: _lower_input_f, Linear: _lower_linear_f, Affine: _lower_linear_f,
-    DelayedLinear: _lower_delayed_f, LIF: _lower_lif_f, LI: _lower_lif_f, IF: _lower_lif_f,
-    CubaLIF: _lower_cubalif_f, Scale: _lower_elementwise_f, Threshold: _lower_elementwise_f,
+    DelayedLinear: _lower_delayed_f, Scale: _lower_elementwise_f, Threshold: _lower_elementwise_f,
     SpikeCountArgmax: _lower_readout, MembraneArgmax: _lower_readout,
     Flatten: _lower_flatten, Output: _lower_output,
 }
 
 
-_SPIKING = (QLIF, QCubaLIF, QIF, QThreshold)
-
-
 def _spiking(node: Node) -> bool:
-    """Emits 0/1 spikes: a built-in spiking kind or a registered op with the trait."""
-    op = ops.op_for(node)
-    return isinstance(node, _SPIKING) or (op is not None and op.spiking)
+    """Emits 0/1 spikes (:func:`compiler.ir.nodes.emits_spikes`)."""
+    return emits_spikes(node)
 
 
 def _value_bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
@@ -791,7 +643,7 @@ def _value_bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
             b = min(1 << 31, int(kh) * int(kw) * sum(bound(p, seen | {n}) for p in preds[n]))
         elif _spiking(v):
             b = 1
-        elif isinstance(v, QLI):
+        elif ops.is_population(v):  # a non-spiking population outputs its state
             b = 1 << (int(v.state_bits) - 1)
         elif isinstance(v, Flatten) and n not in seen:
             b = sum(bound(p, seen | {n}) for p in preds[n])
@@ -896,7 +748,12 @@ def _external_kernel(lines: list[str], name: str, fn: str) -> None:
 
 def supported_ops(quantized: bool) -> list[str]:
     """Node kinds the C backend lowers, for integer or float graphs."""
-    return sorted(c.kind for c in (_INT_RULES if quantized else _FLOAT_RULES))
+    kinds = [c.kind for c in (_INT_RULES if quantized else _FLOAT_RULES)]
+    for op in ops.ops():  # registered ops with a C lowering (compiler/ops/<kind>.py)
+        cls = op.quant_cls if quantized else op.float_cls
+        if cls is not None and callable(op.lowerings.get("c")):
+            kinds.append(cls.kind)
+    return sorted(kinds)
 
 
 @functools.lru_cache(maxsize=1)
@@ -1046,6 +903,7 @@ def _emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     if not ctx.fields:  # C has no empty struct
         ctx.member("int32_t", "unused", None, "stateless model", role="state")
     plan = ctx.planner.finish(ctx.flash, ctx.flash_by)
+    check_state(graph, plan)  # every population holds its op's state spec
     if kernels:
         ctx.tables.insert(0, '#include "tvm_kernels.h" /* --kernels tvm */\n')
     if quantized:

@@ -49,13 +49,10 @@ from snnc.compiler.ir.nodes import (
     Output,
     SpikeCountArgmax,
     SumPool2d,
+    emits_spikes,
 )
 from snnc.compiler.ir.qnodes import (
-    QIF,
-    QLI,
-    QLIF,
     QConv,
-    QCubaLIF,
     QDelayedLinear,
     QInput,
     QLinear,
@@ -64,12 +61,11 @@ from snnc.compiler.ir.qnodes import (
 )
 from snnc.compiler.ir.serialize import atomic_write, graph_hash
 from snnc.compiler.ir.verify import verify
-from snnc.compiler.passes.plan import MemoryPlan, Planner
+from snnc.compiler.passes.plan import MemoryPlan, Planner, check_state
 
 TEMPLATES = Path(__file__).parent / "templates" / "hls"
 STATIC_FILES = ("snnc_hls.h", "snnc_io.h", "tb.cpp", "host.cpp")
 TOP = "snnc_kernel"
-_SPIKING = (QLIF, QCubaLIF, QIF, QThreshold)
 _BYTES = {"uint8_t": 1, "int8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "int64_t": 8}
 
 
@@ -211,9 +207,7 @@ def _buffer_types(graph: Graph, preds: dict[str, list[str]]) -> dict[str, str]:
     those), int32 for values, int64 for a Flatten/Output summing several sources."""
     t: dict[str, str] = {}
     for n, v in graph.items():
-        op = ops.op_for(v)  # a registered op declares the trait
-        spike = (isinstance(v, _SPIKING) or (op is not None and op.spiking)
-                 or (isinstance(v, QInput) and v.dtype == SPIKE))
+        spike = emits_spikes(v)
         t[n] = "uint8_t" if spike else "int32_t"
     changed = True
     while changed:
@@ -319,40 +313,11 @@ def _lower_pool(ctx: _Ctx, name: str, node: SumPool2d, lines: list[str]) -> None
                  f"{int(ph)}, {int(pw)}, {oh}, {ow}>({x}, {ctx.y(name)});")
 
 
-def _lower_population(ctx: _Ctx, name: str, node: Node, lines: list[str]) -> None:
+def _lower_threshold(ctx: _Ctx, name: str, node: QThreshold, lines: list[str]) -> None:
     n = _size(tuple(node.shape_out()))
-    i = ctx.ids[name]
     x, _ = ctx.input_of(name, n, lines)
-    sb = int(getattr(node, "state_bits", 32))
-    st = _bits_type(sb)
-    y = ctx.y(name)
-    if isinstance(node, QThreshold):
-        thr = ctx.param(name, "thr_q", np.broadcast_to(node.thr_q, node.shape_out()), n)
-        lines.append(f"    snnc::threshold<{n}>({x}, {thr}, {y});")
-        return
-    v = ctx.static(st, f"{i}_v", (n,), f"{name}: membrane, int{sb}")
-    if isinstance(node, QIF):
-        thr, rst = (ctx.param(name, f, getattr(node, f), n) for f in ("thr_q", "reset_q"))
-        lines.append(f"    snnc::if_neuron<{n}>({x}, {v}, {thr}, {rst}, "
-                     f"{str(node.reset == 'zero').lower()}, {sb}, {y});")
-        return
-    beta, leak = (ctx.param(name, f, getattr(node, f), n) for f in ("beta_q", "leak_q"))
-    if isinstance(node, QLI):
-        lines.append(f"    snnc::li<{n}>({x}, {v}, {beta}, {leak}, {sb}, {y});")
-        return
-    thr, rst = (ctx.param(name, f, getattr(node, f), n) for f in ("thr_q", "reset_q"))
-    zero = str(node.reset == "zero").lower()
-    if isinstance(node, QLIF):
-        lines.append(f"    snnc::lif<{n}>({x}, {v}, {beta}, {leak}, {thr}, {rst}, {zero}, "
-                     f"{sb}, {y});")
-        return
-    assert isinstance(node, QCubaLIF)
-    cb = int(node.cur_bits)
-    cur = ctx.static(_bits_type(cb), f"{i}_i", (n,), f"{name}: synaptic current, int{cb}")
-    alpha, mv, sv = (ctx.param(name, f, getattr(node, f), n)
-                     for f in ("alpha_q", "mult_v", "shift_v"))
-    lines.append(f"    snnc::cubalif<{n}>({x}, {cur}, {v}, {alpha}, {beta}, {mv}, {sv}, {leak}, "
-                 f"{thr}, {rst}, {zero}, {cb}, {sb}, {y});")
+    thr = ctx.param(name, "thr_q", np.broadcast_to(node.thr_q, node.shape_out()), n)
+    lines.append(f"    snnc::threshold<{n}>({x}, {thr}, {ctx.y(name)});")
 
 
 def _lower_readout(ctx: _Ctx, name: str, node: Node, lines: list[str]) -> None:
@@ -377,15 +342,16 @@ def _lower_copy(ctx: _Ctx, name: str, node: Node, lines: list[str]) -> None:
 
 
 _RULES = {QLinear: _lower_linear, QDelayedLinear: _lower_delayed, QConv: _lower_conv,
-          SumPool2d: _lower_pool, QLIF: _lower_population,
-          QCubaLIF: _lower_population, QLI: _lower_population, QIF: _lower_population,
-          QThreshold: _lower_population, SpikeCountArgmax: _lower_readout,
+          SumPool2d: _lower_pool, QThreshold: _lower_threshold, SpikeCountArgmax: _lower_readout,
           MembraneArgmax: _lower_readout, Flatten: _lower_copy, Output: _lower_copy}
 
 
 def supported_ops() -> list[str]:
     """Node kinds the HLS backend lowers (quantized graphs only)."""
-    return sorted([c.kind for c in _RULES] + [QInput.kind])
+    kinds = [c.kind for c in _RULES] + [QInput.kind]
+    kinds += [op.quant_cls.kind for op in ops.ops()  # registered ops (compiler/ops/)
+              if op.quant_cls is not None and callable(op.lowerings.get("hls"))]
+    return sorted(kinds)
 
 
 # ------------------------------------------------------------------ entry point
@@ -454,6 +420,7 @@ def emit_hls(graph: Graph, *, reuse: int = 1, part: str = "xczu9eg-ffvb1156-2-e"
     ctx.pragmas = [f"#pragma HLS ARRAY_PARTITION variable={a} cyclic factor={f} dim={d}"
                    for (a, d), f in sorted(ctx.partition.items()) if a not in local]
     plan = ctx.planner.finish(ctx.rom)
+    check_state(graph, plan)  # every population holds its op's state spec
     if plan.ram_bytes != ctx.ram:
         raise SnncError(f"internal: HLS statics {ctx.ram} B != memory plan {plan.ram_bytes} B")
     spikes_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)

@@ -37,13 +37,9 @@ from snnc.compiler import ops
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
-    IF,
-    LI,
-    LIF,
     Affine,
     Conv1d,
     Conv2d,
-    CubaLIF,
     DelayedLinear,
     Flatten,
     Input,
@@ -343,42 +339,6 @@ def sum_pool(b: OnnxBuilder, node: SumPool2d, x: str) -> str:
     return y
 
 
-def _leaky(lw: StepLowerer, n: str, node: LIF | LI, x: str) -> str:
-    beta = lw.g.decay(node.tau)
-    v = lw.state(n, "v", tuple(node.shape))
-    # v = beta*v + (1-beta)*(v_leak + r*x), in the simulator's order
-    drive = lw.add_const(node.v_leak, lw.mul(node.r, x, "r"), "vleak")
-    vn = lw.b.op("Add", [lw.mul(beta, v, "beta"), lw.mul(1.0 - beta, drive, "gain")], "v")
-    if isinstance(node, LI):
-        lw.set_next(v, vn)
-        return vn
-    s, vr = lw.spike_reset(n, node, vn)
-    lw.set_next(v, vr)
-    return s
-
-
-def _cuba(lw: StepLowerer, n: str, node: CubaLIF, x: str) -> str:
-    alpha, beta = lw.g.decay(node.tau_syn), lw.g.decay(node.tau_mem)
-    i = lw.state(n, "i", tuple(node.shape))
-    v = lw.state(n, "v", tuple(node.shape))
-    inew = lw.b.op("Add", [lw.mul(alpha, i, "alpha"), x], "i")
-    rw = np.asarray(node.r, np.float64) * np.asarray(node.w_in, np.float64)
-    drive = lw.add_const(node.v_leak, lw.mul(rw, inew, "rw"), "vleak")
-    vn = lw.b.op("Add", [lw.mul(beta, v, "beta"), lw.mul(1.0 - beta, drive, "gain")], "v")
-    lw.set_next(i, inew)
-    s, vr = lw.spike_reset(n, node, vn)
-    lw.set_next(v, vr)
-    return s
-
-
-def _if(lw: StepLowerer, n: str, node: IF, x: str) -> str:
-    v = lw.state(n, "v", tuple(node.shape))
-    vn = lw.b.op("Add", [v, lw.mul(node.r, x, "r")], "v")
-    s, vr = lw.spike_reset(n, node, vn)
-    lw.set_next(v, vr)
-    return s
-
-
 def _count(lw: StepLowerer, n: str, node: SpikeCountArgmax, x: str) -> str:
     c = lw.state(n, "count", tuple(node.shape))
     cn = lw.b.op("Add", [c, x], "count")
@@ -415,10 +375,6 @@ FLOAT_RULES: dict[type, Rule] = {
     Threshold: lambda lw, n, node, x: lw.b.op(
         "Cast", [lw.b.op("Greater", [x, lw.c(node.threshold, "thr")], "cmp")], "spk",
         to=lw.elem),
-    LIF: _leaky,
-    LI: _leaky,
-    CubaLIF: _cuba,
-    IF: _if,
     SpikeCountArgmax: _count,
     MembraneArgmax: _membrane,
 }

@@ -41,11 +41,7 @@ from snnc.compiler.ir.nodes import (
 )
 from snnc.compiler.ir.qnodes import (
     Q15_ONE,
-    QIF,
-    QLI,
-    QLIF,
     QConv,
-    QCubaLIF,
     QDelayedLinear,
     QInput,
     QLinear,
@@ -165,37 +161,6 @@ class IntStepLowerer(StepLowerer):
                             "acc")
             self._note_exact(n, node, acc)
             return self._synapse(n, node, acc)
-        if isinstance(node, (QLIF, QLI)):
-            v = self.state(n, "v", tuple(node.shape))
-            vn = self.add_i(self.b.op("Add", [self.decay(v, node.beta_q, node.state_bits), x], "v"),
-                            node.leak_q, "leak")
-            vn = self.sat(vn, node.state_bits)
-            if isinstance(node, QLI):
-                self.set_next(v, vn)
-                return vn
-            s, vr = self.spike_reset_q(node, vn)
-            self.set_next(v, vr)
-            return s
-        if isinstance(node, QCubaLIF):
-            i = self.state(n, "i", tuple(node.shape))
-            v = self.state(n, "v", tuple(node.shape))
-            inew = self.sat(self.b.op("Add", [self.decay(i, node.alpha_q, node.cur_bits), x], "i"),
-                            node.cur_bits)
-            drive = self.rshift_round(
-                self.mul_i(node.mult_v, inew, "mult_v"), node.shift_v,
-                float(np.max(node.mult_v)) * 2.0 ** (int(node.cur_bits) - 1))
-            vn = self.b.op("Add", [self.decay(v, node.beta_q, node.state_bits), drive], "v")
-            vn = self.sat(self.add_i(vn, node.leak_q, "leak"), node.state_bits)
-            self.set_next(i, inew)
-            s, vr = self.spike_reset_q(node, vn)
-            self.set_next(v, vr)
-            return s
-        if isinstance(node, QIF):
-            v = self.state(n, "v", tuple(node.shape))
-            vn = self.sat(self.b.op("Add", [v, x], "v"), node.state_bits)
-            s, vr = self.spike_reset_q(node, vn)
-            self.set_next(v, vr)
-            return s
         if isinstance(node, SpikeCountArgmax):
             c = self.state(n, "count", tuple(node.shape))
             cn = self.sat(self.b.op("Add", [c, x], "count"), 32)
@@ -309,9 +274,9 @@ def value_bounds(graph: Graph) -> dict[str, float]:
             b[n] = 1.0 if node.dtype == "spike" else float(2 ** int(node.bits))
         elif isinstance(node, Input):
             b[n] = 1.0 if node.dtype == "spike" else _BIG
-        elif isinstance(node, (QLIF, QIF, QCubaLIF)):
+        elif ops.op_for(node) is not None and ops.op_for(node).spiking:
             b[n] = 1.0
-        elif isinstance(node, QLI):
+        elif ops.is_population(node):  # a non-spiking population outputs its state
             b[n] = float(2 ** (int(node.state_bits) - 1))
         elif isinstance(node, (QLinear, QConv)):
             b[n] = float(2 ** (int(node.out_bits) - 1))

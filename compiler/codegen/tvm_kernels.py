@@ -44,15 +44,10 @@ import numpy as np
 from snnc.compiler.codegen import cnames
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
-from snnc.compiler.ir.nodes import SPIKE, Flatten
+from snnc.compiler.ir.nodes import Flatten, emits_spikes
 from snnc.compiler.ir.qnodes import (
-    QIF,
-    QLIF,
-    QCubaLIF,
     QDelayedLinear,
-    QInput,
     QLinear,
-    QThreshold,
     is_quantized,
 )
 from snnc.compiler.ir.serialize import atomic_write
@@ -142,9 +137,6 @@ class KernelSpec:
         return f"snnc_tvm_{self.nid}"
 
 
-_SPIKING = (QLIF, QCubaLIF, QIF, QThreshold)
-
-
 def _bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
     """max |output| of every node from its kind alone: the C generator's own proof, so
     both pick int32 accumulators for the same layers (one analysis, not two copies)."""
@@ -155,7 +147,7 @@ def _bounds(graph: Graph, preds: dict[str, list[str]]) -> dict[str, int]:
 
 def _is_spike_source(graph: Graph, preds: dict[str, list[str]], n: str) -> bool:
     v = graph.nodes[n]
-    if isinstance(v, _SPIKING) or (isinstance(v, QInput) and v.dtype == SPIKE):
+    if emits_spikes(v):
         return True
     return isinstance(v, Flatten) and len(preds[n]) == 1 and _is_spike_source(
         graph, preds, preds[n][0])

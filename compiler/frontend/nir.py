@@ -83,6 +83,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import nir
@@ -92,7 +93,6 @@ from snnc.compiler.errors import FormatError, GraphError, SnncError, Unsupported
 from snnc.compiler.ir.graph import DISCRETIZATIONS, Graph, decay
 from snnc.compiler.ir.names import safe_graph_name
 from snnc.compiler.ir.nodes import (
-    IF,
     LI,
     LIF,
     RESET_MODES,
@@ -810,41 +810,14 @@ def _to_ir(name: str, node: Any, shp: tuple[tuple[int, ...], tuple[int, ...]],
             return dict(v_leak=np.zeros(()), v_threshold=th - lk, v_reset=rs - lk)
         return dict(v_leak=lk, v_threshold=th, v_reset=rs)
 
-    if isinstance(node, nir.LIF):
-        t, r = tau("tau"), q("r")
-        if fw == "rockpool":  # v = beta v + x: unit gain
-            r = 1.0 / (1.0 - decay(t, dt, disc))
-        return LIF(shape=s_in, tau=t, r=r, reset=reset, **levels())
-    if isinstance(node, nir.LI):
-        t, r = tau("tau"), q("r")
-        if fw == "rockpool":  # ExpSyn: y = beta (y + x)
-            b = decay(t, dt, disc)
-            r = b / (1.0 - b)
-        elif fw == "sinabs":  # ExpLeak's default norm_input=False: v = alpha v + x
-            r = r / (1.0 - decay(t, dt, disc))
-        return LI(shape=s_in, tau=t, r=r, v_leak=q("v_leak"))
-    if isinstance(node, nir.IF):
-        return IF(shape=s_in, r=q("r"), v_threshold=q("v_threshold"), v_reset=q("v_reset"),
-                  reset=reset)
-    if isinstance(node, nir.CubaLIF):
-        tau_syn, tau_mem, r = tau("tau_syn"), tau("tau_mem"), q("r")
-        exact = attrs.get("w_in")
-        if exact is not None and ctx["timing_as_recorded"]:
-            w_in = np.asarray(exact)
-        elif fw == "norse":  # LIFCell: i += x (gain 1), v integrates i
-            w_in = q("w_in")
-        elif fw == "rockpool":  # LIFTorch: i = beta_s (i + x); v = beta_m v + i
-            w_in = decay(tau_syn, dt, disc)
-            r = 1.0 / (1.0 - decay(tau_mem, dt, disc))
-        else:  # fold NIR's synaptic gain (1 - alpha) into w_in (module docstring)
-            w_in = q("w_in") * (1.0 - decay(tau_syn, dt, disc))
-        return CubaLIF(shape=s_in, tau_syn=tau_syn, tau_mem=tau_mem, r=r, w_in=w_in,
-                       reset=reset, **levels())
-    from snnc.compiler import ops  # registry fallback: ops that declare a NIR primitive
+    from snnc.compiler import ops  # the neuron ops map their own NIR primitive
+    nc = SimpleNamespace(q=q, tau=tau, levels=levels, reset=reset, framework=fw, attrs=attrs,
+                         timing_as_recorded=ctx["timing_as_recorded"],
+                         decay=lambda t: decay(t, dt, disc))
     for op in ops.ops():
-        if op.nir_type is not None and op.nir_import is not None and isinstance(node,
-                                                                                op.nir_type):
-            return op.nir_import(node, s_in)
+        if op.nir_type is not None and op.nir_import is not None and isinstance(
+                node, getattr(nir, op.nir_type)):
+            return op.nir_import(node, s_in, nc)
     raise UnsupportedError(f"node '{name}': NIR {_kind_name(node)} is not supported")
 
 
@@ -1268,26 +1241,6 @@ def _export_node(name: str, node: Node, graph: Graph) -> Any:
         return nir.Scale(scale=full("scale"), metadata=_meta(attrs))
     if isinstance(node, Threshold):
         return nir.Threshold(threshold=full("threshold"), metadata=_meta(attrs))
-    if isinstance(node, LIF):
-        return nir.LIF(tau=full("tau"), r=full("r"), v_leak=full("v_leak"),
-                       v_threshold=full("v_threshold"), v_reset=full("v_reset"),
-                       metadata=_meta(attrs))
-    if isinstance(node, LI):
-        return nir.LI(tau=full("tau"), r=full("r"), v_leak=full("v_leak"),
-                      metadata=_meta(attrs))
-    if isinstance(node, IF):
-        return nir.IF(r=full("r"), v_threshold=full("v_threshold"), v_reset=full("v_reset"),
-                      metadata=_meta(attrs))
-    if isinstance(node, CubaLIF):
-        gain = 1.0 - graph.decay(node.tau_syn)
-        if np.any(gain == 0):
-            raise UnsupportedError(f"node '{name}': tau_syn = inf (no synaptic leak) has "
-                                   "no NIR CubaLIF equivalent")
-        attrs["w_in"] = np.asarray(node.w_in)  # exact value for the round trip
-        w_in = np.broadcast_to(np.asarray(node.w_in) / gain, shape).copy()
-        return nir.CubaLIF(tau_syn=full("tau_syn"), tau_mem=full("tau_mem"), r=full("r"),
-                           v_leak=full("v_leak"), v_threshold=full("v_threshold"),
-                           v_reset=full("v_reset"), w_in=w_in, metadata=_meta(attrs))
     if isinstance(node, SpikeCountArgmax):
         return nir.I(r=np.ones(shape), metadata=_meta(attrs, **{KIND_KEY: node.kind}))
     if isinstance(node, MembraneArgmax):
@@ -1297,10 +1250,12 @@ def _export_node(name: str, node: Node, graph: Graph) -> Any:
                    else nir.Scale(scale=np.ones(shape)))
         carrier.metadata = _meta(attrs, **{KIND_KEY: node.kind})
         return carrier
-    from snnc.compiler import ops  # registry fallback (compiler/ops/<kind>.py)
+    from snnc.compiler import ops  # the neuron ops map themselves (compiler/ops/<kind>.py)
     op = ops.op_for(node)
     if op is not None and op.nir_export is not None:
-        return op.nir_export(node)
+        return op.nir_export(node, SimpleNamespace(
+            full=full, meta=lambda: _meta(attrs), attrs=attrs, graph=graph, name=name,
+            shape=shape))
     raise UnsupportedError(f"node '{name}': IR kind {node.kind} has no NIR mapping")
 
 

@@ -4,14 +4,10 @@ from snnc.compiler.ir import qnodes as _qnodes  # noqa: F401  (registers the int
 from snnc.compiler.ir.graph import Graph, decay, graphs_equal, nodes_equal
 from snnc.compiler.ir.interpret import SimResult, predict, simulate
 from snnc.compiler.ir.nodes import (
-    IF,
-    LI,
-    LIF,
     NODE_KINDS,
     Affine,
     Conv1d,
     Conv2d,
-    CubaLIF,
     DelayedLinear,
     Flatten,
     Input,
@@ -30,6 +26,10 @@ from snnc.compiler.ir.verify import verify
 # Registered ops (compiler/ops/<kind>.py) add their kinds to NODE_KINDS on import,
 # after the IR modules they build on.
 from snnc.compiler import ops as _ops  # noqa: E402,F401
+from snnc.compiler.ops.cubalif import CubaLIF  # noqa: E402
+from snnc.compiler.ops.if_ import IF  # noqa: E402
+from snnc.compiler.ops.li import LI  # noqa: E402
+from snnc.compiler.ops.lif import LIF  # noqa: E402
 
 __all__ = [
     "Graph", "decay", "graphs_equal", "nodes_equal", "SimResult", "predict", "simulate",

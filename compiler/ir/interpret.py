@@ -3,7 +3,8 @@
 ``simulate(graph, {input: x[B, T, ...]})`` runs the graph step by step, vectorized over
 the batch, and returns every Output's trace ``[B, T, ...]``; with ``record=True`` it also
 returns every node's output trace and every stateful node's state trace. The equations
-are the ones in each node's docstring (:mod:`compiler.ir.nodes`); the schedule and the
+are the ones in each node's docstring (:mod:`compiler.ir.nodes`; neuron kinds: their op
+files, :mod:`compiler.ops`, whose ``float_step`` this simulator calls); the schedule and the
 recurrent-edge rule are in :mod:`compiler.ir.graph`.
 """
 
@@ -17,14 +18,10 @@ import numpy as np
 from snnc.compiler.errors import GraphError, SnncError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
-    IF,
-    LI,
-    LIF,
     READOUTS,
     Affine,
     Conv1d,
     Conv2d,
-    CubaLIF,
     DelayedLinear,
     Flatten,
     Input,
@@ -104,6 +101,8 @@ def sum_pool2d(x: np.ndarray, node: SumPool2d) -> np.ndarray:
 
 
 def _spike_and_reset(v: np.ndarray, node: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(spikes, v after reset) of a population with ``v_threshold``/``reset``/``v_reset``
+    (the spiking op files' float rules share it)."""
     thr = np.asarray(node.v_threshold)
     s = (v > thr).astype(np.float64)
     if node.reset == "subtract":
@@ -146,27 +145,6 @@ def _step(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> np.
         return x * node.scale
     if isinstance(node, Threshold):
         return (x > node.threshold).astype(np.float64)
-    if isinstance(node, (LIF, LI)):
-        beta = g.decay(node.tau)
-        v = st.get("v", np.zeros_like(x))
-        v = beta * v + (1.0 - beta) * (node.v_leak + node.r * x)
-        if isinstance(node, LI):
-            st["v"] = v
-            return v
-        s, st["v"] = _spike_and_reset(v, node)
-        return s
-    if isinstance(node, CubaLIF):
-        alpha, beta = g.decay(node.tau_syn), g.decay(node.tau_mem)
-        i = alpha * st.get("i", np.zeros_like(x)) + x
-        v = beta * st.get("v", np.zeros_like(x)) + (1.0 - beta) * (
-            node.v_leak + node.r * node.w_in * i)
-        st["i"] = i
-        s, st["v"] = _spike_and_reset(v, node)
-        return s
-    if isinstance(node, IF):
-        v = st.get("v", np.zeros_like(x)) + node.r * x
-        s, st["v"] = _spike_and_reset(v, node)
-        return s
     if isinstance(node, SpikeCountArgmax):
         st["count"] = st.get("count", np.zeros_like(x)) + x
         return st["count"]

@@ -33,11 +33,7 @@ from snnc.compiler.ir.nodes import (
     SumPool2d,
 )
 from snnc.compiler.ir.qnodes import (
-    QIF,
-    QLI,
-    QLIF,
     QConv,
-    QCubaLIF,
     QDelayedLinear,
     QInput,
     QLinear,
@@ -140,6 +136,8 @@ def _ints_in(x: np.ndarray, node: str) -> np.ndarray:
 
 
 def _spike_reset(v: np.ndarray, node: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(spikes, v after reset) of an integer population with ``thr_q``/``reset``/
+    ``reset_q`` (the spiking op files' integer rules share it)."""
     thr = np.asarray(node.thr_q, dtype=I64)
     s = v > thr
     if node.reset == "subtract":
@@ -255,26 +253,6 @@ def int_step(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> 
     if isinstance(node, QLinear):
         (_, wi, wf, rowsum), = _prepare(node)
         return _synapse_out(node, _acc(wi, x, wf, rowsum))
-    if isinstance(node, (QLIF, QLI)):
-        v = st.get("v", np.zeros_like(x))
-        v = sat(decay(v, node.beta_q) + x + np.asarray(node.leak_q, I64), node.state_bits)
-        if isinstance(node, QLI):
-            st["v"] = v
-            return v
-        s, st["v"] = _spike_reset(v, node)
-        return s
-    if isinstance(node, QCubaLIF):
-        i = sat(decay(st.get("i", np.zeros_like(x)), node.alpha_q) + x, node.cur_bits)
-        drive = rshift_round(i * np.asarray(node.mult_v, I64), node.shift_v)
-        v = sat(decay(st.get("v", np.zeros_like(x)), node.beta_q) + drive
-                + np.asarray(node.leak_q, I64), node.state_bits)
-        st["i"] = i
-        s, st["v"] = _spike_reset(v, node)
-        return s
-    if isinstance(node, QIF):
-        v = sat(st.get("v", np.zeros_like(x)) + x, node.state_bits)
-        s, st["v"] = _spike_reset(v, node)
-        return s
     if isinstance(node, QThreshold):
         return (x > np.asarray(node.thr_q, dtype=I64)).astype(I64)
     if isinstance(node, SpikeCountArgmax):

@@ -10,9 +10,9 @@ are derived from ``tau`` by :func:`compiler.ir.graph.decay` so the same node can
 the sum of its incoming edges; recurrent (back) edges deliver the source's output of
 step ``t-1`` (see :mod:`compiler.ir.graph`).
 
-A new node kind lives in its own op file, ``compiler/ops/<kind>.py`` (see CONTRIBUTING.md
-and :mod:`compiler.ops`); registering it adds its classes to ``NODE_KINDS``. The kinds
-below predate the registry.
+Neuron kinds live in their own op files, ``compiler/ops/<kind>.py`` (LIF, LI, IF,
+CubaLIF, ALIF; see CONTRIBUTING.md and :mod:`compiler.ops`); registering one adds its
+classes to ``NODE_KINDS``, and this module re-exports the ones that used to live here.
 """
 
 from __future__ import annotations
@@ -325,79 +325,7 @@ class _Population(Node):
         return int(np.prod(self.shape))
 
 
-@dataclass(frozen=True, eq=False)
-class LIF(_Population):
-    """Leaky integrate-and-fire.
-
-    v[t] = beta * v[t-1] + (1 - beta) * (v_leak + r * x[t])     beta = decay(tau, dt)
-    s[t] = v[t] > v_threshold
-    reset 'subtract': v[t] -= s[t] * v_threshold;  'zero': v[t] = v_reset where s[t]
-    y[t] = s[t]
-    """
-
-    kind: ClassVar[str] = "LIF"
-    out_dtype: ClassVar[str] = SPIKE
-    array_fields: ClassVar[tuple[str, ...]] = ("tau", "r", "v_leak", "v_threshold", "v_reset")
-    tau: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    r: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    v_leak: np.ndarray = field(default_factory=lambda: np.array(0.0))
-    v_threshold: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    v_reset: np.ndarray = field(default_factory=lambda: np.array(0.0))
-    reset: str = "subtract"
-
-
-@dataclass(frozen=True, eq=False)
-class CubaLIF(_Population):
-    """Current-based LIF (synaptic current i, membrane v).
-
-    i[t] = alpha * i[t-1] + x[t]                                alpha = decay(tau_syn, dt)
-    v[t] = beta * v[t-1] + (1 - beta) * (v_leak + r * w_in * i[t])   beta = decay(tau_mem, dt)
-    s[t] = v[t] > v_threshold, then reset as LIF;  y[t] = s[t]
-    """
-
-    kind: ClassVar[str] = "CubaLIF"
-    out_dtype: ClassVar[str] = SPIKE
-    array_fields: ClassVar[tuple[str, ...]] = (
-        "tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in",
-    )
-    tau_syn: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    tau_mem: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    r: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    v_leak: np.ndarray = field(default_factory=lambda: np.array(0.0))
-    v_threshold: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    v_reset: np.ndarray = field(default_factory=lambda: np.array(0.0))
-    w_in: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    reset: str = "subtract"
-
-
-@dataclass(frozen=True, eq=False)
-class LI(_Population):
-    """Leaky integrator (never spikes; a membrane readout).
-
-    v[t] = beta * v[t-1] + (1 - beta) * (v_leak + r * x[t]);   y[t] = v[t]
-    """
-
-    kind: ClassVar[str] = "LI"
-    array_fields: ClassVar[tuple[str, ...]] = ("tau", "r", "v_leak")
-    tau: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    r: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    v_leak: np.ndarray = field(default_factory=lambda: np.array(0.0))
-
-
-@dataclass(frozen=True, eq=False)
-class IF(_Population):
-    """Integrate-and-fire (no leak).
-
-    v[t] = v[t-1] + r * x[t];  s[t] = v[t] > v_threshold, then reset as LIF;  y[t] = s[t]
-    """
-
-    kind: ClassVar[str] = "IF"
-    out_dtype: ClassVar[str] = SPIKE
-    array_fields: ClassVar[tuple[str, ...]] = ("r", "v_threshold", "v_reset")
-    r: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    v_threshold: np.ndarray = field(default_factory=lambda: np.array(1.0))
-    v_reset: np.ndarray = field(default_factory=lambda: np.array(0.0))
-    reset: str = "subtract"
+# LIF, CubaLIF, LI and IF live in compiler/ops/<kind>.py (re-exported below).
 
 
 # --------------------------------------------------------------------------- readouts
@@ -428,14 +356,38 @@ NODE_KINDS: dict[str, type[Node]] = {
     cls.kind: cls
     for cls in (
         Input, Output, Affine, Linear, DelayedLinear, Conv1d, Conv2d, Flatten, SumPool2d, Scale,
-        Threshold, LIF, CubaLIF, LI, IF, SpikeCountArgmax, MembraneArgmax,
+        Threshold, SpikeCountArgmax, MembraneArgmax,
     )
-}
+}  # registered ops (compiler/ops/) add their kinds here
 
 SYNAPSE_KINDS = (Affine, Linear, DelayedLinear, Conv1d, Conv2d)
-NEURON_KINDS = (LIF, CubaLIF, LI, IF)
+
+
+def emits_spikes(node: Node) -> bool:
+    """True if ``node`` outputs 0/1 spikes: its kind's ``out_dtype`` (an Input's ``dtype``).
+
+    The one answer to "is this node spiking" for every pass and emitter (a registered op's
+    ``spiking`` trait must agree with its classes' ``out_dtype``; the registry checks)."""
+    return (node.dtype if isinstance(node, Input) else node.out_dtype) == SPIKE
 
 
 def as_param(x: Any) -> np.ndarray:
     """Parameter arrays are float64 numpy arrays (0-d when shared by the population)."""
     return _arr(x)
+
+
+# Kinds that moved to their op files; ``from snnc.compiler.ir.nodes import LIF`` keeps
+# working (PEP 562), resolved on first use so that the op files can import this module.
+_MOVED = {"LIF": "lif", "LI": "li", "IF": "if_", "CubaLIF": "cubalif"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"snnc.compiler.ops.{_MOVED[name]}"), name)
+    if name == "NEURON_KINDS":  # every registered neuron population (float kinds)
+        from snnc.compiler import ops
+
+        return tuple(o.float_cls for o in ops.ops() if o.population)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,6 @@ import numpy as np
 from snnc.compiler.errors import GraphError
 from snnc.compiler.ir.nodes import (
     NODE_KINDS,
-    REAL,
     SPIKE,
     Input,
     Node,
@@ -252,85 +251,7 @@ class _QPopulation(_Population):
                 _ints(f, name, getattr(self, f), lo, hi)
 
 
-@dataclass(frozen=True, eq=False)
-class QLIF(_QPopulation):
-    """Integer LIF.  x = sum of incoming (already requantized) edges, in state units.
-
-    v = sat(decay(v, beta_q) + x + leak_q);  s = v > thr_q;
-    reset 'subtract': v = v - s*thr_q;  'zero': v = s ? reset_q : v;   y = s
-    """
-
-    kind: ClassVar[str] = "QLIF"
-    out_dtype: ClassVar[str] = SPIKE
-    array_fields: ClassVar[tuple[str, ...]] = ("beta_q", "leak_q", "thr_q", "reset_q")
-    beta_q: np.ndarray = field(default_factory=lambda: np.array(Q15_ONE, np.int32))
-    leak_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
-    thr_q: np.ndarray = field(default_factory=lambda: np.array(1, np.int32))
-    reset_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
-    reset: str = "subtract"
-
-    def check(self, name: str) -> None:
-        self._check_common(name, self.array_fields)
-
-
-@dataclass(frozen=True, eq=False)
-class QCubaLIF(_QPopulation):
-    """Integer current-based LIF (current i in ``cur_bits``, membrane v in ``state_bits``).
-
-    i = sat_cur(decay(i, alpha_q) + x)
-    v = sat(decay(v, beta_q) + rshift_round(i * mult_v, shift_v) + leak_q)   (product in int64)
-    spike and reset as :class:`QLIF`;  y = s
-    """
-
-    kind: ClassVar[str] = "QCubaLIF"
-    out_dtype: ClassVar[str] = SPIKE
-    array_fields: ClassVar[tuple[str, ...]] = (
-        "alpha_q", "beta_q", "mult_v", "shift_v", "leak_q", "thr_q", "reset_q")
-    alpha_q: np.ndarray = field(default_factory=lambda: np.array(Q15_ONE, np.int32))
-    beta_q: np.ndarray = field(default_factory=lambda: np.array(Q15_ONE, np.int32))
-    mult_v: np.ndarray = field(default_factory=lambda: np.array(1, np.int32))
-    shift_v: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
-    leak_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
-    thr_q: np.ndarray = field(default_factory=lambda: np.array(1, np.int32))
-    reset_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
-    reset: str = "subtract"
-    cur_bits: int = 16
-    i_scale: float = 1.0
-
-    def check(self, name: str) -> None:
-        self._check_common(name, ("alpha_q", "beta_q", "leak_q", "thr_q", "reset_q"))
-        _bits("cur_bits", name, self.cur_bits, STATE_BITS)
-        _ints("mult_v", name, self.mult_v, 0, (1 << 31) - 1)
-        _ints("shift_v", name, self.shift_v, 0, 62)
-
-
-@dataclass(frozen=True, eq=False)
-class QLI(_QPopulation):
-    """Integer leaky integrator (readout membrane).  v = sat(decay(v, beta_q) + x + leak_q);  y = v"""
-
-    kind: ClassVar[str] = "QLI"
-    out_dtype: ClassVar[str] = REAL
-    array_fields: ClassVar[tuple[str, ...]] = ("beta_q", "leak_q")
-    beta_q: np.ndarray = field(default_factory=lambda: np.array(Q15_ONE, np.int32))
-    leak_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
-
-    def check(self, name: str) -> None:
-        self._check_common(name, self.array_fields)
-
-
-@dataclass(frozen=True, eq=False)
-class QIF(_QPopulation):
-    """Integer IF.  v = sat(v + x);  spike and reset as :class:`QLIF`;  y = s"""
-
-    kind: ClassVar[str] = "QIF"
-    out_dtype: ClassVar[str] = SPIKE
-    array_fields: ClassVar[tuple[str, ...]] = ("thr_q", "reset_q")
-    thr_q: np.ndarray = field(default_factory=lambda: np.array(1, np.int32))
-    reset_q: np.ndarray = field(default_factory=lambda: np.array(0, np.int32))
-    reset: str = "subtract"
-
-    def check(self, name: str) -> None:
-        self._check_common(name, self.array_fields)
+# QLIF, QCubaLIF, QLI and QIF live in compiler/ops/<kind>.py (re-exported below).
 
 
 @dataclass(frozen=True, eq=False)
@@ -366,8 +287,7 @@ class QThreshold(Node):
 
 
 QSYNAPSE_KINDS = (QLinear, QDelayedLinear, QConv)
-QNEURON_KINDS = (QLIF, QCubaLIF, QLI, QIF)
-QNODE_KINDS: tuple[type[Node], ...] = (QInput, *QSYNAPSE_KINDS, *QNEURON_KINDS, QThreshold)
+QNODE_KINDS: tuple[type[Node], ...] = (QInput, *QSYNAPSE_KINDS, QThreshold)
 
 # Register with the shared table so .snn files and verify() know these kinds.
 NODE_KINDS.update({cls.kind: cls for cls in QNODE_KINDS})
@@ -375,5 +295,25 @@ NODE_KINDS.update({cls.kind: cls for cls in QNODE_KINDS})
 
 def is_quantized(graph: object) -> bool:
     """True if the graph uses integer node kinds (it was produced by the quantize pass)."""
-    nodes = getattr(graph, "nodes", {})
-    return any(isinstance(n, QNODE_KINDS) for n in nodes.values())
+    from snnc.compiler.ops import op_for
+
+    nodes = getattr(graph, "nodes", {}).values()
+    return any(isinstance(n, QNODE_KINDS) or (op_for(n) is not None
+                                               and type(n) is op_for(n).quant_cls)
+               for n in nodes)
+
+
+# Kinds that moved to their op files (compiler/ops/); old imports keep working (PEP 562).
+_MOVED = {"QLIF": "lif", "QLI": "li", "QIF": "if_", "QCubaLIF": "cubalif"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(f"snnc.compiler.ops.{_MOVED[name]}"), name)
+    if name == "QNEURON_KINDS":  # every registered neuron population (integer kinds)
+        from snnc.compiler import ops
+
+        return tuple(o.quant_cls for o in ops.ops() if o.population and o.quant_cls)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

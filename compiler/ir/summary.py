@@ -13,7 +13,6 @@ import numpy as np
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
     SYNAPSE_KINDS,
-    CubaLIF,
     DelayedLinear,
     Node,
     _Population,
@@ -33,9 +32,12 @@ def _n_synapses(node: Node) -> int:
 def _state_values(node: Node) -> int:
     if isinstance(node, DelayedLinear):
         return (node.max_delay + 1) * int(node.weight.shape[0])
-    if isinstance(node, CubaLIF):
-        return 2 * node.size
-    if isinstance(node, _Population):
+    from snnc.compiler.ops import op_for
+
+    op = op_for(node)
+    if op is not None:  # one value per state variable of the op's spec
+        return len(op.state) * node.size
+    if isinstance(node, _Population):  # readouts: one accumulator
         return node.size
     return 0
 

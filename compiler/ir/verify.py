@@ -21,16 +21,12 @@ from snnc.compiler.errors import GraphError
 from snnc.compiler.ir import names
 from snnc.compiler.ir.graph import DISCRETIZATIONS, Graph
 from snnc.compiler.ir.nodes import (
-    IF,
-    LI,
-    LIF,
     REAL,
     RESET_MODES,
     SPIKE,
     Affine,
     Conv1d,
     Conv2d,
-    CubaLIF,
     DelayedLinear,
     Flatten,
     Input,
@@ -43,8 +39,6 @@ from snnc.compiler.ir.nodes import (
 # Elements of one node's output (or weight): bounds the simulators' and emitters' memory.
 MAX_ELEMENTS = 1 << 22
 MAX_DIMS = 8
-
-_TAUS = {LIF: ("tau",), LI: ("tau",), CubaLIF: ("tau_syn", "tau_mem")}
 
 
 def verify(graph: Graph) -> Graph:
@@ -147,17 +141,12 @@ def _check_params(name: str, node: Node) -> None:
                 raise GraphError(
                     f"parameter '{f}' of shape {v.shape} does not fit population {shape}",
                     name)
-    for f in _TAUS.get(type(node), ()):
-        if np.any(np.asarray(getattr(node, f)) <= 0):
-            raise GraphError(f"'{f}' must be > 0", name)
     if hasattr(node, "reset") and getattr(node, "reset") not in RESET_MODES:
         raise GraphError(f"reset must be one of {RESET_MODES}, got '{node.reset}'", name)
     from snnc.compiler.ops import op_for  # a registered op's own rules (compiler/ops/)
     op = op_for(node)
     if op is not None and op.check is not None:
         op.check(name, node)
-    if isinstance(node, (LIF, CubaLIF, IF)) and np.any(np.asarray(node.v_threshold) <= 0):
-        raise GraphError("v_threshold must be > 0", name)
     if isinstance(node, MembraneArgmax) and node.reduce not in ("sum", "max", "last"):
         raise GraphError(f"reduce must be sum|max|last, got '{node.reduce}'", name)
     if isinstance(node, DelayedLinear):

@@ -7,8 +7,8 @@ rule, NIR mapping and (with :func:`lower`) one lowering per backend or an explic
 verify, quantize, the C/HLS/ONNX/TFLite emitters, NIR import/export) asks this registry
 for a kind it does not know itself, so adding a kind touches no dispatcher.
 
-The kinds that predate the registry (LIF, CubaLIF, ...) still live in the dispatchers;
-they are not registered here yet (issue 15 migrates them one by one).
+Every neuron population kind is an op here (LIF, LI, IF, CubaLIF, ALIF); the synapse,
+pooling, I/O and readout kinds are built into the dispatchers.
 """
 
 from __future__ import annotations
@@ -47,9 +47,13 @@ class OpDef:
 
     ``float_step(node, x, st, graph) -> y`` and ``int_step(node, x, st, graph) -> y`` are
     the simulators' rules; ``quantize(q, name, node) -> (qnode, input_scale, info)`` gets
-    the quantizer (``q``, for calibration statistics and options); ``nir_import(nir_node,
-    shape) -> node`` / ``nir_export(node) -> nir node`` or ``None`` when NIR has no such
-    primitive (then export raises UnsupportedError naming the node).
+    the quantizer (``q``, for calibration statistics and options); ``nir_type`` names the
+    NIR primitive (e.g. ``"LIF"``), ``nir_import(nir_node, shape, nc) -> node`` and
+    ``nir_export(node, nc) -> nir node`` get the NIR frontend's conventions in ``nc``
+    (compiler/frontend/nir.py: framework, parameter readers ``q``/``tau``/``levels``,
+    ``reset``; on export ``full(field)``, ``meta()``, ``attrs``); ``nir_export`` is
+    ``None`` when NIR has no such primitive (then export raises UnsupportedError naming
+    the node, with ``nir_unsupported`` as the reason).
     """
 
     kind: str
@@ -62,11 +66,17 @@ class OpDef:
     float_step: Callable[..., Any] | None = None
     int_step: Callable[..., Any] | None = None
     quantize: Callable[..., Any] | None = None
-    nir_type: type | None = None
+    nir_type: str | None = None  # the NIR primitive's class name in the nir package
     nir_import: Callable[..., Any] | None = None
     nir_export: Callable[..., Any] | None = None
     check: Callable[..., Any] | None = None  # check(name, node): raises GraphError
     nir_unsupported: str = ""  # why NIR cannot carry this op (when nir_export is None)
+    # The MPSoC resource estimator's model of the op's HLS loop (targets/mpsoc/estimate.py):
+    # ops (w-bit adders/compares per neuron), params (int32 tables), decayed (states with a
+    # Q0.15 decay multiply), mult (a state times a 32-bit multiplier, with a barrel shift),
+    # out_buffer (an extra int32 output array), deep (the longer CubaLIF pipeline). Empty:
+    # the estimator rejects the op.
+    hls_cost: dict[str, Any] = field(default_factory=dict)
     lowerings: dict[str, Any] = field(default_factory=dict)
 
     def state_bytes(self, qnode: Any) -> int:
@@ -81,11 +91,14 @@ _BY_CLASS: dict[type, OpDef] = {}  # exact class -> op
 
 def register(op: OpDef) -> OpDef:
     """Add ``op``: its node classes join the IR kind table (so .snn files round-trip)."""
-    from snnc.compiler.ir.nodes import NODE_KINDS
+    from snnc.compiler.ir.nodes import NODE_KINDS, SPIKE
 
     for cls in (op.float_cls, op.quant_cls):
         if cls is None:
             continue
+        if (cls.out_dtype == SPIKE) != op.spiking:  # one answer to "is it spiking"
+            raise ValueError(f"op '{op.kind}': spiking={op.spiking} but {cls.__name__}."
+                             f"out_dtype is '{cls.out_dtype}'")
         if cls.kind in NODE_KINDS and NODE_KINDS[cls.kind] is not cls:
             raise ValueError(f"op kind '{cls.kind}' is already defined")
         NODE_KINDS[cls.kind] = cls

@@ -1,7 +1,7 @@
 """Dead-neuron removal: drop spiking neurons that can never affect an output.
 
-A neuron ``k`` of a 1-D spiking population (LIF, CubaLIF, IF and their integer kinds) is
-dead when either
+A neuron ``k`` of a 1-D spiking population (a registered op with the spiking trait: LIF,
+CubaLIF, IF, ALIF and their integer kinds) is dead when either
 
 - it can never spike: every incoming synapse row ``k`` is zero, no incoming bias drives
   it (bias[k] == 0), and its leak cannot push it up (float ``v_leak[k] <= 0``, integer
@@ -29,19 +29,21 @@ from typing import Any
 import numpy as np
 
 from snnc.compiler.ir.graph import Graph
-from snnc.compiler.ir.nodes import IF, LIF, CubaLIF, Node
-from snnc.compiler.ir.qnodes import QIF, QLIF, QCubaLIF
+from snnc.compiler.ir.nodes import Node, emits_spikes
 from snnc.compiler.ir.verify import verify
+from snnc.compiler.ops import is_population
 from snnc.compiler.passes.storage import MATRIX_KINDS
 
-SPIKING_KINDS = (LIF, CubaLIF, IF, QLIF, QCubaLIF, QIF)
+
+def _spiking_population(node: Node) -> bool:
+    return is_population(node) and emits_spikes(node)
 
 
 def _leak(node: Node) -> np.ndarray:
-    if isinstance(node, (QLIF, QCubaLIF)):
-        return np.asarray(node.leak_q)
-    if isinstance(node, (LIF, CubaLIF)):
-        return np.asarray(node.v_leak)
+    """The constant drive of a population (integer ``leak_q``, float ``v_leak``; none: 0)."""
+    for f in ("leak_q", "v_leak"):
+        if hasattr(node, f):
+            return np.asarray(getattr(node, f))
     return np.zeros(())
 
 
@@ -75,7 +77,7 @@ def _candidates(graph: Graph) -> dict[str, tuple[list[str], list[str]]]:
     """Populations this pass may shrink -> (incoming synapses, outgoing synapses)."""
     out = {}
     for name, node in graph.items():
-        if not isinstance(node, SPIKING_KINDS) or len(node.shape) != 1:
+        if not _spiking_population(node) or len(node.shape) != 1:
             continue
         ins, outs = graph.predecessors(name), graph.successors(name)
         ok = all(isinstance(graph.nodes[s], MATRIX_KINDS) and graph.successors(s) == [name]

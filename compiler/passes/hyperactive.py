@@ -16,7 +16,7 @@ Graph contract (what this pass reads), written by e.g. :mod:`models.vpr.export`:
                             ...}
 
 (other keys, e.g. each module's ``"output"``, are carried over untouched). Each listed
-population must be a 1-D spiking population (LIF, CubaLIF, IF) whose every neighbour is
+population must be a 1-D spiking population (a spiking op: LIF, CubaLIF, IF, ALIF) whose every neighbour is
 a dense synapse node (Affine, Linear, DelayedLinear) connected only to it on that side:
 incoming synapses lose row ``k`` (and bias/delay entry), recurrent synapses (population
 -> synapse -> same population) lose row and column ``k``, outgoing synapses (e.g. the
@@ -50,10 +50,10 @@ import numpy as np
 from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.interpret import simulate
-from snnc.compiler.ir.nodes import IF, LIF, Affine, CubaLIF, DelayedLinear, Linear, Node
+from snnc.compiler.ir.nodes import Affine, DelayedLinear, Linear, Node, emits_spikes
 from snnc.compiler.ir.verify import verify
+from snnc.compiler.ops import is_population
 
-_SPIKING = (LIF, CubaLIF, IF)
 _DENSE = (Affine, Linear, DelayedLinear)
 
 
@@ -69,9 +69,9 @@ def ensemble_modules(graph: Graph) -> list[dict[str, Any]]:
         node = graph.nodes.get(pop) if isinstance(pop, str) else None
         if node is None:
             raise GraphError(f"ensemble module {m!r} names no population of the graph")
-        if not isinstance(node, _SPIKING) or len(node.shape) != 1:
-            raise UnsupportedError(f"node '{pop}': ensemble populations must be 1-D LIF, "
-                                   f"CubaLIF or IF, got {node.kind} {tuple(node.shape)}")
+        if not (is_population(node) and emits_spikes(node)) or len(node.shape) != 1:
+            raise UnsupportedError(f"node '{pop}': ensemble populations must be 1-D spiking "
+                                   f"neuron populations, got {node.kind} {tuple(node.shape)}")
         if "places" not in m:
             raise GraphError(f"ensemble module of '{pop}' lists no 'places' (its region)", pop)
     return list(mods)

@@ -231,6 +231,44 @@ class Planner:
                           flash_by_node=dict(flash_by_node or {}))
 
 
+def spec_state_bytes(graph: Graph) -> dict[str, int]:
+    """State RAM per stateful node of a quantized ``graph`` as its op's state spec defines
+    it (:meth:`compiler.ops.OpDef.state_bytes`). Raises SnncError naming the node for a
+    stateful kind that declares no state spec (the planner never guesses a state)."""
+    from snnc.compiler import ops
+    from snnc.compiler.ir.nodes import READOUTS
+
+    out: dict[str, int] = {}
+    for name, node in graph.items():
+        op = ops.op_for(node)
+        if op is None:
+            if node.stateful and not isinstance(node, READOUTS):
+                raise SnncError(f"node '{name}': kind '{node.kind}' is stateful but no op "
+                                "declares its state spec (compiler/ops/<kind>.py)")
+            continue
+        if op.stateful and not op.state:
+            raise SnncError(f"node '{name}': op '{op.kind}' is stateful but declares no "
+                            "state spec")
+        if op.state and type(node) is op.quant_cls:
+            out[name] = op.state_bytes(node)
+    return out
+
+
+def check_state(graph: Graph, plan: MemoryPlan) -> None:
+    """Every population of ``graph`` has at least its state spec's bytes in ``plan``
+    (state members, or the persistent output buffer a state doubles as): an emitter that
+    reserves less fails here, loudly, instead of the report under-counting RAM."""
+    have: dict[str, int] = {}
+    for m in plan.members:
+        if m.node is not None and m.role in ("state", "buffer"):
+            have[m.node] = have.get(m.node, 0) + m.nbytes
+    for name, want in spec_state_bytes(graph).items():
+        if have.get(name, 0) < want:
+            raise SnncError(f"internal: the {plan.backend} plan reserves "
+                            f"{have.get(name, 0)} B for the state of node '{name}', its "
+                            f"state spec needs {want} B")
+
+
 def plan_memory(graph: Graph) -> MemoryPlan:
     """The memory plan of ``graph`` as the C emitter lays it out (no files written)."""
     from snnc.compiler.codegen.c import emit_c  # the emitter imports this module

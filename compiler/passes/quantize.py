@@ -44,17 +44,12 @@ from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.interpret import simulate
 from snnc.compiler.ir.nodes import (
-    IF,
-    LI,
-    LIF,
-    NEURON_KINDS,
     REAL,
     SPIKE,
     SYNAPSE_KINDS,
     Affine,
     Conv1d,
     Conv2d,
-    CubaLIF,
     DelayedLinear,
     Flatten,
     Input,
@@ -68,14 +63,9 @@ from snnc.compiler.ir.nodes import (
 )
 from snnc.compiler.ir.qnodes import (
     INPUT_BITS,
-    Q15_ONE,
-    QIF,
-    QLI,
-    QLIF,
     STATE_BITS,
     WEIGHT_BITS,
     QConv,
-    QCubaLIF,
     QDelayedLinear,
     QInput,
     QLinear,
@@ -239,7 +229,7 @@ def insert_identity_synapses(graph: Graph) -> Graph:
     edges: list[tuple[str, str]] = []
     changed = False
     for a, b in graph.edges:
-        if (isinstance(graph.nodes[b], NEURON_KINDS) or is_population(graph.nodes[b])) \
+        if is_population(graph.nodes[b]) \
                 and not isinstance(graph.nodes[a], SYNAPSE_KINDS):
             n = int(np.prod(graph.nodes[b].shape_in()))
             new = f"{a}__to__{b}"
@@ -284,74 +274,15 @@ class _Quantizer:
         return bound * self.opt.headroom / _top(self.opt.state_bits)
 
     def populations(self) -> None:
-        """Quantize every neuron population; record the scale its input must arrive in."""
-        opt = self.opt
-        lo, hi = srange(opt.state_bits)
+        """Quantize every neuron population (its op's quantize rule, compiler/ops/<kind>.py);
+        record the scale its input must arrive in."""
         for name, node in self.g.items():
-            op = op_for(node)  # a registered op (compiler/ops/<kind>.py) quantizes itself
-            if op is not None and op.quantize is not None:
-                q_op, self.pop_scale[name], self.info[name] = op.quantize(self, name, node)
-                self.new[name] = q_op
-                self.scale_of[name] = np.asarray(1.0 if op.spiking else q_op.v_scale)
+            op = op_for(node)
+            if op is None or op.quantize is None:
                 continue
-            if not isinstance(node, NEURON_KINDS):
-                continue
-            n = node.size
-            shape = tuple(node.shape)
-
-            def pp(a: np.ndarray, shape: tuple[int, ...] = shape) -> np.ndarray:
-                return _compact(np.asarray(a).reshape(shape))
-
-            s = self._v_scale(name, node)
-            common = dict(shape=tuple(node.shape), state_bits=opt.state_bits, v_scale=s)
-            if isinstance(node, (LIF, LI)):
-                beta = _vec(self.g.decay(node.tau), shape)
-                gain = (1.0 - beta) * _vec(node.r, shape)
-                beta_q = _iround(beta * Q15_ONE, 0, Q15_ONE)
-                leak = _iround((1.0 - beta) * _vec(node.v_leak, shape) / s, lo, hi)
-                if isinstance(node, LI):
-                    q: Node = QLI(beta_q=pp(beta_q), leak_q=pp(leak), **common)
-                else:
-                    q = QLIF(beta_q=pp(beta_q), leak_q=pp(leak),
-                             thr_q=pp(_iround(_vec(node.v_threshold, shape) / s, 1, hi)),
-                             reset_q=pp(_iround(_vec(node.v_reset, shape) / s, lo, hi)),
-                             reset=node.reset, **common)
-                self.pop_scale[name] = _dest_scale(s, gain)
-                self.info[name] = {"v_scale": s}
-            elif isinstance(node, IF):
-                gain = _vec(node.r, shape)
-                q = QIF(thr_q=pp(_iround(_vec(node.v_threshold, shape) / s, 1, hi)),
-                        reset_q=pp(_iround(_vec(node.v_reset, shape) / s, lo, hi)),
-                        reset=node.reset, **common)
-                self.pop_scale[name] = _dest_scale(s, gain)
-                self.info[name] = {"v_scale": s}
-            elif isinstance(node, CubaLIF):
-                alpha = _vec(self.g.decay(node.tau_syn), shape)
-                beta = _vec(self.g.decay(node.tau_mem), shape)
-                gain_v = (1.0 - beta) * _vec(node.r, shape) * _vec(node.w_in, shape)
-                ib = self._absmax(name, "i") or 1.0
-                si_req = ib * opt.headroom / _top(opt.state_bits)
-                si = np.full(n, si_req)
-                if opt.pow2:  # pick the current scale so the i -> v gain is a power of two
-                    pos = gain_v > 0
-                    k = np.ceil(np.log2(np.where(pos, si_req * gain_v / s, 1.0)))
-                    si = np.where(pos, np.exp2(k) * s / np.where(pos, gain_v, 1.0), si_req)
-                mult_v, shift_v = quantize_multiplier(gain_v * si / s, pow2=opt.pow2)
-                q = QCubaLIF(alpha_q=pp(_iround(alpha * Q15_ONE, 0, Q15_ONE)),
-                             beta_q=pp(_iround(beta * Q15_ONE, 0, Q15_ONE)),
-                             mult_v=pp(mult_v), shift_v=pp(shift_v),
-                             leak_q=pp(_iround((1 - beta) * _vec(node.v_leak, shape) / s,
-                                                     lo, hi)),
-                             thr_q=pp(_iround(_vec(node.v_threshold, shape) / s, 1, hi)),
-                             reset_q=pp(_iround(_vec(node.v_reset, shape) / s, lo, hi)),
-                             reset=node.reset, cur_bits=opt.state_bits,
-                             i_scale=float(np.max(si)), **common)
-                self.pop_scale[name] = si
-                self.info[name] = {"v_scale": s, "i_scale_max": float(np.max(si))}
-            else:  # pragma: no cover - NEURON_KINDS is exhaustive above
-                raise UnsupportedError(f"quantize: no rule for neuron kind {node.kind}")
-            self.new[name] = q
-            self.scale_of[name] = np.asarray(s if isinstance(node, LI) else 1.0)
+            q_op, self.pop_scale[name], self.info[name] = op.quantize(self, name, node)
+            self.new[name] = q_op
+            self.scale_of[name] = np.asarray(1.0 if op.spiking else q_op.v_scale)
 
     def _input_absmax(self, name: str) -> float:
         """Largest |sum of incoming edges| of ``name`` seen during calibration."""
@@ -552,7 +483,10 @@ class _Quantizer:
         bias = np.zeros(0, np.int32)
         if isinstance(node, (Affine, Conv1d, Conv2d)) and np.asarray(node.bias).size:
             bias = _iround(np.asarray(node.bias, np.float64) / w_scale, *srange(32))
-        out_bits = (dst_node.cur_bits if isinstance(dst_node, QCubaLIF)
+        # A population integrates its input into the first state of its spec (e.g. the
+        # CubaLIF current): the synapse saturates to that state's width.
+        dst_op = op_for(dst_node)
+        out_bits = (dst_op.state[0].bits(dst_node) if dst_op is not None and dst_op.state
                     else getattr(dst_node, "state_bits", opt.state_bits))
         common = dict(weight=w_q, bias=bias, mult=_compact(mult), shift=_compact(shift),
                       weight_bits=opt.weight_bits, out_bits=out_bits,

@@ -101,6 +101,7 @@ from typing import Any
 
 import numpy as np
 
+from snnc.compiler import ops
 from snnc.compiler.codegen.hls import layer_units  # the kernel generator's own rule
 from snnc.compiler.errors import SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
@@ -114,11 +115,7 @@ from snnc.compiler.ir.nodes import (
     SpikeCountArgmax,
 )
 from snnc.compiler.ir.qnodes import (
-    QIF,
-    QLI,
-    QLIF,
     QConv,
-    QCubaLIF,
     QDelayedLinear,
     QInput,
     QLinear,
@@ -441,40 +438,32 @@ def _synapse(graph: Graph, name: str, node: QLinear, reuse: int) -> NodeEstimate
 
 
 def _population(graph: Graph, name: str, node: Node) -> NodeEstimate:
+    """A neuron population from its op (compiler/ops/<kind>.py): one memory per state
+    variable of the state spec, and the datapath the op's ``hls_cost`` declares."""
+    op = ops.op_for(node)
+    cost = op.hls_cost if op is not None else {}
     n = _size(node.shape)
-    w = int(node.state_bits)
     c = _Cost()
     cycles = _input_sum(c, graph, name, n)
     _, in_bits = _source(graph, name)
-    c.mem(n, c_bits(w))                                     # membrane v
-    depth = POP_DEPTH
-    if isinstance(node, QLIF):
-        ops = 6          # decay rounding, + x, + leak, saturate, compare, reset
-        c.dsp += dsp_mult(Q15_BITS, w)
-        params = 4                                          # beta, leak, thr, reset
-    elif isinstance(node, QCubaLIF):
-        wc = int(node.cur_bits)
-        c.mem(n, c_bits(wc))                                # current i
-        ops = 10
+    bits = {sv.name: sv.bits(node) for sv in op.state}
+    for b in bits.values():
+        c.mem(n, c_bits(b))                                 # state: membrane, current, ..
+    w = max(bits.values())
+    for sv in cost.get("decayed", ()):
+        c.dsp += dsp_mult(Q15_BITS, bits[sv])               # Q0.15 decay products
+    if "mult" in cost:                                      # state * mult (CubaLIF's i->v)
+        c.dsp += dsp_mult(bits[cost["mult"]], MULT_BITS)
         c.logic(BARREL_LUT)
-        c.dsp += dsp_mult(Q15_BITS, wc) + dsp_mult(Q15_BITS, w) + dsp_mult(wc, MULT_BITS)
-        params = 7                                          # alpha, beta, mult_v, shift_v,..
-        depth = CUBA_DEPTH
-        w = max(w, wc)
-    elif isinstance(node, QLI):
-        ops = 4
-        c.dsp += dsp_mult(Q15_BITS, w)
-        params = 2
+    if cost.get("out_buffer"):
         c.mem(n, 32)                                        # output buffer y (int32_t)
-    else:  # QIF
-        ops = 4
-        params = 2
-    for _ in range(params):
+    for _ in range(cost["params"]):
         c.mem(n, 32)                                        # int32_t tables
-    c.logic(ops * max(w, in_bits) * ADD_LUT_PER_BIT)
+    c.logic(cost["ops"] * max(w, in_bits) * ADD_LUT_PER_BIT)
     if _is_spike(node):
         c.ff += n * SPIKE_BITS                              # spike outputs, registers
     c.loop(3)                                               # update, clear v, clear y
+    depth = CUBA_DEPTH if cost.get("deep") else POP_DEPTH
     return _done(name, node.kind, n, n, 0, 0, cycles + n + depth, c)
 
 
@@ -547,8 +536,10 @@ def _check_graph(graph_q: Graph) -> None:
         if isinstance(node, QConv):
             raise UnsupportedError(f"node '{name}': QConv is not supported by the MPSoC "
                                    "kernel (fully connected synapses only)")
-        if not isinstance(node, (QInput, QLinear, QLIF, QCubaLIF, QLI, QIF, QThreshold,
-                                 SpikeCountArgmax, MembraneArgmax, Output, Flatten)):
+        op = ops.op_for(node)
+        if not (isinstance(node, (QInput, QLinear, QThreshold, SpikeCountArgmax,
+                                  MembraneArgmax, Output, Flatten))
+                or (op is not None and op.hls_cost and type(node) is op.quant_cls)):
             raise UnsupportedError(f"node '{name}': kind {node.kind} is not supported by "
                                    "the MPSoC kernel (expected a quantized graph)")
 
@@ -556,7 +547,7 @@ def _check_graph(graph_q: Graph) -> None:
 def _node_estimate(graph: Graph, name: str, node: Node, reuse: int) -> NodeEstimate:
     if isinstance(node, QLinear):
         return _synapse(graph, name, node, reuse)
-    if isinstance(node, (QLIF, QCubaLIF, QLI, QIF)):
+    if ops.is_population(node):
         return _population(graph, name, node)
     if isinstance(node, QThreshold):
         return _threshold(graph, name, node)

@@ -3,7 +3,9 @@ fallback to it, proven with a toy op registered only for these tests."""
 
 from __future__ import annotations
 
+import tokenize
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -73,3 +75,105 @@ def test_backends_name_the_node_of_an_unsupported_op(twice: ops.OpDef) -> None:
         emit_c(_graph())
     with pytest.raises(UnsupportedError, match=r"node 'tw'.*onnx.*no lowering registered"):
         export_step(_graph())
+
+
+# ------------------------------------------------------------------ the registry is the only place
+
+NEURON_OPS = {"LIF", "LI", "IF", "CubaLIF", "ALIF"}
+ROOT = Path(__file__).resolve().parents[3]
+# Modules that dispatch on node kinds: they must ask the registry about neuron kinds.
+DISPATCHERS = sorted(
+    [ROOT / "compiler" / "ir" / f for f in ("interpret.py", "interpret_int.py", "verify.py",
+                                            "summary.py", "metrics.py", "graph.py",
+                                            "serialize.py")]
+    + list((ROOT / "compiler" / "passes").glob("*.py"))
+    # c_fused.py is exempt: it is the specialised fused LIF/IF population kernel that the
+    # C emitter runs for 16-bit spike-fed populations, not a dispatcher.
+    + [p for p in (ROOT / "compiler" / "codegen").glob("*.py") if p.name != "c_fused.py"])
+
+
+def _kind_names() -> set[str]:
+    return {cls.kind for o in ops.ops() if o.kind in NEURON_OPS
+            for cls in (o.float_cls, o.quant_cls) if cls is not None}
+
+
+def test_every_neuron_population_kind_is_a_registered_op() -> None:
+    from snnc.compiler.ir.nodes import READOUTS
+
+    assert NEURON_OPS <= {o.kind for o in ops.ops()}
+    pops = {k for k, c in NODE_KINDS.items() if issubclass(c, _Population)
+            and not issubclass(c, READOUTS) and not k.startswith("Test")}
+    registered = {cls.kind for o in ops.ops() for cls in (o.float_cls, o.quant_cls) if cls}
+    assert pops <= registered, pops - registered
+    assert {"QLIF", "QLI", "QIF", "QCubaLIF", "QALIF"} <= registered
+
+
+def _named_kinds(path: Path, kinds: set[str]) -> list[str]:
+    """Kind names used as code in ``path``: identifiers (not attributes such as ``nir.LIF``)
+    and string literals equal to a kind; comments and docstrings may mention them."""
+    hits, prev = [], None
+    with tokenize.open(path) as f:
+        for tok in tokenize.generate_tokens(f.readline):
+            if tok.type == tokenize.NAME and tok.string in kinds and not (
+                    prev is not None and prev.string == "."):
+                hits.append(f"{path.name}:{tok.start[0]}: {tok.string}")
+            elif tok.type == tokenize.STRING and tok.string.strip("\"'") in kinds:
+                hits.append(f"{path.name}:{tok.start[0]}: {tok.string}")
+            if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+                prev = tok
+    return hits
+
+
+def test_dispatchers_do_not_name_neuron_kinds() -> None:
+    kinds = _kind_names()
+    assert {"LIF", "QCubaLIF", "ALIF"} <= kinds and len(DISPATCHERS) > 15
+    hits = [h for p in DISPATCHERS for h in _named_kinds(p, kinds)]
+    assert hits == [], "neuron kinds named outside compiler/ops/:\n" + "\n".join(hits)
+
+
+def test_the_name_check_finds_a_named_kind(tmp_path) -> None:
+    p = tmp_path / "d.py"
+    p.write_text('"""LIF in a docstring is fine."""\nimport nir\n'
+                 'x = nir.LIF  # LIF in a comment is fine\n'
+                 'if isinstance(n, QCubaLIF) or n.kind == "CubaLIF":\n    pass\n')
+    assert _named_kinds(p, _kind_names()) == ["d.py:4: QCubaLIF", "d.py:4: \"CubaLIF\""]
+
+
+def test_spiking_trait_must_match_out_dtype() -> None:
+    @dataclass(frozen=True, eq=False)
+    class Liar(_Population):
+        kind: ClassVar[str] = "TestLiar"  # out_dtype REAL, but claims to spike
+
+    with pytest.raises(ValueError, match="spiking=True.*out_dtype"):
+        ops.register(ops.OpDef(kind="TestLiar", float_cls=Liar, spiking=True))
+    assert "TestLiar" not in NODE_KINDS
+
+
+def test_planner_refuses_a_stateful_op_without_state_spec() -> None:
+    from snnc.compiler.errors import SnncError
+    from snnc.compiler.passes.plan import spec_state_bytes
+
+    @dataclass(frozen=True, eq=False)
+    class Mem(_Population):
+        kind: ClassVar[str] = "TestMem"
+
+    ops.register(ops.OpDef(kind="TestMem", float_cls=Mem, stateful=True,
+                           float_step=lambda node, x, st, g: x, nir_unsupported="toy"))
+    try:
+        g = _graph().replace(nodes={**_graph().nodes, "tw": Mem(shape=(2,))})
+        with pytest.raises(SnncError, match=r"node 'tw'.*TestMem.*no state spec"):
+            spec_state_bytes(g)
+    finally:
+        ops.unregister("TestMem")
+
+
+def test_state_spec_bytes_of_the_builtin_neurons() -> None:
+    """Hand-counted: 2 bytes per 16-bit state, 4 per 32-bit one, per neuron."""
+    from snnc.compiler.ops.cubalif import QCubaLIF
+    from snnc.compiler.ops.li import QLI
+    from snnc.compiler.ops.lif import QLIF
+
+    assert ops.op_for(QLIF((10,), state_bits=16)).state_bytes(QLIF((10,), state_bits=16)) == 20
+    assert ops.op_for(QLI((3,))).state_bytes(QLI((3,), state_bits=32)) == 12
+    q = QCubaLIF((5,), state_bits=32, cur_bits=16)
+    assert ops.op_for(q).state_bytes(q) == 5 * (2 + 4)
