@@ -166,8 +166,15 @@ def agreement(graph_f: Any, graph_q: Any, calib: Any, n: int = 64) -> dict[str, 
 
 
 def compile_model(model: str | Path, options: Any, calib: Any = None,
-                  dump_dir: str | Path | None = None) -> tuple[Any, Any, dict[str, Any]]:
-    """Load, run the pipeline, and build the report: (graph, plan, report dict)."""
+                  dump_dir: str | Path | None = None,
+                  background: list[Callable[[], None]] | None = None
+                  ) -> tuple[Any, Any, dict[str, Any]]:
+    """Load, run the pipeline, and build the report: (graph, plan, report dict).
+
+    Checks a pass runs in the background (``PassContext.background``, e.g. the smartwatch
+    size check) are waited for before returning, or, given ``background``, appended to
+    it for the caller to wait for (raising what the check raises) before it uses or
+    writes the result."""
     from snnc.compiler.frontend.load import load_model
     from snnc.compiler.ir.serialize import graph_hash
     from snnc.compiler.passes.pipeline import PassContext, options_dict, run_pipeline
@@ -201,8 +208,11 @@ def compile_model(model: str | Path, options: Any, calib: Any = None,
         # Quantization error alone: the float graph right before the quantize pass.
         ref = ctx.float_reference if ctx.float_reference is not None else g0
         report["float_vs_int"] = agreement(ref, g, data)
-    for wait in ctx.background:  # e.g. the size check, run beside the agreement above
-        wait()
+    if background is not None:
+        background.extend(ctx.background)
+    else:
+        for wait in ctx.background:  # e.g. the size check, run beside the agreement above
+            wait()
     return g, plan, report
 
 
@@ -372,10 +382,13 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
             from snnc.compiler.codegen import tvm_kernels
 
             tvm_kernels.require_tvm()
-        g, plan, report = compile_model(model, opt, calib, dump_ir)
+        checks: list[Callable[[], None]] = []  # e.g. the size check, beside the scoring
+        g, plan, report = compile_model(model, opt, calib, dump_ir, background=checks)
         if opt.quantize != "float" or opt.prune:
             g, plan, report = _accuracy_gate(model, opt, calib, dump_ir, g, plan, report,
                                              data, max_drop, strict, input_bits is None)
+        for wait in checks:  # before anything is written
+            wait()
         if build_dir:
             # The target's files + the graph + manifest, then the report inside the directory.
             registry.write_build(target, g, outp, {"flash_bytes": plan.flash_bytes,
