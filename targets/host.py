@@ -54,6 +54,9 @@ class HostProfile:
     # Keep float results independent of the compiler's whim to fuse a*b+c.
     extra: tuple[str, ...] = ("-ffp-contract=off",)
     real: str = "float"   # float graphs: 'float' or 'double' (snnc_real_t)
+    # Whole-sequence runs compute the layers that read only the input this many steps at
+    # a time (model.c's snnc_<m>_run; SNNC_PRE_STEPS); 1 = step by step.
+    pre_steps: int = 8
     sanitize: bool = False  # -fsanitize=address,undefined (standalone executables only)
 
     def cflags(self) -> list[str]:
@@ -63,6 +66,8 @@ class HostProfile:
                             f"got {self.real!r}")
         f = [f"-std={self.std}", self.opt, *([self.arch] if self.arch else []),
              *self.warnings, *self.extra]
+        if self.pre_steps > 1:
+            f.append(f"-DSNNC_PRE_STEPS={int(self.pre_steps)}")
         if self.real == "double":
             f.append("-DSNNC_REAL_DOUBLE")
         if self.sanitize:

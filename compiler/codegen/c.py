@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -147,6 +148,9 @@ class _Ctx:
     flash: int = 0
     ram: int = 0
     need_i: bool = False
+    # Float dense layers over one real-valued Input, computed several steps at a time by
+    # the whole-sequence entry point (_lower_linear_f; model.c.j2's snnc_<m>_run).
+    pre: list[dict[str, object]] = field(default_factory=list)
     in_off: dict[str, int] = field(default_factory=dict)
     out_off: dict[str, int] = field(default_factory=dict)
     bound: dict[str, int] = field(default_factory=dict)   # max |output| (integer graphs)
@@ -498,6 +502,20 @@ def _lower_linear_f(ctx: _Ctx, name: str, node: Linear | Affine, lines: list[str
         return
     if node.storage == "dense":
         t = ctx.table("snnc_real_t", f"{nid}_w", w, f"{name}: weights [{n_out}][{n_in}]")
+        (src,) = ctx.preds[name]
+        if (isinstance(ctx.graph.nodes[src], Input)
+                and all(p["src"] == src for p in ctx.pre)):
+            # Reads only the model's input: the whole-sequence entry point computes it
+            # for a block of steps at once (each weight row fetched once per block) and
+            # passes this step's row in `pre`; a single step computes it here.
+            off = sum(int(p["n_out"]) for p in ctx.pre)
+            ctx.pre.append(dict(src=src, w=t, bias=b, n_out=n_out, n_in=n_in, off=off,
+                                in_off=ctx.in_off[src], name=name))
+            lines.append("    if (pre) /* computed in snnc_*_run with the next steps' */")
+            lines.append(f"        memcpy({y}, pre + {off}, {n_out} * sizeof(snnc_real_t));")
+            lines.append("    else")
+            lines.append(f"        snnc_dense_fk({y}, {t}, {b}, {n_out}, {n_in}, {x});")
+            return
         lines.append(f"    snnc_dense_fk({y}, {t}, {b}, {n_out}, {n_in}, {x});")
         return
     if n_out > 65535:
@@ -961,7 +979,10 @@ def _emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         output_note="integer output per value" if quantized else "output value",
         fields=ctx.fields)
     source = env.get_template("model.c.j2").render(
-        **common, tables=ctx.tables, steps=ctx.steps, need_i=ctx.need_i,
+        **common, tables=ctx.tables, steps=ctx.steps, need_i=ctx.need_i, pre=ctx.pre,
+        n_pre=sum(int(p["n_out"]) for p in ctx.pre),
+        pre_names=textwrap.fill(cnames.c_comment(", ".join(str(p["name"]) for p in ctx.pre)),
+                                width=78, subsequent_indent="         * "),
         includes=sorted(set(ctx.includes)))
     return CModel(name=graph.name, c_name=c_name, header=header, source=source,
                   quantized=quantized, n_inputs=n_inputs, n_outputs=n_outputs,

@@ -349,16 +349,16 @@ SNNC_INLINE int32_t snnc_active(const uint8_t *restrict s, const int32_t n,
  * simulator (tests/compiler/codegen/test_c_float.py), not a summation order.
  */
 
-/* snnc_dense_fk is not inlined: in a step function with many dense layers (the VPR
- * ensemble: 16) GCC kept the partial sums of some inlined copies in memory (4x slower).
- * One out-of-line copy per model, with the sizes shared by all calls propagated in. */
+/* snnc_dense_fk(_steps) are not inlined: in a step function with many dense layers
+ * (the VPR ensemble: 16) GCC kept the partial sums of some inlined copies in memory
+ * (4x slower). One out-of-line copy per model, sizes shared by all calls propagated in. */
 #if defined(__GNUC__)
 #define SNNC_NOINLINE static __attribute__((noinline, unused))
 #else
 #define SNNC_NOINLINE static
 #endif
 
-/* Partial sums per row of snnc_dense_fk: two 256-bit registers with AVX, two 128-bit
+/* Partial sums per row of snnc_dot_fk: two 256-bit registers with AVX, two 128-bit
  * ones (SSE, NEON) otherwise; 16 lanes of SSE measured 2x slower than 8 (spills). */
 #if defined(__AVX__)
 #define SNNC_F_LANES 16
@@ -367,28 +367,58 @@ SNNC_INLINE int32_t snnc_active(const uint8_t *restrict s, const int32_t n,
 #endif
 
 /*
- * Dense float layer, weights row-major: y[i] = sum_j w[i][j] * x[j] (+ bias[i]).
- * SNNC_F_LANES independent partial sums per row: a single running sum is a chain of
- * dependent adds the compiler may not reorder (no -ffast-math), so it could neither
- * vectorize nor pipeline it. bias may be NULL.
+ * One row of a dense float layer: sum_j w[j] * x[j] over SNNC_F_LANES independent
+ * partial sums (a single running sum is a chain of dependent adds the compiler may not
+ * reorder without -ffast-math, so it could neither vectorize nor pipeline it).
  */
-SNNC_NOINLINE void snnc_dense_fk(snnc_real_t *restrict y, const snnc_real_t *restrict w,
-                               const snnc_real_t *restrict bias, const int32_t n_out,
-                               const int32_t n_in, const snnc_real_t *restrict x)
+SNNC_INLINE snnc_real_t snnc_dot_fk(const snnc_real_t *restrict w,
+                                    const snnc_real_t *restrict x, const int32_t n)
 {
-    int32_t i, j, k;
+    int32_t j, k;
+    snnc_real_t a[SNNC_F_LANES], acc;
+    for (k = 0; k < SNNC_F_LANES; ++k) a[k] = 0;
+    for (j = 0; j + SNNC_F_LANES <= n; j += SNNC_F_LANES)
+        for (k = 0; k < SNNC_F_LANES; ++k) a[k] += w[j + k] * x[j + k];
+#if SNNC_F_LANES == 16
+    for (k = 0; k < 8; ++k) a[k] += a[k + 8];
+#endif
+    acc = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    for (; j < n; ++j) acc += w[j] * x[j];
+    return acc;
+}
+
+/* Dense float layer, weights row-major: y[i] = sum_j w[i][j] * x[j] (+ bias[i]); bias
+ * may be NULL. */
+SNNC_NOINLINE void snnc_dense_fk(snnc_real_t *restrict y, const snnc_real_t *restrict w,
+                                 const snnc_real_t *restrict bias, const int32_t n_out,
+                                 const int32_t n_in, const snnc_real_t *restrict x)
+{
+    int32_t i;
+    for (i = 0; i < n_out; ++i) {
+        const snnc_real_t acc = snnc_dot_fk(w + (int64_t)i * n_in, x, n_in);
+        y[i] = bias ? acc + bias[i] : acc;
+    }
+}
+
+/*
+ * snnc_dense_fk on the inputs of n_steps time steps at once (x: [n_steps][n_in], y: step
+ * s's outputs at y + s * y_stride), for layers that read only the model's input: each
+ * weight row is fetched from memory once for all the steps and then read from L1. Every
+ * step's value is the one snnc_dense_fk computes (same snnc_dot_fk).
+ */
+SNNC_NOINLINE void snnc_dense_fk_steps(snnc_real_t *restrict y, const int32_t y_stride,
+                                       const snnc_real_t *restrict w,
+                                       const snnc_real_t *restrict bias, const int32_t n_out,
+                                       const int32_t n_in, const snnc_real_t *restrict x,
+                                       const int32_t n_steps)
+{
+    int32_t i, t;
     for (i = 0; i < n_out; ++i) {
         const snnc_real_t *restrict wr = w + (int64_t)i * n_in;
-        snnc_real_t a[SNNC_F_LANES], acc;
-        for (k = 0; k < SNNC_F_LANES; ++k) a[k] = 0;
-        for (j = 0; j + SNNC_F_LANES <= n_in; j += SNNC_F_LANES)
-            for (k = 0; k < SNNC_F_LANES; ++k) a[k] += wr[j + k] * x[j + k];
-#if SNNC_F_LANES == 16
-        for (k = 0; k < 8; ++k) a[k] += a[k + 8];
-#endif
-        acc = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-        for (; j < n_in; ++j) acc += wr[j] * x[j];
-        y[i] = bias ? acc + bias[i] : acc;
+        for (t = 0; t < n_steps; ++t) {
+            const snnc_real_t acc = snnc_dot_fk(wr, x + (int64_t)t * n_in, n_in);
+            y[(int64_t)t * y_stride + i] = bias ? acc + bias[i] : acc;
+        }
     }
 }
 

@@ -117,7 +117,8 @@ def test_event_layers_and_lif_loop_bit_identical_to_numpy_float32(reset: str, ar
 @pytest.mark.parametrize("arch", ["-march=native", ""], ids=["native", "portable"])
 def test_dense_kernel_against_numpy(n_in: int, arch: str, tmp_path: Path) -> None:
     """Real-valued input -> Affine -> IF: the dense kernel's partial sums and tails (n_in
-    below, at and between multiples of 8 and 16), with and without -march=native."""
+    below, at and between multiples of 8 and 16), with and without -march=native, in the
+    whole-sequence entry point (blocks of steps) and step by step."""
     r = np.random.default_rng(n_in)
     n_out = 9
     w, b = r.normal(0, 1, (n_out, n_in)), r.normal(0, 0.5, n_out)
@@ -131,13 +132,21 @@ def test_dense_kernel_against_numpy(n_in: int, arch: str, tmp_path: Path) -> Non
     x[0, 0] = 0.0
     x[0, 1, : n_in // 2] = -0.0
     cm = _build(g, tmp_path / "f32", arch=arch)
-    assert "snnc_dense_fk(" in (tmp_path / "f32" / "model.c").read_text()
+    src = (tmp_path / "f32" / "model.c").read_text()
+    assert "snnc_dense_fk(" in src and "snnc_dense_fk_steps(" in src
     got = cm.run(x)
     w32, b32 = F32(w).astype(np.float64), F32(b).astype(np.float64)
     exact = x.astype(np.float64) @ w32.T + b32
     # float32 sums in any order: |error| <= (n_in + 1) * eps * (sum |w x| + |b|)
     bound = (n_in + 1) * np.finfo(F32).eps * (np.abs(x) @ np.abs(w32).T + np.abs(b32))
     assert np.all(np.abs(got[..., :n_out] - exact) <= bound + 1e-30)
+    # run() computes the input-only layer 8 steps at a time (12 = 8 + 4 here); stepping
+    # one call per step computes it per step: the same values, bit for bit.
+    st = cm.stream()
+    for b in range(len(x)):
+        st.reset()
+        for t in range(x.shape[1]):
+            np.testing.assert_array_equal(st.step(x[b, t]), got[b, t])
     cmd = _build(g, tmp_path / "f64", real="double", arch=arch)
     res = simulate(g, x.astype(np.float64))
     want64 = np.concatenate([res.outputs["y"], res.outputs["s"]], axis=-1)
@@ -150,3 +159,5 @@ def test_host_profile_targets_this_cpu() -> None:
     assert "-march=native" in host.get_profile().cflags()
     assert not any(f.startswith("-march") for f in host.get_profile(arch="").cflags())
     assert "-ffp-contract=off" in host.get_profile().cflags()  # no fused a*b+c
+    assert "-DSNNC_PRE_STEPS=8" in host.get_profile().cflags()
+    assert not any("PRE_STEPS" in f for f in host.get_profile(pre_steps=1).cflags())
