@@ -15,7 +15,8 @@ Writes ``bench/results/compile_time.{json,md,png}``:
   ``--size-repeats`` runs to emit the build directory (model.c/model.h and the weight
   files, :func:`snnc.compiler.codegen.c.write_c`) and to build it with
   ``arm-none-eabi-gcc -O2 -c model.c`` (weights of >= 64 KiB are ``.incbin`` files the
-  assembler copies, compiler/codegen/cgen.py), and a least-squares line through them.
+  assembler copies, compiler/codegen/cgen.py), the seconds of a linked host build of the
+  same directory (``snnc.targets.host.build``), and least-squares lines through them.
   The IR caps a tensor at ``MAX_ELEMENTS`` = 2^22 (~4.19M) elements, so models above 4M
   synapses have several layers of 2000 x 2000 (4M) and a smaller last one.
 
@@ -162,6 +163,7 @@ def dense_rows(work: Path, sizes: tuple[int, ...], repeats: int = 3) -> dict[str
 
     from snnc.compiler.codegen.c import write_c
     from snnc.compiler.ir.verify import MAX_ELEMENTS
+    from snnc.targets import host
     from snnc.targets.smartwatch.build import CC, RUNTIME_DIR
     from snnc.targets.smartwatch.profile import get_profile
 
@@ -173,7 +175,7 @@ def dense_rows(work: Path, sizes: tuple[int, ...], repeats: int = 3) -> dict[str
         layers = sum(1 for n in g.nodes.values() if hasattr(n, "weight"))
         _log(f"{syn:,} synapses in {layers} layer(s): {repeats} x emit + build")
         load = _load()
-        emit, emit_cpu, cc, cpu = [], [], [], []
+        emit, emit_cpu, cc, cpu, so = [], [], [], [], []
         for _ in range(repeats):
             d = work / f"syn{k}"
             shutil.rmtree(d, ignore_errors=True)
@@ -187,6 +189,9 @@ def dense_rows(work: Path, sizes: tuple[int, ...], repeats: int = 3) -> dict[str
                             str(d / "model.o")], check=True)
             t2 = time.perf_counter()
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            host.build(d)  # a linked artifact: model.c + harness -> shared library
+            t3 = time.perf_counter()
+            so.append(t3 - t2)
             emit.append(t1 - t0)
             cc.append(t2 - t1)
             cpu.append(ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime)
@@ -195,7 +200,8 @@ def dense_rows(work: Path, sizes: tuple[int, ...], repeats: int = 3) -> dict[str
         rows.append({"synapses": syn, "layers": layers, "emit_s": round(e, 3),
                      "emit_cpu_s": round(ec, 3), "cc_wall_s": round(c, 3),
                      "cc_cpu_s": round(cc_, 3), "total_s": round(e + c, 3),
-                     "total_cpu_s": round(ec + cc_, 3), "runs": repeats,
+                     "total_cpu_s": round(ec + cc_, 3),
+                     "host_so_s": round(float(np.median(so)), 3), "runs": repeats,
                      "model_c_bytes": (d / "model.c").stat().st_size,
                      "blob_files": len(m.blobs),
                      "blob_bytes": sum(len(b) for b in m.blobs.values()),
@@ -203,7 +209,7 @@ def dense_rows(work: Path, sizes: tuple[int, ...], repeats: int = 3) -> dict[str
         shutil.rmtree(d, ignore_errors=True)
     m_ = np.array([r["synapses"] / 1e6 for r in rows])
     fit = {}
-    for key in ("emit_s", "cc_wall_s", "total_s", "total_cpu_s"):
+    for key in ("emit_s", "cc_wall_s", "total_s", "total_cpu_s", "host_so_s"):
         y = np.array([r[key] for r in rows])
         if len(rows) >= 2:
             slope, icpt = np.polyfit(m_, y, 1)
@@ -226,7 +232,8 @@ def plot(res: dict[str, Any], path: Path) -> None:
     m = np.array([r["synapses"] / 1e6 for r in rows])
     fig, ax = plt.subplots(figsize=(6, 4))
     for key, label in (("emit_s", "emit (write_c)"), ("cc_wall_s", "arm-none-eabi-gcc -O2 -c"),
-                       ("total_s", "emit + build"), ("total_cpu_s", "emit + build, CPU")):
+                       ("total_s", "emit + build"), ("total_cpu_s", "emit + build, CPU"),
+                       ("host_so_s", "host shared library (compile + link)")):
         ax.plot(m, [r[key] for r in rows], "o-", label=label)
     f = res["dense"]["fit"].get("total_s")
     if f:
@@ -284,16 +291,20 @@ def to_markdown(res: dict[str, Any]) -> str:
               f"{d['max_elements']:,} elements (2^22), so above 4M synapses the model has "
               "several layers (2000 x 2000 each, then a smaller one). Weight tables of >= 64 "
               "KiB are binary files the assembler includes (`.incbin`), so gcc parses only "
-              "the code. Medians of the runs; gcc CPU is user + system.", "",
+              "the code. Medians of the runs; gcc CPU is user + system. Host .so: "
+              "`snnc.targets.host.build` of the same directory (model.c and the harness "
+              "compiled with the host profile's flags and linked with the cached runtime "
+              "into a shared library), a complete linked artifact.", "",
               "| synapses | layers | model.c bytes | weight files (bytes) | emit s | emit CPU s "
-              "| gcc wall s | gcc CPU s | emit + build s | emit + build CPU s | runs | load |",
+              "| gcc wall s | gcc CPU s | emit + build s | emit + build CPU s | host .so s | runs "
+              "| load |",
               "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-              "| ---: |"]
+              "| ---: | ---: |"]
     for r in d["rows"]:
         lines.append(f"| {r['synapses']:,} | {r['layers']} | {r['model_c_bytes']:,} | "
                      f"{r['blob_files']} ({r['blob_bytes']:,}) | {r['emit_s']} | "
                      f"{r['emit_cpu_s']} | {r['cc_wall_s']} | {r['cc_cpu_s']} | "
-                     f"{r['total_s']} | {r['total_cpu_s']} | {r['runs']} | "
+                     f"{r['total_s']} | {r['total_cpu_s']} | {r['host_so_s']} | {r['runs']} | "
                      f"{r['load_before']} |")
     if d["fit"]:
         lines += ["", "Least-squares line (seconds = slope x millions + intercept, R^2): "
