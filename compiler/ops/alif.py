@@ -160,7 +160,10 @@ OP = register(OpDef(
     state=(StateVar("v", "state_bits", "membrane"),
            StateVar("b", "state_bits", "threshold increase beta_a * a")),
     float_step=float_step, int_step=int_step, quantize=quantize, check=_check,
-    nir_unsupported="NIR has no adaptive-threshold LIF primitive"))
+    nir_unsupported="NIR has no adaptive-threshold LIF primitive",
+    # per neuron: decay v, + x, + leak, sat v, thr + b, compare, reset, decay b, + jump,
+    # sat b; int32 tables beta, rho, leak, thr, jump, reset; two Q0.15 decay products
+    hls_cost={"ops": 10, "params": 6, "decayed": ("v", "b")}))
 
 
 # ------------------------------------------------------------------ lowerings

@@ -40,8 +40,26 @@ def _cuba_li() -> Graph:
         dt=1e-3, name="cuba_li"))
 
 
+def _alif() -> Graph:
+    """6 -> 5 recurrent ALIF (compiler/ops/alif.py) -> spike counts."""
+    from snnc.compiler.ir import Linear, SpikeCountArgmax
+    from snnc.compiler.ops.alif import ALIF
+
+    rng = np.random.default_rng(11)
+    return verify(Graph(
+        nodes={"x": Input((6,)),
+               "fc": Affine(np.round(rng.normal(0, 0.9, (5, 6)), 3), np.full(5, 0.05)),
+               "alif": ALIF((5,), tau_mem=np.array(5e-3), tau_adp=np.array(20e-3),
+                            v_threshold=np.array(0.3), beta_a=np.array(0.4)),
+               "rec": Linear(np.round(rng.normal(0, 0.5, (5, 5)), 3)),
+               "count": SpikeCountArgmax((5,)), "y": Output((5,))},
+        edges=[("x", "fc"), ("fc", "alif"), ("alif", "rec"), ("rec", "alif"),
+               ("alif", "count"), ("count", "y")],
+        dt=1e-3, name="alif"))
+
+
 GRAPHS = {"tiny_recurrent": lambda: load(ROOT / "models/examples/tiny_recurrent.snn"),
-          "cuba_li": _cuba_li}
+          "cuba_li": _cuba_li, "alif": _alif}
 
 
 @pytest.fixture(scope="module")
