@@ -186,3 +186,21 @@ def test_several_large_tensors_bit_exact_on_m4_and_aarch64(
     b = build_binary(d, "pi4", tmp_path / "a72")
     assert np.array_equal(run_qemu_user(b, xq.astype(np.uint8), count=False).harness.outputs,
                           want)
+
+
+@pytest.mark.slow
+def test_ten_million_synapses_bit_exact_on_host(tmp_path: Path) -> None:
+    # The compile-time benchmark's 10M-synapse model (three layers: the IR caps a tensor
+    # at 2^22 elements) builds from its .incbin files and computes what the golden
+    # model computes.
+    from snnc.bench.compile_time import synapse_graph
+    from snnc.compiler.codegen.c import write_c
+    from snnc.targets import host
+
+    g = synapse_graph(10)
+    m = write_c(g, tmp_path)
+    assert sum(len(b) for b in m.blobs.values()) == 10_000_000
+    x = (np.random.default_rng(3).random((2, 4, 2000)) < 0.2).astype(np.int32)
+    want = simulate_int(g, x).output
+    assert want[:, -1].sum() > 0  # spikes cross all three layers
+    assert np.array_equal(host.build(tmp_path).run(x), want)
