@@ -320,9 +320,10 @@ def to_markdown(res: dict[str, Any]) -> str:
               "the same for every target; the budget leaves room on the 1 MiB parts for the "
               "runtime and harness), and only for layers of <= 1024 outputs (one Thumb-2 "
               "load offset reaches every accumulator). The flash cost is the *model flash* "
-              f"column{_flash_ratio(res['layer'])}. The code-stored column functions compile "
-              "at -O1 (the same instructions as -O2, faster to compile); the price is build "
-              "time, which grows with the weights stored as code (*model.c cc s* below)."]
+              f"column{_flash_ratio(res['layer'])}. The column functions are macros of "
+              "`snnc/kernels.h` that expand to assembly on Thumb-2 and A64 (the same "
+              "instructions; gcc would spend seconds optimizing tens of thousands of "
+              "statements: *model.c cc s* below) and to C at -O1 elsewhere."]
     lines += ["", "## Networks", "",
               "Flash/RAM: model + runtime on the nRF52840 preset (1 MiB flash, 256 KiB RAM), "
               "from the ELF sections of the size-check link. N-MNIST-size networks have "

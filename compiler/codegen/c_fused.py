@@ -459,10 +459,11 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
     name of the one called with the accumulators and the active list.
 
     Input j with non-zero weights gets a function adding them as immediates
-    (``acc[17] += -5;``: load, add, store on the M4), so a SynOp needs no index or weight
-    load and no loop test; a table of function pointers by input dispatches an active
-    input in a few instructions. (One function per input, not one ``switch``: GCC
-    compiles many small functions several times faster than one huge one.)
+    (``SNNC_CODE_ADD(17, 5)``: ``acc[17] += 5``, a load, add and store on the M4), so a
+    SynOp needs no index or weight load and no loop test; a table of function pointers
+    by input dispatches an active input in a few instructions. The macros of
+    ``runtime/include/snnc/kernels.h`` make them C, or the same instructions as
+    assembly on Thumb-2 and A64 (fast to build).
     """
     base = ctx.ids[f.node]
     name = f"{base}_add_spikes"
@@ -473,14 +474,15 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
     size = code_bytes(w)
     note = textwrap.wrap(
         f"{cnames.c_comment(what)}: weights compiled into code (storage 'code': "
-        f"{int(np.count_nonzero(w))} non-zeros, ~{size} B of flash, ~3 instructions per "
-        f"SynOp). {base}_in<j> adds input j's non-zero weights to the accumulators "
-        f"(acc[row] += weight); {base}_columns[j] points to it.", 86)
+        f"{int(np.count_nonzero(w))} non-zeros, ~{size} B of flash, 3 instructions per "
+        f"SynOp). {base}_in<j> adds input j's non-zero weights to the accumulators: "
+        "SNNC_CODE_ADD(row, w) is acc[row] += w, SNNC_CODE_SUB(row, w) acc[row] -= w "
+        "(snnc/kernels.h: C, or assembly on Thumb-2 and A64); "
+        f"{base}_columns[j] points to it.", 86)
     out = ["/*", *(f" * {t}" for t in note), " */",
-           "#if defined(__GNUC__) && !defined(__clang__)",
+           "#if defined(__GNUC__) && !defined(__clang__) && !defined(SNNC_CODE_ASM)",
            "#pragma GCC push_options",
-           "/* -O1 emits the same load/add/store per weight as -O2, compiles faster and does",
-           "   not pad the functions to alignment boundaries. */",
+           "/* -O1 emits the same load/add/store per weight as -O2 and compiles faster. */",
            '#pragma GCC optimize("O1")',
            "#endif",
            f"typedef void {base}_column_fn(int32_t *restrict acc);"]
@@ -494,17 +496,18 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
             fns.append(f"{base}_none")
             continue
         fns.append(f"{base}_in{j}")
-        line = f"static void {base}_in{j}(int32_t *restrict acc) {{"
+        line = f"SNNC_CODE_FN({base}_in{j},"
         for r in rows.tolist():
-            st = f"acc[{r}] += {int(w[r, j])};"
+            v = int(w[r, j])
+            st = f"SNNC_CODE_ADD({r}, {v})" if v > 0 else f"SNNC_CODE_SUB({r}, {-v})"
             if len(line) + 1 + len(st) > 98:
                 out.append(line)
                 line = "    " + st
             else:
                 line += " " + st
-        out.append(line + " }")
-    out += ["#if defined(__GNUC__) && !defined(__clang__)", "#pragma GCC pop_options",
-            "#endif",
+        out.append(line + ")")
+    out += ["#if defined(__GNUC__) && !defined(__clang__) && !defined(SNNC_CODE_ASM)",
+            "#pragma GCC pop_options", "#endif",
             f"static {base}_column_fn *const {base}_columns[{n_in}] = {{"]
     line = "   "
     for fn in fns:

@@ -300,6 +300,40 @@ SNNC_EV_CSC(snnc_ev_csc_p16_r16, uint16_t, uint16_t)
 SNNC_EV_CSC(snnc_ev_csc_p32_r8, int32_t, uint8_t)
 SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 
+/*
+ * Weights compiled into code (the "code" storage of compiler/codegen/c_fused.py):
+ * SNNC_CODE_FN(name, body) defines `void name(int32_t *acc)` running body, a sequence of
+ * SNNC_CODE_ADD(row, w) (acc[row] += w) and SNNC_CODE_SUB(row, w) (acc[row] -= w) with
+ * w in 1..128: one load, one add or subtract of an immediate and one store each. On
+ * Thumb-2 and A64 with GCC-compatible compilers the same instructions are written as
+ * assembly: gcc needs seconds to optimize tens of thousands of such statements, the
+ * assembler milliseconds. Rows are < 1024 (the generator checks), so every offset fits
+ * one load/store immediate. Scratch: r1/w1 and the flags (caller-saved).
+ */
+#if defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__thumb2__) && defined(__ARMEL__)
+#define SNNC_CODE_ASM 1
+#define SNNC_CODE_ADD(r, w) "ldr r1, [r0, #4*" #r "]\n\tadds r1, #" #w "\n\tstr r1, [r0, #4*" #r "]\n\t"
+#define SNNC_CODE_SUB(r, w) "ldr r1, [r0, #4*" #r "]\n\tsubs r1, #" #w "\n\tstr r1, [r0, #4*" #r "]\n\t"
+#define SNNC_CODE_FN(name, body)                                                          \
+    __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
+    __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 1\n\t.thumb\n\t"     \
+            ".thumb_func\n\t.type " #name ", %function\n" #name ":\n\t" body "bx lr\n\t"    \
+            ".size " #name ", .-" #name "\n\t.popsection");
+#elif defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__aarch64__) && defined(__AARCH64EL__)
+#define SNNC_CODE_ASM 1
+#define SNNC_CODE_ADD(r, w) "ldr w1, [x0, #4*" #r "]\n\tadd w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
+#define SNNC_CODE_SUB(r, w) "ldr w1, [x0, #4*" #r "]\n\tsub w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
+#define SNNC_CODE_FN(name, body)                                                          \
+    __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
+    __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 2\n\t"             \
+            ".type " #name ", %function\n" #name ":\n\t" body "ret\n\t"                     \
+            ".size " #name ", .-" #name "\n\t.popsection");
+#else
+#define SNNC_CODE_ADD(r, w) acc[r] += w;
+#define SNNC_CODE_SUB(r, w) acc[r] -= w;
+#define SNNC_CODE_FN(name, body) static void name(int32_t *restrict acc) { body }
+#endif
+
 /* snnc_active's step for the four inputs s[j..j+3] (at least one active). */
 SNNC_INLINE int32_t snnc_active4(const uint8_t *restrict s, const int32_t j,
                                  uint16_t *restrict act, int32_t k)

@@ -168,3 +168,28 @@ def test_storage_bit_exact_on_emulated_m4_and_a72(name: str, tmp_path: Path,
     assert np.array_equal(m4.harness.outputs, want.reshape(m4.harness.outputs.shape))
     a72 = run_qemu_user(build_binary(bd, "pi4", tmp_path / "rpi"), x, count=False)
     assert np.array_equal(a72.harness.outputs, want.reshape(a72.harness.outputs.shape))
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("cc,flags", [
+    ("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+                           "-mfpu=fpv4-sp-d16"]),
+    ("aarch64-linux-gnu-gcc", [])], ids=["m4", "a72"])
+def test_code_storage_is_assembly_on_the_arm_targets(cc: str, flags: list[str],
+                                                     tmp_path: Path) -> None:
+    """On Thumb-2 and A64 the code storage is assembled, not optimized by gcc (the
+    emulator tests above check its results); -DSNNC_PORTABLE keeps the C."""
+    import subprocess
+
+    from snnc.targets.common import RUNTIME_DIR
+
+    _require(cc)
+    src = tmp_path / "probe.c"
+    src.write_text('#include "snnc/kernels.h"\n#ifndef SNNC_CODE_ASM\n#error no asm\n#endif\n'
+                   "SNNC_CODE_FN(f_in0, SNNC_CODE_ADD(3, 5) SNNC_CODE_SUB(1023, 128))\n")
+    base = [cc, *flags, "-O2", "-std=c99", f"-I{RUNTIME_DIR / 'include'}", "-c", str(src),
+            "-o", str(tmp_path / "p.o")]
+    r = subprocess.run(base, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([*base, "-DSNNC_PORTABLE"], capture_output=True, text=True)
+    assert r.returncode != 0 and "no asm" in r.stderr
