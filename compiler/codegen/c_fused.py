@@ -204,8 +204,8 @@ def _table_bytes(w: np.ndarray, storage: str) -> int:
 
 def storage_plan(g, fused: list[Fused], budget: int) -> None:
     """Set each event-driven layer's storage (:func:`storage_for`). Layers that would be
-    fastest as code get it smallest first while the model's estimated flash stays under
-    ``budget``; the rest keep their table storage."""
+    fastest as code get it smallest first while the estimated flash of all the model's
+    weights stays under ``budget``; the rest keep their table storage."""
     ws = {f.node: np.asarray(g.nodes[f.node].weight) for f in fused}
     for f in fused:
         f.storage = storage_for(ws[f.node])
@@ -213,6 +213,9 @@ def storage_plan(g, fused: list[Fused], budget: int) -> None:
     want = [f for f in fused if ws[f.node].shape[0] <= 1024
             and storage_for(ws[f.node], code=True) == "code"]
     used = sum(_table_bytes(ws[f.node], f.storage) for f in fused)
+    # Every other weight tensor of the model takes flash too (at least a byte a weight).
+    used += sum(int(np.asarray(v.weight).size) for n, v in g.items()
+                if n not in ws and hasattr(v, "weight") and v.weight is not None)
     for f in sorted(want, key=lambda f: (code_bytes(ws[f.node]), f.node)):
         extra = code_bytes(ws[f.node]) - _table_bytes(ws[f.node], f.storage)
         if used + extra <= budget:

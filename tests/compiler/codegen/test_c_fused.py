@@ -65,8 +65,13 @@ def _cases() -> dict[str, tuple[Graph, int | None]]:
     w257 = _sparse(r, (257, 60), 0.05)
     w257[255, ::3] = 127
     w257[256, 1::3] = -127
+    # Row 1023: the largest offset one Thumb-2 load/store immediate reaches (4092).
+    w1024 = _sparse(r, (1024, 20), 0.01)
+    w1024[1023, ::2] = 127
+    w1024[1022, 1::2] = -128
     return {
         "code": (_graph(w, _sparse(r, (40, 40), 0.1), "code"), None),
+        "code_rows1024": (_graph(w1024, name="code_rows1024"), None),
         "code_rows256": (_graph(w256, name="code_rows256"), None),
         "code_rows257": (_graph(w257, name="code_rows257"), None),
         "code_all_zero": (_graph(np.zeros((16, 30), np.int64), name="code_all_zero"), None),
