@@ -682,11 +682,14 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
     rest = None
     if (len(events) == len(terms) and "1" not in events
             and idle_share(ctx, p, name) >= IDLE_MIN_SHARE):
-        rest = _rest_test(ctx, name, node, par, bits, f"{v}[i]")
-    if rest:
+        rest = _rest_test(ctx, name, node, par, bits, "@V@")
+    # Up to 32 neurons without a spike buffer: the neurons to update are found as bits
+    # (those an active input reaches, and those not at rest), so an idle one costs nothing.
+    masks = rest is not None and n <= 32 and y is None
+    if rest and not masks:
         ev = " | ".join(f"({e})" if "=" in e else e for e in events if e != "0") or "0"
         skip = "continue;" if not y else f"{{ {y}[i] = 0; continue; }}"  # y may be arena
-        body += [f"        if (!({ev}) && {rest})",
+        body += [f"        if (!({ev}) && {rest.replace('@V@', f'{v}[i]')})",
                  f"            {skip} /* no input event, v at rest: it stays unchanged */"]
     body += [f"        int32_t vi = {sat};"] + [f"        {c}" for c in clears] + [
              f"        if (vi > {th}) {{",
@@ -707,15 +710,59 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
         lines.append("#if defined(SNNC_NEON)")
         lines += neon
         lines.append("#else")
-    if n >= 8:
-        lines.append("    SNNC_NEURON_UNROLL")
-    lines.append(f"    for (i = 0; i < {n}; ++i) {{")
-    lines += body
-    lines.append("    }")
+    if masks:
+        lines += _todo_mask(ctx, p, name, nid, n)
+        lines += ["    while (todo) {",
+                  "        i = snnc_ctz32(todo);",
+                  "        todo &= todo - 1;"]
+        lines += body
+        lines += [f"        rest |= (uint32_t)({rest.replace('@V@', 'vi')}) << i;",
+                  "    }",
+                  f"    s->rest_{nid} = (int32_t)rest;"]
+    else:
+        if n >= 8:
+            lines.append("    SNNC_NEURON_UNROLL")
+        lines.append(f"    for (i = 0; i < {n}; ++i) {{")
+        lines += body
+        lines.append("    }")
     if neon:
         lines.append("#endif")
     if keep_list:
         lines.append(f"    {nact} = n_act;")
+
+
+def _todo_mask(ctx: _Ctx, p: Plan, name: str, nid: str, n: int) -> list[str]:
+    """The statements computing ``todo`` (bit i: neuron i must be updated) and ``rest``
+    (bit i: neuron i at rest, kept for the neurons not updated) of a population of up to
+    32 neurons: every neuron an active input reaches (a table of the rows each input
+    reaches, per layer over spikes; the rows with weights of a layer over values) and
+    every neuron not at rest after its last update. Zero state: no neuron known at rest."""
+    member = ctx.member("int32_t", f"rest_{nid}", None,
+                        f"{name}: bit i set if neuron i was at rest after its last update")
+    full = (1 << n) - 1
+    out = [f"    uint32_t rest = (uint32_t){member};",
+           f"    uint32_t todo = ~rest & 0x{full:X}u; /* not at rest, and (below) reached */"]
+    const = 0
+    for src in ctx.preds[name]:
+        f = p.fused[src]
+        reach = (np.asarray(ctx.graph.nodes[src].weight) != 0).astype(np.int64)
+        bits = (reach << np.arange(n, dtype=np.int64)[:, None]).sum(axis=0)  # per input
+        if not f.spikes:
+            const |= int(np.bitwise_or.reduce(bits, initial=0))
+            continue
+        sid = ctx.ids[f.src]
+        if np.all(bits == full):  # every input reaches every row
+            out.append(f"    if (s->nact_{sid}) todo = 0x{full:X}u;")
+            continue
+        tab = ctx.table("int32_t", f"{ctx.ids[src]}_reach",
+                        np.where(bits >= 1 << 31, bits - (1 << 32), bits),
+                        f"{src}: the rows each input reaches (bit i: row i has a weight)")
+        out.append(f"    for (i = 0; i < s->nact_{sid}; ++i) "
+                   f"todo |= (uint32_t){tab}[s->act_{sid}[i]];")
+    if const:
+        out.append(f"    todo |= 0x{const:X}u; /* rows with weights over values */")
+    out.append("    rest &= ~todo; /* set again below for the updated neurons at rest */")
+    return out
 
 
 def _rest_test(ctx: _Ctx, name: str, node: QLIF | QIF, par: Callable[[str], np.ndarray],

@@ -101,6 +101,21 @@ SNNC_INLINE int32_t snnc_rq_h(int32_t acc, int32_t m, int32_t l, const int t, co
     return snnc_ssat((h + (1 << (t - 1))) >> t, bits);
 }
 
+/* The index of the lowest set bit of x != 0 (RBIT + CLZ on the M4). */
+SNNC_INLINE int32_t snnc_ctz32(uint32_t x)
+{
+#if defined(__GNUC__) && !defined(SNNC_PORTABLE)
+    return __builtin_ctz(x);
+#else
+    int32_t i = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        ++i;
+    }
+    return i;
+#endif
+}
+
 /* Q0.15 decay of a 16-bit state in 32-bit arithmetic: (beta * v + 2^14) >> 15. */
 SNNC_INLINE int32_t snnc_decay16(int32_t v, int32_t beta_q)
 {

@@ -6,7 +6,7 @@
  * input  input: [4] real, int8 with per-channel scale and zero point, in[0..]
  * output output: [3], out[0..]
  * Memory of this code: flash 300 B (const tables and parameter structs),
- * RAM 80 B (sizeof the state struct: the memory plan)
+ * RAM 84 B (sizeof the state struct: the memory plan)
  *
  * Use: snnc_tiny_recurrent_init(&state) once, snnc_tiny_recurrent_reset(&state) before each
  * sample, then snnc_tiny_recurrent_step(&state, in, out) once per time step with
@@ -34,6 +34,7 @@ typedef struct {
     int32_t nact_lif1; /* lif1: number of active spikes */
     union { int32_t align; int16_t v[4]; } acc_fc2; /* fc2: accumulators */
     int16_t v_lif2[3]; /* lif2: membrane */
+    int32_t rest_lif2; /* lif2: bit i set if neuron i was at rest after its last update */
     int32_t y_readout[3]; /* readout: spike counts of lif2 (state and output) */
 } snnc_tiny_recurrent_state_t;
 
