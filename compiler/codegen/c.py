@@ -535,6 +535,19 @@ def _lower_delayed_f(ctx: _Ctx, name: str, node: DelayedLinear, lines: list[str]
     if dmax > 65535 or n_out > 65535:
         raise UnsupportedError(f"node '{name}': delays or outputs exceed uint16 tables")
     x = ctx.one_input(name, n_in, lines)
+    if n_in > 1 << 16:  # the active list is uint16
+        raise UnsupportedError(f"node '{name}': {n_in} inputs exceed the uint16 index")
+    act = ctx.member("uint16_t", f"evl_{nid}", n_in,
+                     f"{name}: scratch, indices of this step's non-zero inputs")
+    if dmax == 0:
+        # No delay: a plain layer, column-major and event-driven like _lower_linear_f's;
+        # it adds the same products in the same order as the ring (zero weights add
+        # +-0, which changes no sum), without the ring.
+        y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")
+        t = ctx.table("snnc_real_t", f"{nid}_wt", np.ascontiguousarray(w.T),
+                      f"{name}: weights column-major [{n_in}][{n_out}] (all delays 0)")
+        lines.append(f"    snnc_ev_dense_fk({y}, {t}, NULL, {n_out}, {n_in}, {x}, {act});")
+        return
     col_ptr, row, vals, d = _csc(w, np.asarray(node.delay).astype(np.int64))
     cp = ctx.table("int32_t", f"{nid}_col_ptr", col_ptr,
                    f"{name}: CSC with delays, {vals.size} synapses, max delay {dmax}")
@@ -544,8 +557,8 @@ def _lower_delayed_f(ctx: _Ctx, name: str, node: DelayedLinear, lines: list[str]
     ring = ctx.member("snnc_real_t", f"ring_{nid}", (dmax + 1) * n_out)
     head = ctx.member("int32_t", f"head_{nid}")
     y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")
-    lines.append(f"    SNNC_TRY(snnc_delay_f({cp}, {r}, {v}, {dl}, {dmax}, {n_out}, {n_in}, "
-                 f"{x}, {ring}, &{head}, {y}));")
+    lines.append(f"    snnc_delay_fk({cp}, {r}, {v}, {dl}, {dmax}, {n_out}, {n_in}, {x}, {ring}, "
+                 f"&{head}, {y}, {act});")
 
 
 def _lower_elementwise_f(ctx: _Ctx, name: str, node: Scale | Threshold,

@@ -546,4 +546,41 @@ SNNC_INLINE void snnc_ev_dense_fk(snnc_real_t *restrict y, const snnc_real_t *re
     }
 }
 
+/*
+ * Float synapses with per-synapse delays, CSC with a delay per weight (the runtime's
+ * snnc_delay_f inlined with compile-time sizes): the active inputs are listed branch-free,
+ * each adds w * x[j] into the ring slot `delay` steps ahead, and this step's slot is
+ * emitted and cleared. The same additions in the same order as snnc_delay_f (bit-identical)
+ * without the modulo per synapse (delay <= max_delay and head < slots).
+ */
+SNNC_INLINE void snnc_delay_fk(const int32_t *restrict col_ptr, const uint16_t *restrict row,
+                               const snnc_real_t *restrict w, const uint16_t *restrict delay,
+                               const int32_t max_delay, const int32_t n_out,
+                               const int32_t n_in, const snnc_real_t *restrict x,
+                               snnc_real_t *restrict ring, int32_t *restrict head,
+                               snnc_real_t *restrict y, uint16_t *restrict act)
+{
+    const int32_t slots = max_delay + 1, h = *head;
+    int32_t i, j, k, q, n_act = 0;
+    snnc_real_t *restrict now = ring + (int64_t)h * n_out;
+    for (j = 0; j < n_in; ++j) {
+        act[n_act] = (uint16_t)j;
+        n_act += x[j] != 0;
+    }
+    for (q = 0; q < n_act; ++q) {
+        const int32_t c = act[q], end = col_ptr[c + 1];
+        const snnc_real_t xj = x[c];
+        for (k = col_ptr[c]; k < end; ++k) {
+            int32_t slot = h + delay[k];
+            if (slot >= slots) slot -= slots;
+            ring[(int64_t)slot * n_out + row[k]] += w[k] * xj;
+        }
+    }
+    for (i = 0; i < n_out; ++i) {
+        y[i] = now[i];
+        now[i] = 0;
+    }
+    *head = h + 1 == slots ? 0 : h + 1;
+}
+
 #endif /* SNNC_KERNELS_H */

@@ -1,5 +1,5 @@
 """Float layers of the C backend: the inline kernels of runtime/include/snnc/kernels.h
-(``snnc_dense_fk``, ``snnc_ev_dense_fk``) and the inline LIF/IF loop of compiler/codegen/c.py.
+(``snnc_dense_fk``, ``snnc_ev_dense_fk``, ``snnc_delay_fk``) and the inline LIF/IF loop of compiler/codegen/c.py.
 
 References are independent of the generated C: a NumPy float32 re-implementation that
 performs the same IEEE operations in the same order (so the float32 build must equal it
@@ -17,7 +17,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snnc.compiler.ir import IF, LIF, Affine, Graph, Input, Linear, Output, simulate, verify
+from snnc.compiler.ir import (
+    IF,
+    LIF,
+    Affine,
+    DelayedLinear,
+    Graph,
+    Input,
+    Linear,
+    Output,
+    simulate,
+    verify,
+)
 from snnc.targets import host
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
@@ -161,3 +172,35 @@ def test_host_profile_targets_this_cpu() -> None:
     assert "-ffp-contract=off" in host.get_profile().cflags()  # no fused a*b+c
     assert "-DSNNC_PRE_STEPS=8" in host.get_profile().cflags()
     assert not any("PRE_STEPS" in f for f in host.get_profile(pre_steps=1).cflags())
+
+
+@pytest.mark.parametrize("dmax", [0, 3])
+def test_delayed_layer_bit_identical_to_numpy_float32(dmax: int, tmp_path: Path) -> None:
+    """DelayedLinear: the ring kernel (delays up to 3) and, with every delay 0, the plain
+    event layer. Step t's output is the sum over the steps t' = t - d in ascending order
+    (earliest arrival first), and within a step over inputs j ascending, of
+    w[i, j] * x[t'][j] for the synapses with delay d; zero inputs and weights skipped."""
+    r = np.random.default_rng(7 + dmax)
+    n_in, n_out = 6, 37
+    w = r.normal(0, 1, (n_out, n_in)) * (r.random((n_out, n_in)) < 0.7)
+    d = r.integers(0, dmax + 1, (n_out, n_in))
+    g = verify(Graph(nodes={"x": Input((n_in,)), "dl": DelayedLinear(w, d),
+                            "y": Output((n_out,))},
+                     edges=[("x", "dl"), ("dl", "y")], dt=1e-3, name="delays"))
+    x = r.normal(0, 1, (3, 20, n_in)).astype(np.float32)
+    x[..., 2] = 0.0  # a silent input
+    x[0, 4:9] = 0.0  # silent steps
+    cm = _build(g, tmp_path / "f32")
+    src = (tmp_path / "f32" / "model.c").read_text()
+    assert ("snnc_delay_fk(" in src) == (dmax > 0) and "snnc_delay_f(" not in src
+    w32 = F32(w)
+    want = np.zeros((3, 20, n_out), F32)
+    for b in range(3):
+        for t in range(20):
+            acc = np.zeros(n_out, F32)
+            for tp in range(max(0, t - dmax), t + 1):
+                for j in np.flatnonzero(x[b, tp]):
+                    hit = (d[:, j] == t - tp) & (w32[:, j] != 0)
+                    acc = np.where(hit, acc + w32[:, j] * x[b, tp, j], acc)
+            want[b, t] = acc
+    np.testing.assert_array_equal(cm.run(x), want)
