@@ -285,7 +285,7 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
     # Dense over spikes: int16 SIMD accumulators. If a whole step could overflow them,
     # they are flushed into int32 ones every `chunk` active inputs (chunk * max|w| < 2^15).
     narrow = f.spikes and f.storage == "dense"
-    wmax = max(int(np.abs(w).max(initial=0)), 1)
+    wmax = max(int(w.max(initial=0)), -int(w.min(initial=0)), 1)  # no |w| copy
     chunk = 0 if int(rb.max(initial=0)) < 1 << 15 else ((1 << 15) - 1) // wmax
     dot = None
     const = None  # dot path: table of rq(bias) for rows without weights
@@ -371,7 +371,7 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
         # int16 accumulators; outputs padded to 4, groups of 4 stored (w0, w2, w1, w3).
         n_pad = -(-n_out // 4) * 4
         wp = np.zeros((n_in, n_pad), dtype=np.int16)  # int8 values: int16 is exact
-        wp[:, :n_out] = w.T
+        wp[:, :n_out] = np.asarray(node.weight).T  # transposed from int8, not int64: 8x less
         wp = wp.reshape(n_in, n_pad // 4, 4)[:, :, [0, 2, 1, 3]]
         t = ctx.table("int8_t", f"{nid}_w", wp,
                       f"{what}: column-major, padded to {n_pad} rows, groups of 4 "
