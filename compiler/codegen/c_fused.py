@@ -156,12 +156,13 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
 
 
 # Estimated M4 instructions per active input (measured by `python -m snnc.bench.kernels`):
-# a dense column costs ~2.75 per padded row (SXTB16/SADD16, 4 rows per 11 instructions),
-# a compressed one ~7 per non-zero; both plus the column lookup and loop set-up. Weights
-# compiled into code cost a load, an add of the weight as an immediate and a store per
-# non-zero (~10 bytes of Thumb-2 each: CODE_BYTES_PER_NZ) plus the column's dispatch
-# (a return per function, a pointer per input).
-DENSE_PER_ROW, DENSE_PER_COL, CSC_PER_NZ, CSC_PER_COL = 2.75, 6.0, 12.0, 14.0
+# a dense column costs ~2.75 per padded row (SXTB16/SADD16, 4 rows per 9 instructions plus
+# the loop: 2.46 measured on 1000 rows, more on small layers), a compressed one ~6 per non-zero (5 in the unrolled loop) plus ~20 to enter
+# the unrolled loop; both plus the column lookup and loop set-up. Weights compiled into
+# code cost a load, an add of the weight as an immediate and a store per non-zero (~10
+# bytes of Thumb-2 each: CODE_BYTES_PER_NZ) plus the column's dispatch (a return per
+# function, a pointer per input).
+DENSE_PER_ROW, DENSE_PER_COL, CSC_PER_NZ, CSC_PER_COL = 2.75, 6.0, 6.0, 20.0
 CODE_PER_NZ, CODE_PER_COL, CODE_BYTES_PER_NZ, CODE_BYTES_PER_COL = 3.0, 8.0, 10, 4
 CODE_GAIN = 0.8
 # Flash the weights compiled into code may take in total: the generated C is the same for
