@@ -322,7 +322,7 @@ def to_markdown(res: dict[str, Any]) -> str:
               "runtime and harness), and only for layers of <= 1024 outputs (one Thumb-2 "
               "load offset reaches every accumulator). The flash cost is the *model flash* "
               f"column{_flash_ratio(res['layer'])}. The column functions are macros of "
-              "`snnc/kernels.h` that expand to assembly on Thumb-2 and A64 (the same "
+              "`snnc/kernels.h` that expand to assembly on Thumb-2, A64 and x86-64 (the same "
               "instructions; gcc would spend seconds optimizing tens of thousands of "
               "statements: *model.c cc s* below) and to C at -O1 elsewhere."]
     lines += ["", "## Networks", "",

@@ -468,7 +468,7 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
     SynOp needs no index or weight load and no loop test; a table of function pointers
     by input dispatches an active input in a few instructions. The macros of
     ``runtime/include/snnc/kernels.h`` make them C, or the same instructions as
-    assembly on Thumb-2 and A64 (fast to build).
+    assembly on Thumb-2, A64 and x86-64 (fast to build).
     """
     base = ctx.ids[f.node]
     name = f"{base}_add_spikes"
@@ -482,7 +482,7 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
         f"{int(np.count_nonzero(w))} non-zeros, ~{size} B of flash, 3 instructions per "
         f"SynOp). {base}_in<j> adds input j's non-zero weights to the accumulators: "
         "SNNC_CODE_ADD(row, w) is acc[row] += w, SNNC_CODE_SUB(row, w) acc[row] -= w "
-        "(snnc/kernels.h: C, or assembly on Thumb-2 and A64); "
+        "(snnc/kernels.h: C, or assembly on Thumb-2, A64 and x86-64); "
         f"{base}_columns[j] points to it.", 86)
     out = ["/*", *(f" * {t}" for t in note), " */",
            "#if defined(__GNUC__) && !defined(__clang__) && !defined(SNNC_CODE_ASM)",

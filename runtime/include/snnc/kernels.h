@@ -319,10 +319,10 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
  * Weights compiled into code (the "code" storage of compiler/codegen/c_fused.py):
  * SNNC_CODE_FN(name, body) defines `void name(int32_t *acc)` running body, a sequence of
  * SNNC_CODE_ADD(row, w) (acc[row] += w) and SNNC_CODE_SUB(row, w) (acc[row] -= w) with
- * w in 1..128: one load, one add or subtract of an immediate and one store each. On
- * Thumb-2 and A64 with GCC-compatible compilers the same instructions are written as
- * assembly: gcc needs seconds to optimize tens of thousands of such statements, the
- * assembler milliseconds. Rows are < 1024 (the generator checks), so every offset fits
+ * w in 1..128: one load, one add or subtract of an immediate and one store each (one
+ * add to memory on x86-64). On Thumb-2, A64 and x86-64 ELF with GCC-compatible compilers
+ * these instructions are written as assembly: gcc needs seconds to optimize tens of
+ * thousands of such statements, the assembler milliseconds. Rows are < 1024 (the generator checks), so every offset fits
  * one load/store immediate. Scratch: r1/w1 and the flags (caller-saved).
  */
 #if defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__thumb2__) && defined(__ARMEL__)
@@ -342,6 +342,16 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
     __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
     __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 2\n\t"             \
             ".type " #name ", %function\n" #name ":\n\t" body "ret\n\t"                     \
+            ".size " #name ", .-" #name "\n\t.popsection");
+#elif defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__x86_64__) && defined(__ELF__)
+/* x86-64 adds to memory directly: one instruction per SynOp. */
+#define SNNC_CODE_ASM 1
+#define SNNC_CODE_ADD(r, w) "addl $" #w ", 4*" #r "(%rdi)\n\t"
+#define SNNC_CODE_SUB(r, w) "subl $" #w ", 4*" #r "(%rdi)\n\t"
+#define SNNC_CODE_FN(name, body)                                                          \
+    __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
+    __asm__(".pushsection .text." #name ",\"ax\",@progbits\n\t.p2align 4\n\t"             \
+            ".type " #name ", @function\n" #name ":\n\t" body "ret\n\t"                     \
             ".size " #name ", .-" #name "\n\t.popsection");
 #else
 #define SNNC_CODE_ADD(r, w) acc[r] += w;

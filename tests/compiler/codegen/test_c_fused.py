@@ -117,10 +117,14 @@ def test_code_budget_bounds_the_flash_of_code() -> None:
     assert "_add_spikes" not in none and "snnc_ev_csc" in none
 
 
+@pytest.mark.parametrize("portable", [False, True], ids=["native", "portable"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_storage_bit_exact_on_host(name: str, tmp_path: Path) -> None:
+def test_storage_bit_exact_on_host(name: str, portable: bool, tmp_path: Path) -> None:
+    """Native build (code storage as x86-64 assembly there) and -DSNNC_PORTABLE (C)."""
     from snnc.targets import host
 
+    if portable and not name.startswith("code"):
+        pytest.skip("the CSC cases have no separate portable code of their own here")
     g, budget = CASES[name]
     host.compile_model(g, tmp_path, code_budget=budget)
     src = (tmp_path / "model.c").read_text()
@@ -128,7 +132,9 @@ def test_storage_bit_exact_on_host(name: str, tmp_path: Path) -> None:
     if name == "code":
         assert "fc_none" in src and "rec_add_spikes" in src
     x = _inputs(np.random.default_rng(5), g.nodes["x"].shape[0])
-    got = host.build(tmp_path).run(x.astype(np.int32))
+    prof = (host.HostProfile(extra=(*host.HostProfile().extra, "-DSNNC_PORTABLE"))
+            if portable else None)
+    got = host.build(tmp_path, prof).run(x.astype(np.int32))
     want = simulate_int(g, x.astype(np.int64)).output
     assert np.array_equal(got, want)
     if name != "code_all_zero":
@@ -179,16 +185,20 @@ def test_storage_bit_exact_on_emulated_m4_and_a72(name: str, tmp_path: Path,
 @pytest.mark.parametrize("cc,flags", [
     ("arm-none-eabi-gcc", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
                            "-mfpu=fpv4-sp-d16"]),
-    ("aarch64-linux-gnu-gcc", [])], ids=["m4", "a72"])
-def test_code_storage_is_assembly_on_the_arm_targets(cc: str, flags: list[str],
-                                                     tmp_path: Path) -> None:
-    """On Thumb-2 and A64 the code storage is assembled, not optimized by gcc (the
-    emulator tests above check its results); -DSNNC_PORTABLE keeps the C."""
+    ("aarch64-linux-gnu-gcc", []), ("cc", [])], ids=["m4", "a72", "host"])
+def test_code_storage_is_assembly(cc: str, flags: list[str], tmp_path: Path) -> None:
+    """On Thumb-2, A64 and x86-64 the code storage is assembled, not optimized by gcc (the
+    tests above check its results); -DSNNC_PORTABLE keeps the C."""
+    import platform
     import subprocess
+    import sys
 
     from snnc.targets.common import RUNTIME_DIR
 
     _require(cc)
+    if cc == "cc" and (sys.platform != "linux"
+                       or platform.machine() not in ("x86_64", "aarch64")):
+        pytest.skip("the host has no assembly variant (C is used)")
     src = tmp_path / "probe.c"
     src.write_text('#include "snnc/kernels.h"\n#ifndef SNNC_CODE_ASM\n#error no asm\n#endif\n'
                    "SNNC_CODE_FN(f_in0, SNNC_CODE_ADD(3, 5) SNNC_CODE_SUB(1023, 128))\n")
