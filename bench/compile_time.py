@@ -256,7 +256,10 @@ def to_markdown(res: dict[str, Any]) -> str:
              f"`{res['command']}` on {res['machine']} ({res['cpus']} CPUs), "
              f"{res['date']}. Wall seconds (median of the runs) and CPU seconds (user + "
              "system of snnc and the compilers it runs); the 1-minute load average is noted "
-             "because the machine is shared.", "",
+             "because the machine is shared. With a load above the 2 CPUs, wall time is "
+             "mostly waiting for a CPU: the CPU seconds (and the minimum wall time) are the "
+             "better estimate of an idle machine; the compile overlaps its compiler runs "
+             "with its own Python work, so on 2 idle CPUs wall can be below CPU.", "",
              "## L2MU through the CLI (`snnc compile models/l2mu/l2mu.snn --target T -o DIR`)",
              "",
              "Fresh process per run, Python bytecode already written (as after `pip "
