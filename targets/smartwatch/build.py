@@ -171,7 +171,10 @@ class _Builder:
 
         tvm_src, tvm_obj, tvm_inc = link_inputs(bd, "cortex-m4")
         flags = [*self.base_flags, f"-I{bd}", *[f"-I{d}" for d in tvm_inc]]
-        deps = tuple(p for p in (bd / "model.h", bd / "tvm_kernels.h") if p.exists())
+        # The .incbin tables too: their names carry a hash, but a file edited in place
+        # must not be served from the cache.
+        deps = (*(p for p in (bd / "model.h", bd / "tvm_kernels.h") if p.exists()),
+                *sorted(bd.glob("*.bin")))
         # Runtime objects do not depend on the model: compiled once per toolchain and
         # flags (disk cache), and only those the model's symbols need (a cold compile of
         # L2MU builds one small runtime file, not the whole runtime).
@@ -269,7 +272,7 @@ def _empty_probe_store(b: _Builder, mu: MemoryUse) -> None:
 
 def _fit_key(b: _Builder) -> Path | None:
     """Disk cache entry of a model's footprint: keyed by the compiler (path and version),
-    the profile and flags, the generated model.c/model.h, the probe, startup and
+    the profile and flags, the generated model.c/model.h and table files, the probe, startup and
     linker-script sources and every runtime source and header. None (no caching) for
     builds with extra link inputs (--kernels tvm)."""
     import hashlib
@@ -279,7 +282,7 @@ def _fit_key(b: _Builder) -> Path | None:
     if (bd / "tvm_kernels.h").exists():
         return None
     h = hashlib.sha256(repr((b.cc, _cc_version(b.cc), b.profile, b.base_flags)).encode())
-    files = [bd / "model.c", bd / "model.h", *(HERE / f for f in
+    files = [bd / "model.c", bd / "model.h", *sorted(bd.glob("*.bin")), *(HERE / f for f in
              ("probe.c", "startup.c", "link.ld.j2")), *runtime_sources(),
              *sorted((RUNTIME_DIR / "include").rglob("*.h")),
              *sorted((RUNTIME_DIR / "src").glob("*.h"))]

@@ -62,3 +62,29 @@ def test_cli_compile_of_a_model_too_big_fails_and_writes_nothing(tmp_path: Path)
     assert res.exit_code == 1, res.output
     assert "does not fit the nrf52840 profile" in res.output and "flash" in res.output
     assert not out.exists()
+
+
+def test_table_file_edited_in_place_is_not_served_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # .incbin tables carry a hash of their bytes in their name (so model.c changes with
+    # them), but a file changed under the same name must still miss the object cache.
+    require("arm-none-eabi-gcc", "arm-none-eabi-readelf")
+    import numpy as np
+
+    from snnc.compiler.codegen import cgen
+    from snnc.targets.smartwatch.build import _Builder
+    from snnc.targets.smartwatch.profile import get_profile
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    d = write_standin(tmp_path / "a")
+    blobs: dict[str, bytes] = {}
+    text = cgen.array("int8_t", "big", np.arange(cgen.BLOB_MIN) % 251 - 125, strings=True,
+                      blobs=blobs)
+    (d / "model.c").write_text((d / "model.c").read_text() + cgen.BLOB_PRELUDE + text
+                               + "const int8_t *big_table(void) { return big; }\n")
+    (name, data), = blobs.items()
+    (d / name).write_bytes(data)
+    first = _Builder(d, tmp_path / "o1", get_profile("nrf52840")).model_objs()[0]
+    (d / name).write_bytes(bytes([data[0] ^ 1]) + data[1:])
+    second = _Builder(d, tmp_path / "o2", get_profile("nrf52840")).model_objs()[0]
+    assert first != second and first.read_bytes() != second.read_bytes()
