@@ -694,22 +694,21 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
         rest = _rest_test(ctx, name, node, par, bits, "@V@")
     # Up to 32 neurons without a spike buffer: the neurons to update are found as bits
     # (those an active input reaches, and those not at rest), so an idle one costs nothing.
-    masks = rest is not None and n <= 32 and y is None
+    masks = rest is not None and n <= 32 and y is None and not wide
     if rest and not masks:
         ev = " | ".join(f"({e})" if "=" in e else e for e in events if e != "0") or "0"
         skip = "continue;" if not y else f"{{ {y}[i] = 0; continue; }}"  # y may be arena
         body += [f"        if (!({ev}) && {rest.replace('@V@', f'{v}[i]')})",
                  f"            {skip} /* no input event, v at rest: it stays unchanged */"]
-    body += [f"        int32_t vi = {sat};"] + [f"        {c}" for c in clears] + [
-             f"        if (vi > {th}) {{",
-             f"            vi = {after};"]
+    fire = [f"        if (vi > {th}) {{", f"            vi = {after};"]
     if keep_list:
-        body.append(f"            {act}[n_act++] = (uint16_t)i;")
+        fire.append(f"            {act}[n_act++] = (uint16_t)i;")
     for c in counters:  # sat_32(c + 1)
-        body.append(f"            {c}[i] += {c}[i] != INT32_MAX;")
+        fire.append(f"            {c}[i] += {c}[i] != INT32_MAX;")
     if y:
-        body += [f"            {y}[i] = 1;", "        } else {", f"            {y}[i] = 0;"]
-    body += ["        }", f"        {v}[i] = (int16_t)vi;"]
+        fire += [f"            {y}[i] = 1;", "        } else {", f"            {y}[i] = 0;"]
+    fire += ["        }", f"        {v}[i] = (int16_t)vi;"]
+    body += [f"        int32_t vi = {sat};"] + [f"        {c}" for c in clears] + fire
     neon = None
     if (not wide and bits == 16 and n % 4 == 0 and vecs and all(vecs)
             and len(per) <= 4 and all(q["bits"] in (16, 32) for q in vecs)):
@@ -720,14 +719,23 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
         lines += neon
         lines.append("#else")
     if masks:
+        # Neurons no event reaches get the constant input (accumulators all 0): a
+        # decay step of their own, without requantization.
+        c = _const_or_table(ctx, name, "idle_in", idle_input(ctx, name, node, par))
+        c = "" if c == "0" else f" + {c}"
+        drift = (f"snnc_decay16({v}[i], {beta}){c}" if isinstance(node, QLIF)
+                 else f"{v}[i]{c}")
+        at_rest = f"        rest |= (uint32_t)({rest.replace('@V@', 'vi')}) << i;"
         lines += _todo_mask(ctx, p, name, nid, n)
         lines += ["    while (todo) {",
                   "        i = snnc_ctz32(todo);",
                   "        todo &= todo - 1;"]
-        lines += body
-        lines += [f"        rest |= (uint32_t)({rest.replace('@V@', 'vi')}) << i;",
-                  "    }",
-                  f"    s->rest_{nid} = (int32_t)rest;"]
+        lines += body + [at_rest, "    }",
+                         "    while (drift) { /* no input event, not at rest */",
+                         "        i = snnc_ctz32(drift);",
+                         "        drift &= drift - 1;",
+                         f"        int32_t vi = snnc_ssat({drift}, {bits});"]
+        lines += fire + [at_rest, "    }", f"    s->rest_{nid} = (int32_t)rest;"]
     else:
         if n >= 8:
             lines.append("    SNNC_NEURON_UNROLL")
@@ -741,16 +749,16 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
 
 
 def _todo_mask(ctx: _Ctx, p: Plan, name: str, nid: str, n: int) -> list[str]:
-    """The statements computing ``todo`` (bit i: neuron i must be updated) and ``rest``
-    (bit i: neuron i at rest, kept for the neurons not updated) of a population of up to
-    32 neurons: every neuron an active input reaches (a table of the rows each input
-    reaches, per layer over spikes; the rows with weights of a layer over values) and
-    every neuron not at rest after its last update. Zero state: no neuron known at rest."""
+    """The statements computing, for a population of up to 32 neurons, ``todo`` (bit i:
+    an input event reaches neuron i: a table of the rows each input reaches, per layer
+    over spikes; the rows with weights of a layer over values), ``drift`` (the others
+    not at rest after their last update) and ``rest`` (bit i: neuron i at rest, kept for
+    the neurons not updated). Zero state: no neuron known at rest."""
     member = ctx.member("int32_t", f"rest_{nid}", None,
                         f"{name}: bit i set if neuron i was at rest after its last update")
     full = (1 << n) - 1
     out = [f"    uint32_t rest = (uint32_t){member};",
-           f"    uint32_t todo = ~rest & 0x{full:X}u; /* not at rest, and (below) reached */"]
+           "    uint32_t todo = 0; /* the neurons an input event reaches */"]
     const = 0
     for src in ctx.preds[name]:
         f = p.fused[src]
@@ -770,8 +778,23 @@ def _todo_mask(ctx: _Ctx, p: Plan, name: str, nid: str, n: int) -> list[str]:
                    f"todo |= (uint32_t){tab}[s->act_{sid}[i]];")
     if const:
         out.append(f"    todo |= 0x{const:X}u; /* rows with weights over values */")
-    out.append("    rest &= ~todo; /* set again below for the updated neurons at rest */")
+    out += [f"    uint32_t drift = ~rest & ~todo & 0x{full:X}u; /* not reached, not at rest */",
+            "    rest &= ~todo; /* set again below for the updated neurons at rest */"]
     return out
+
+
+def idle_input(ctx: _Ctx, name: str, node: QLIF | QIF,
+               par: Callable[[str], np.ndarray]) -> np.ndarray:
+    """Per neuron, what the update adds to the (decayed) membrane in a step without input
+    events: the sum of its fused layers' rq(bias) (accumulators 0; rq(0) = 0) and the leak."""
+    n = node.size
+    c = np.zeros(n, np.int64)
+    for src in ctx.preds[name]:
+        q = ctx.graph.nodes[src]
+        b = np.asarray(q.bias, np.int64)
+        if b.size and np.any(b):
+            c += requant(np.broadcast_to(b, (n,)), q.mult, q.shift, int(q.out_bits))
+    return c + (par("leak_q") if isinstance(node, QLIF) else 0)
 
 
 def _rest_test(ctx: _Ctx, name: str, node: QLIF | QIF, par: Callable[[str], np.ndarray],
@@ -779,15 +802,9 @@ def _rest_test(ctx: _Ctx, name: str, node: QLIF | QIF, par: Callable[[str], np.n
     """The C test "v[i] is at rest" of :func:`lower_population`'s idle skip (literals when
     every neuron shares its range, else tables), or None when no neuron has a rest value."""
     n = node.size
-    c = np.zeros(n, np.int64)  # the input without events: the sum of rq(bias)
-    for src in ctx.preds[name]:
-        q = ctx.graph.nodes[src]
-        b = np.asarray(q.bias, np.int64)
-        if b.size and np.any(b):
-            c += requant(np.broadcast_to(b, (n,)), q.mult, q.shift, int(q.out_bits))
+    c = idle_input(ctx, name, node, par)
     lif = isinstance(node, QLIF)
     beta = par("beta_q") if lif else np.zeros(n, np.int64)
-    c = c + (par("leak_q") if lif else 0)
     thr = par("thr_q")
     keys = np.stack([beta, c, thr], axis=1)
     uniq, inv = np.unique(keys, axis=0, return_inverse=True)

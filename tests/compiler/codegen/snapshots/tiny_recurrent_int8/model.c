@@ -112,14 +112,26 @@ int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t 
     {
         snnc_ev_dense_i8x4(s->acc_fc2.v, fc2_w, 4, s->act_lif1, s->nact_lif1);
         uint32_t rest = (uint32_t)s->rest_lif2;
-        uint32_t todo = ~rest & 0x7u; /* not at rest, and (below) reached */
+        uint32_t todo = 0; /* the neurons an input event reaches */
         if (s->nact_lif1) todo = 0x7u;
+        uint32_t drift = ~rest & ~todo & 0x7u; /* not reached, not at rest */
         rest &= ~todo; /* set again below for the updated neurons at rest */
         while (todo) {
             i = snnc_ctz32(todo);
             todo &= todo - 1;
             int32_t vi = snnc_ssat(snnc_decay16(s->v_lif2[i], 26828) + snnc_rq_hr(s->acc_fc2.v[i], lif2_mult[1 * i + 0], 7, 32), 16);
             s->acc_fc2.v[i] = 0;
+            if (vi > 7159) {
+                vi = vi - 7159;
+                s->y_readout[i] += s->y_readout[i] != INT32_MAX;
+            }
+            s->v_lif2[i] = (int16_t)vi;
+            rest |= (uint32_t)(vi >= -2 && vi <= 2) << i;
+        }
+        while (drift) { /* no input event, not at rest */
+            i = snnc_ctz32(drift);
+            drift &= drift - 1;
+            int32_t vi = snnc_ssat(snnc_decay16(s->v_lif2[i], 26828), 16);
             if (vi > 7159) {
                 vi = vi - 7159;
                 s->y_readout[i] += s->y_readout[i] != INT32_MAX;
