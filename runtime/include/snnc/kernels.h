@@ -336,22 +336,32 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
             ".size " #name ", .-" #name "\n\t.popsection");
 #elif defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__aarch64__) && defined(__AARCH64EL__)
 #define SNNC_CODE_ASM 1
+#if defined(__ARM_FEATURE_BTI_DEFAULT) /* -mbranch-protection: a landing pad for BLR */
+#define SNNC_CODE_ENTRY "bti c\n\t"
+#else
+#define SNNC_CODE_ENTRY ""
+#endif
 #define SNNC_CODE_ADD(r, w) "ldr w1, [x0, #4*" #r "]\n\tadd w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
 #define SNNC_CODE_SUB(r, w) "ldr w1, [x0, #4*" #r "]\n\tsub w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
 #define SNNC_CODE_FN(name, body)                                                          \
     __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
     __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 2\n\t"             \
-            ".type " #name ", %function\n" #name ":\n\t" body "ret\n\t"                     \
+            ".type " #name ", %function\n" #name ":\n\t" SNNC_CODE_ENTRY body "ret\n\t"     \
             ".size " #name ", .-" #name "\n\t.popsection");
 #elif defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__x86_64__) && defined(__ELF__)
 /* x86-64 adds to memory directly: one instruction per SynOp. */
 #define SNNC_CODE_ASM 1
+#if defined(__CET__) /* -fcf-protection: a landing pad for the indirect call */
+#define SNNC_CODE_ENTRY "endbr64\n\t"
+#else
+#define SNNC_CODE_ENTRY ""
+#endif
 #define SNNC_CODE_ADD(r, w) "addl $" #w ", 4*" #r "(%rdi)\n\t"
 #define SNNC_CODE_SUB(r, w) "subl $" #w ", 4*" #r "(%rdi)\n\t"
 #define SNNC_CODE_FN(name, body)                                                          \
     __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
     __asm__(".pushsection .text." #name ",\"ax\",@progbits\n\t.p2align 4\n\t"             \
-            ".type " #name ", @function\n" #name ":\n\t" body "ret\n\t"                     \
+            ".type " #name ", @function\n" #name ":\n\t" SNNC_CODE_ENTRY body "ret\n\t"     \
             ".size " #name ", .-" #name "\n\t.popsection");
 #else
 #define SNNC_CODE_ADD(r, w) acc[r] += w;
