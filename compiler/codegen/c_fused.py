@@ -18,7 +18,10 @@ emits code specialized per layer instead (CMSIS-NN / TinyEngine style):
   flushed into int32 ones every ``(2^15 - 1) // max|w|`` active inputs when a row's
   ``sum |w|`` could exceed int16; never int64 (layers whose bound needs it stay on the
   generic path);
-- on aarch64 the neuron loop runs four neurons at a time with NEON (``_neon_loop``).
+- on aarch64 the neuron loop runs four neurons at a time with NEON (``_neon_loop``);
+- idle neurons are skipped where that is exact and expected to pay (:func:`lower_population`):
+  no input event and a membrane its update would keep; populations of up to 32 neurons
+  find the neurons to update as bit masks, so an idle one costs nothing.
 
 Every value is the integer contract's (docs/fixed_point.md) bit for bit: the fused
 layers compute the same ``rq`` per layer and the population the same sum, only without
