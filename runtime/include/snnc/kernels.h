@@ -491,12 +491,18 @@ SNNC_NOINLINE void snnc_dense_fk_steps(snnc_real_t *restrict y, const int32_t y_
     }
 }
 
-/* A GCC vector of 32 bytes (8 floats, 4 doubles): one AVX register, two SSE/NEON ones.
+/* A GCC vector as wide as the vector unit: 32 bytes with AVX, else 16 (SSE, NEON; wider
+ * vectors than the hardware's are split piecewise, measured 6x slower on SSE2).
  * Element-wise, so it computes what the scalar loop does, lane by lane. */
 #if defined(__GNUC__) && !defined(SNNC_PORTABLE)
 #define SNNC_VF 1
-typedef snnc_real_t snnc_vf_t __attribute__((vector_size(32)));
-#define SNNC_VF_N ((int32_t)(32 / sizeof(snnc_real_t)))
+#if defined(__AVX__)
+#define SNNC_VF_BYTES 32
+#else
+#define SNNC_VF_BYTES 16
+#endif
+typedef snnc_real_t snnc_vf_t __attribute__((vector_size(SNNC_VF_BYTES)));
+#define SNNC_VF_N ((int32_t)(SNNC_VF_BYTES / sizeof(snnc_real_t)))
 #endif
 
 /*
