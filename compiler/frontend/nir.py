@@ -1027,8 +1027,7 @@ def _check_decays(nodes: dict[str, Node], dt: float, disc: str) -> None:
     """Refuse time constants whose per-step decay is outside [0, 1] (the state would
     oscillate or explode), naming the fix."""
     for n, node in nodes.items():
-        fields = (("tau_syn", "tau_mem") if isinstance(node, CubaLIF)
-                  else ("tau",) if isinstance(node, (LIF, LI)) else ())
+        fields = tuple(f for f in node.array_fields if f.startswith("tau"))  # neurons
         for f in fields:
             t = np.asarray(getattr(node, f), dtype=np.float64)
             d = decay(t, dt, disc)

@@ -10,7 +10,7 @@
 - **Dense** (NeuroBench ``SynapticOperations['Dense']``): the MACs of the same layers
   run densely, every weight (zero or not) once per step.
 - **ActivationSparsity**: 1 - (non-zero outputs / all outputs) over every spiking
-  population (nodes emitting spikes: LIF, CubaLIF, IF, Threshold), all steps.
+  population (nodes whose out_dtype is spike: LIF, CubaLIF, IF, ALIF, Threshold), all steps.
 - **ConnectionSparsity**: zero weights / all weights over every synapse node (biases
   excluded).
 

@@ -171,7 +171,8 @@ def is_population(node: Any) -> bool:
 
 def coverage_gaps(op: OpDef) -> list[str]:
     """What ``op`` leaves undeclared: a backend with neither a lowering nor an explicit
-    UNSUPPORTED, a missing step/quantize rule, NIR with neither a mapping nor a reason."""
+    UNSUPPORTED, a missing step/quantize rule, a stateful op without state spec, NIR with
+    neither a mapping nor a reason."""
     gaps = []
     for b in BACKENDS:
         fn = op.lowerings.get(b)
@@ -180,6 +181,8 @@ def coverage_gaps(op: OpDef) -> list[str]:
     for f in ("float_step", "int_step", "quantize"):
         if op.quant_cls is not None and getattr(op, f) is None:
             gaps.append(f"{op.kind}: no {f} rule")
+    if op.stateful and not op.state:
+        gaps.append(f"{op.kind}: stateful but no state spec (the planner cannot size it)")
     if op.nir_export is None and not op.nir_unsupported:
         gaps.append(f"{op.kind}: no NIR mapping and no reason why not")
     return gaps

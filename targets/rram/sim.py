@@ -36,14 +36,14 @@ from snnc.compiler.errors import FormatError, SnncError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.interpret import SimResult, _step, simulate
 from snnc.compiler.ir.interpret_int import int_step, quantize_inputs, requant, sat
-from snnc.compiler.ir.nodes import NEURON_KINDS, SYNAPSE_KINDS, Affine, DelayedLinear, Node
+from snnc.compiler.ir.nodes import SYNAPSE_KINDS, Affine, DelayedLinear, Node
 from snnc.compiler.ir.qnodes import (
-    QNEURON_KINDS,
     QSYNAPSE_KINDS,
     QDelayedLinear,
     QLinear,
     is_quantized,
 )
+from snnc.compiler.ops import is_population
 from snnc.targets.rram.crossbar import (
     ProgrammedLayer,
     ReadCounters,
@@ -199,14 +199,13 @@ def _chip_rule(chip: Chip, rng: np.random.Generator | None, act: Activity) -> An
     quantized = is_quantized(chip.graph)
     # Everything that is not a crossbar read follows the graph's own simulator.
     base_step = int_step if quantized else _step
-    neuron_kinds = NEURON_KINDS + QNEURON_KINDS
     synapse_kinds = SYNAPSE_KINDS + QSYNAPSE_KINDS
 
     def rule(node: Node, x: np.ndarray, st: dict[str, np.ndarray], g: Graph) -> np.ndarray:
         pl = by_id.get(id(node))
         bsz = x.shape[0]
         if pl is None:
-            if isinstance(node, neuron_kinds):
+            if is_population(node):  # a neuron op (compiler/ops/)
                 n = int(np.prod(node.shape_out()))
                 act.neuron_updates += bsz * n
                 act.neuron_layer_steps += bsz
