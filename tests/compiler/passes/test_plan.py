@@ -159,3 +159,22 @@ def test_a_target_registers_its_emitters_planner(tiny_graph, rng):
         assert plan.backend == "none" and plan.ram_bytes == 0
     finally:
         del PIPELINES["test-hls"], PLANNERS["test-hls"]
+
+
+def test_plan_holds_the_state_spec_and_refuses_less():
+    """A 16-bit LIF of 3 neurons needs 3 x int16 by its state spec (hand count: 6 B); the
+    C and HLS plans reserve it, and a plan missing the membrane is refused naming the node."""
+    from dataclasses import replace
+
+    from snnc.compiler.errors import SnncError
+    from snnc.compiler.passes.plan import check_state, spec_state_bytes
+    from snnc.compiler.passes.quantize import QuantOptions
+
+    x = np.random.default_rng(0).normal(0.5, 1, (4, 6, 4))
+    gq = quantize(_ff(), x, QuantOptions(state_bits=16))
+    assert spec_state_bytes(gq) == {"n": 6}
+    for plan in (emit_c(gq).plan, emit_hls(gq).plan):
+        assert sum(m.nbytes for m in plan.members if m.node == "n") >= 6
+        short = replace(plan, members=[m for m in plan.members if m.node != "n"])
+        with pytest.raises(SnncError, match=r"state of node 'n'.*needs 6 B"):
+            check_state(gq, short)
