@@ -223,16 +223,11 @@ def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
     lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {i}, {v}, {xs}, {k}, {y}));")
 
 
-class _MembraneFirst:
-    """The HLS statics are declared membrane first (the emitted order predates the spec)."""
-
-    state = (OP.state[1], OP.state[0])
-
-
 @lower("hls", "CubaLIF")
 def lower_hls(ctx: Any, name: str, node: QCubaLIF, lines: list[str]) -> None:
     """One ``snnc::cubalif`` loop; statics v and i."""
-    n, x, y, (v, cur) = hls_leaky(ctx, name, node, lines, _MembraneFirst)  # type: ignore[arg-type]
+    i_sv, v_sv = OP.state  # statics membrane first (the order the emitter always had)
+    n, x, y, (v, cur) = hls_leaky(ctx, name, node, lines, (v_sv, i_sv))
     p = {f: ctx.param(name, f, getattr(node, f), n)
          for f in ("beta_q", "leak_q", "thr_q", "reset_q", "alpha_q", "mult_v", "shift_v")}
     zero = str(node.reset == "zero").lower()

@@ -124,7 +124,7 @@ def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
 @lower("hls", "IF")
 def lower_hls(ctx: Any, name: str, node: QIF, lines: list[str]) -> None:
     """One ``snnc::if_neuron`` loop; static v."""
-    n, x, y, (v,) = hls_leaky(ctx, name, node, lines, OP)
+    n, x, y, (v,) = hls_leaky(ctx, name, node, lines, OP.state)
     thr, rst = (ctx.param(name, f, getattr(node, f), n) for f in ("thr_q", "reset_q"))
     lines.append(f"    snnc::if_neuron<{n}>({x}, {v}, {thr}, {rst}, "
                  f"{str(node.reset == 'zero').lower()}, {int(node.state_bits)}, {y});")

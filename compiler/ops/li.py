@@ -141,7 +141,7 @@ def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
 @lower("hls", "LI")
 def lower_hls(ctx: Any, name: str, node: QLI, lines: list[str]) -> None:
     """One ``snnc::li`` loop; static v."""
-    n, x, y, (v,) = hls_leaky(ctx, name, node, lines, OP)
+    n, x, y, (v,) = hls_leaky(ctx, name, node, lines, OP.state)
     beta, leak = (ctx.param(name, f, getattr(node, f), n) for f in ("beta_q", "leak_q"))
     lines.append(f"    snnc::li<{n}>({x}, {v}, {beta}, {leak}, {int(node.state_bits)}, {y});")
 

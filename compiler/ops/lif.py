@@ -14,12 +14,15 @@ units; docs/fixed_point.md)::
     reset 'subtract': v = v - s * thr_q;  'zero': v = s ? reset_q : v;   y = s
 
 State: ``v``, ``state_bits`` wide. Backends: C (runtime/src/neuron.c ``snnc_lif_q``/
-``snnc_lif_q16``/``snnc_lif_f``; 16-bit populations fed by spikes go through the fused
-event-driven path of :mod:`compiler.codegen.c_fused`), HLS (``snnc::lif``), ONNX float and
-integer, TFLite (through the ONNX step model), NIR ``LIF``.
+``snnc_lif_q16``/``snnc_lif_f``, or one inline loop over float inputs; 16-bit populations
+fed by spikes go through the fused event-driven path of :mod:`compiler.codegen.c_fused`),
+HLS (``snnc::lif`` in templates/hls/snnc_hls.h), ONNX float and integer, TFLite (through
+the ONNX step model), NIR ``LIF``.
 
-The helpers ``c_leaky_*``, ``hls_leaky`` and ``quantize_scale`` are shared with the other
-members of the family (:mod:`.li`, :mod:`.if_`), which use the same C parameter struct.
+The helpers (``c_leaky_params``, ``c_spiking_leaky``, ``hls_leaky``, ``onnx_leaky``,
+``onnx_int_leaky``, ``quantize_scale``, ``check_positive``) are shared with the other
+members of the family (:mod:`.li`, :mod:`.if_`, :mod:`.cubalif`); LIF, LI and IF use the
+same C parameter struct.
 """
 
 from __future__ import annotations
@@ -294,23 +297,24 @@ def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
     c_spiking_leaky(ctx, name, node, lines, OP, "snnc_lif")
 
 
-def hls_leaky(ctx: Any, name: str, node: Any, lines: list[str], op: OpDef
-              ) -> tuple[int, str, str, list[str]]:
-    """(n, x, y, [statics in state-spec order]) of a population (HLS emitter)."""
+def hls_leaky(ctx: Any, name: str, node: Any, lines: list[str],
+              states: tuple[StateVar, ...]) -> tuple[int, str, str, list[str]]:
+    """(n, x, y, [one static per state variable, in the order given]) of a population
+    (HLS emitter); names, widths and comments come from the state spec."""
     from snnc.compiler.codegen.hls import _bits_type, _size
 
     n, i = _size(tuple(node.shape_out())), ctx.ids[name]
     x, _ = ctx.input_of(name, n, lines)
     y = ctx.y(name)
     st = [ctx.static(_bits_type(sv.bits(node)), f"{i}_{sv.name}", (n,),
-                     f"{name}: {sv.doc}, int{sv.bits(node)}") for sv in op.state]
+                     f"{name}: {sv.doc}, int{sv.bits(node)}") for sv in states]
     return n, x, y, st
 
 
 @lower("hls", "LIF")
 def lower_hls(ctx: Any, name: str, node: QLIF, lines: list[str]) -> None:
     """One ``snnc::lif`` loop (templates/hls); static v."""
-    n, x, y, (v,) = hls_leaky(ctx, name, node, lines, OP)
+    n, x, y, (v,) = hls_leaky(ctx, name, node, lines, OP.state)
     prm = [ctx.param(name, f, getattr(node, f), n) for f in ("beta_q", "leak_q", "thr_q",
                                                               "reset_q")]
     zero = str(node.reset == "zero").lower()
