@@ -70,6 +70,7 @@ class Fused:
     back: bool    # the population reads it through a recurrent (t-1) edge
     spikes: bool = True  # spike source (event-driven), else int32 values (dense MAC)
     storage: str = ""    # over spikes: "dense", "csc" or "code" (see storage_plan)
+    code_cols: int = 0   # "code": inputs [0, code_cols) as code, the rest CSC (see above)
 
 
 @dataclass
@@ -222,9 +223,31 @@ def storage_plan(g, fused: list[Fused], budget: int) -> None:
     used += sum(int(np.asarray(v.weight).size) for n, v in g.items()
                 if n not in ws and hasattr(v, "weight") and v.weight is not None)
     for f in sorted(want, key=lambda f: (code_bytes(ws[f.node]), f.node)):
-        extra = code_bytes(ws[f.node]) - _table_bytes(ws[f.node], f.storage)
-        if used + extra <= budget:
-            f.storage, used = "code", used + extra
+        w = ws[f.node]
+        table = _table_bytes(w, f.storage)
+        split = _split_bytes(w)
+        # The most leading inputs as code that fit (all of them, or, for a CSC layer, at
+        # least an eighth: the rest stay CSC behind the same dispatch).
+        fits = np.flatnonzero(used - table + split <= budget)
+        c = int(fits.max()) if fits.size else 0
+        if c < w.shape[1] and (f.storage != "csc" or c < max(w.shape[1] // 8, 1)):
+            continue
+        f.storage, f.code_cols = "code", c
+        used += int(split[c]) - table
+
+
+def _split_bytes(w: np.ndarray) -> np.ndarray:
+    """Estimated flash of ``w`` with inputs [0, c) as code and [c, n_in) as CSC, for
+    every c in 0..n_in (the function-pointer table covers every input)."""
+    n_out, n_in = w.shape
+    nz = np.count_nonzero(w, axis=0)
+    cum = np.concatenate([[0], np.cumsum(nz)])
+    cols = np.concatenate([[0], np.cumsum(nz > 0)])
+    code = CODE_BYTES_PER_NZ * cum + CODE_BYTES_PER_COL * cols + 4 * n_in
+    c = np.arange(n_in + 1)
+    csc = np.where(c < n_in, (cum[-1] - cum) * (2 if n_out <= 256 else 3) + 2 * (n_in - c + 1),
+                   0)
+    return code + csc
 
 
 def dot_path(ctx: _Ctx, f: Fused) -> bool:
@@ -479,29 +502,51 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
         raise SnncError(f"internal: function '{name}' emitted twice")
     ctx.names.add(name)
     n_out, n_in = w.shape
-    size = code_bytes(w)
+    c = f.code_cols or n_in
+    size = int(_split_bytes(w)[c])
+    part = (f"inputs 0..{c - 1} of {n_in} as code, the rest CSC ({base}_csc_column)"
+            if c < n_in else "")
     note = textwrap.wrap(
-        f"{cnames.c_comment(what)}: weights compiled into code (storage 'code': "
-        f"{int(np.count_nonzero(w))} non-zeros, ~{size} B of flash, 3 instructions per "
-        f"SynOp). {base}_in<j> adds input j's non-zero weights to the accumulators: "
-        "SNNC_CODE_ADD(row, w) is acc[row] += w, SNNC_CODE_SUB(row, w) acc[row] -= w "
-        "(snnc/kernels.h: C, or assembly on Thumb-2, A64 and x86-64); "
-        f"{base}_columns[j] points to it.", 86)
-    out = ["/*", *(f" * {t}" for t in note), " */",
-           "#if defined(__GNUC__) && !defined(__clang__) && !defined(SNNC_CODE_ASM)",
-           "#pragma GCC push_options",
-           "/* -O1 emits the same load/add/store per weight as -O2 and compiles faster. */",
-           '#pragma GCC optimize("O1")',
-           "#endif",
-           f"typedef void {base}_column_fn(int32_t *restrict acc);"]
+        f"{cnames.c_comment(what)}: weights compiled into code (storage 'code'"
+        f"{': ' + part if part else ''}; {int(np.count_nonzero(w))} non-zeros, ~{size} B "
+        f"of flash, 3 instructions per SynOp as code). {base}_in<j> adds input j's non-zero "
+        "weights to the accumulators: SNNC_CODE_ADD(row, w) is acc[row] += w, "
+        "SNNC_CODE_SUB(row, w) acc[row] -= w (snnc/kernels.h: C, or assembly on Thumb-2, "
+        f"A64 and x86-64); {base}_columns[j] points to it.", 86)
+    out = ["/*", *(f" * {t}" for t in note), " */"]
+    if c < n_in:  # the inputs beyond the flash budget: CSC tables and one function
+        rest = w[:, c:]
+        nz_cols, nz_rows = np.nonzero(rest.T)
+        col_ptr = np.concatenate([[0], np.cumsum(np.bincount(nz_cols, minlength=n_in - c))])
+        cp = ctx.table("uint16_t" if nz_rows.size < 1 << 16 else "int32_t",
+                       f"{base}_col_ptr", col_ptr,
+                       f"{f.node}: inputs {c}.. (input j at j - {c}), CSC")
+        r = ctx.table("uint8_t" if n_out <= 256 else "uint16_t", f"{base}_row", nz_rows)
+        v = ctx.table("int8_t", f"{base}_w", rest[nz_rows, nz_cols])
+        out += [f"static void {base}_csc_column(int32_t *restrict acc, int32_t j)",
+                "{",
+                f"    const int32_t end = {cp}[j - {c} + 1];",
+                "    int32_t p;",
+                "    SNNC_UNROLL(8)",
+                f"    for (p = {cp}[j - {c}]; p < end; ++p) acc[{r}[p]] += {v}[p];",
+                "}"]
+    out += ["#if defined(__GNUC__) && !defined(__clang__) && !defined(SNNC_CODE_ASM)",
+            "#pragma GCC push_options",
+            "/* -O1 emits the same load/add/store per weight as -O2 and compiles faster. */",
+            '#pragma GCC optimize("O1")',
+            "#endif",
+            f"typedef void {base}_column_fn(int32_t *restrict acc, int32_t j);"]
     if not np.all(np.any(w != 0, axis=0)):
-        out.append(f"static void {base}_none(int32_t *restrict acc) {{ (void)acc; }} "
-                   "/* inputs without weights */")
+        out.append(f"static void {base}_none(int32_t *restrict acc, int32_t j) "
+                   "{ (void)acc; (void)j; } /* inputs without weights */")
     fns = []
     for j in range(n_in):
         rows = np.flatnonzero(w[:, j])
         if not rows.size:
             fns.append(f"{base}_none")
+            continue
+        if j >= c:
+            fns.append(f"{base}_csc_column")
             continue
         fns.append(f"{base}_in{j}")
         line = f"SNNC_CODE_FN({base}_in{j},"
@@ -527,7 +572,7 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
             f"static void {name}(int32_t *restrict acc, const uint16_t *restrict act, "
             "int32_t n_act)",
             "{", "    int32_t k;",
-            f"    for (k = 0; k < n_act; ++k) {base}_columns[act[k]](acc);", "}", ""]
+            f"    for (k = 0; k < n_act; ++k) {base}_columns[act[k]](acc, act[k]);", "}", ""]
     ctx.struct("\n".join(out), size)
     if ctx.cur is not None:
         ctx.flash_by[ctx.cur] = ctx.flash_by.get(ctx.cur, 0) + size

@@ -317,7 +317,8 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 
 /*
  * Weights compiled into code (the "code" storage of compiler/codegen/c_fused.py):
- * SNNC_CODE_FN(name, body) defines `void name(int32_t *acc)` running body, a sequence of
+ * SNNC_CODE_FN(name, body) defines `void name(int32_t *acc, int32_t j)` (j, the input,
+ * is unused: the signature is shared with table-driven columns) running body, a sequence of
  * SNNC_CODE_ADD(row, w) (acc[row] += w) and SNNC_CODE_SUB(row, w) (acc[row] -= w) with
  * w in 1..128: one load, one add or subtract of an immediate and one store each (one
  * add to memory on x86-64). On Thumb-2, A64 and x86-64 ELF with GCC-compatible compilers
@@ -330,7 +331,7 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 #define SNNC_CODE_ADD(r, w) "ldr r1, [r0, #4*" #r "]\n\tadds r1, #" #w "\n\tstr r1, [r0, #4*" #r "]\n\t"
 #define SNNC_CODE_SUB(r, w) "ldr r1, [r0, #4*" #r "]\n\tsubs r1, #" #w "\n\tstr r1, [r0, #4*" #r "]\n\t"
 #define SNNC_CODE_FN(name, body)                                                          \
-    __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
+    __attribute__((visibility("hidden"))) void name(int32_t *acc, int32_t j);            \
     __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 1\n\t.thumb\n\t"     \
             ".thumb_func\n\t.type " #name ", %function\n" #name ":\n\t" body "bx lr\n\t"    \
             ".size " #name ", .-" #name "\n\t.popsection");
@@ -344,7 +345,7 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 #define SNNC_CODE_ADD(r, w) "ldr w1, [x0, #4*" #r "]\n\tadd w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
 #define SNNC_CODE_SUB(r, w) "ldr w1, [x0, #4*" #r "]\n\tsub w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
 #define SNNC_CODE_FN(name, body)                                                          \
-    __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
+    __attribute__((visibility("hidden"))) void name(int32_t *acc, int32_t j);            \
     __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 2\n\t"             \
             ".type " #name ", %function\n" #name ":\n\t" SNNC_CODE_ENTRY body "ret\n\t"     \
             ".size " #name ", .-" #name "\n\t.popsection");
@@ -359,14 +360,15 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 #define SNNC_CODE_ADD(r, w) "addl $" #w ", 4*" #r "(%rdi)\n\t"
 #define SNNC_CODE_SUB(r, w) "subl $" #w ", 4*" #r "(%rdi)\n\t"
 #define SNNC_CODE_FN(name, body)                                                          \
-    __attribute__((visibility("hidden"))) void name(int32_t *acc);                        \
+    __attribute__((visibility("hidden"))) void name(int32_t *acc, int32_t j);            \
     __asm__(".pushsection .text." #name ",\"ax\",@progbits\n\t.p2align 4\n\t"             \
             ".type " #name ", @function\n" #name ":\n\t" SNNC_CODE_ENTRY body "ret\n\t"     \
             ".size " #name ", .-" #name "\n\t.popsection");
 #else
 #define SNNC_CODE_ADD(r, w) acc[r] += w;
 #define SNNC_CODE_SUB(r, w) acc[r] -= w;
-#define SNNC_CODE_FN(name, body) static void name(int32_t *restrict acc) { body }
+#define SNNC_CODE_FN(name, body)                                                          \
+    static void name(int32_t *restrict acc, int32_t j) { (void)j; body }
 #endif
 
 /* snnc_active's step for the four inputs s[j..j+3] (at least one active). */

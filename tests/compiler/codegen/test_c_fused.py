@@ -69,7 +69,12 @@ def _cases() -> dict[str, tuple[Graph, int | None]]:
     w1024 = _sparse(r, (1024, 20), 0.01)
     w1024[1023, ::2] = 127
     w1024[1022, 1::2] = -128
+    # A budget for the first 60 of 120 inputs as code: the rest stay CSC.
+    wsplit = _sparse(r, (300, 120), 0.06)
+    wsplit[299, 59:62] = [100, -100, 90]
     return {
+        "code_split": (_graph(wsplit, name="code_split"),
+                       int(c_fused._split_bytes(wsplit)[60])),
         "code": (_graph(w, _sparse(r, (40, 40), 0.1), "code"), None),
         "code_rows1024": (_graph(w1024, name="code_rows1024"), None),
         "code_rows256": (_graph(w256, name="code_rows256"), None),
@@ -131,6 +136,9 @@ def test_storage_bit_exact_on_host(name: str, portable: bool, tmp_path: Path) ->
     assert _storage(name, src) == name.split("_")[0], src[:2000]
     if name == "code":
         assert "fc_none" in src and "rec_add_spikes" in src
+    if name == "code_split":  # input 59 as code, 60 and 61 through the CSC function
+        assert "SNNC_CODE_FN(fc_in59," in src and "SNNC_CODE_FN(fc_in60," not in src
+        assert "fc_csc_column, fc_csc_column" in src
     x = _inputs(np.random.default_rng(5), g.nodes["x"].shape[0])
     prof = (host.HostProfile(extra=(*host.HostProfile().extra, "-DSNNC_PORTABLE"))
             if portable else None)
