@@ -55,7 +55,7 @@ class HostProfile:
     extra: tuple[str, ...] = ("-ffp-contract=off",)
     real: str = "float"   # float graphs: 'float' or 'double' (snnc_real_t)
     # Whole-sequence runs compute the layers that read only the input this many steps at
-    # a time (model.c's snnc_<m>_run; SNNC_PRE_STEPS); 1 = step by step.
+    # a time (model.c's snnc_<m>_run; SNNC_PRE_STEPS, 2..16); 1 = step by step.
     pre_steps: int = 8
     sanitize: bool = False  # -fsanitize=address,undefined (standalone executables only)
 

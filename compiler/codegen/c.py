@@ -75,6 +75,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime"
 REDUCE = {"sum": "SNNC_REDUCE_SUM", "max": "SNNC_REDUCE_MAX", "last": "SNNC_REDUCE_LAST"}
 RESET = {"subtract": "SNNC_RESET_SUBTRACT", "zero": "SNNC_RESET_ZERO"}
+# The whole-sequence entry point keeps SNNC_PRE_STEPS steps of inputs and input-only
+# layer outputs on its stack: layers are hoisted only while that stays below this many
+# bytes for up to PRE_STEPS_MAX steps of doubles.
+PRE_STEPS_MAX, PRE_STACK_BYTES = 16, 1 << 20
 _CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "snnc_spike_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4,
                 "int64_t": 8, "float": 4, "snnc_real_t": 4}
 
@@ -503,8 +507,10 @@ def _lower_linear_f(ctx: _Ctx, name: str, node: Linear | Affine, lines: list[str
     if node.storage == "dense":
         t = ctx.table("snnc_real_t", f"{nid}_w", w, f"{name}: weights [{n_out}][{n_in}]")
         (src,) = ctx.preds[name]
+        n_pre = sum(int(p["n_out"]) for p in ctx.pre) + n_out
         if (isinstance(ctx.graph.nodes[src], Input)
-                and all(p["src"] == src for p in ctx.pre)):
+                and all(p["src"] == src for p in ctx.pre)
+                and PRE_STEPS_MAX * (n_in + n_pre) * 8 <= PRE_STACK_BYTES):
             # Reads only the model's input: the whole-sequence entry point computes it
             # for a block of steps at once (each weight row fetched once per block) and
             # passes this step's row in `pre`; a single step computes it here.
@@ -993,7 +999,7 @@ def _emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         fields=ctx.fields)
     source = env.get_template("model.c.j2").render(
         **common, tables=ctx.tables, steps=ctx.steps, need_i=ctx.need_i, pre=ctx.pre,
-        n_pre=sum(int(p["n_out"]) for p in ctx.pre),
+        n_pre=sum(int(p["n_out"]) for p in ctx.pre), pre_max=PRE_STEPS_MAX,
         pre_names=textwrap.fill(cnames.c_comment(", ".join(str(p["name"]) for p in ctx.pre)),
                                 width=78, subsequent_indent="         * "),
         includes=sorted(set(ctx.includes)))
