@@ -22,8 +22,8 @@ pytestmark = pytest.mark.skipif(CC is None, reason="no host C compiler")
 
 
 def three_layers(seed: int = 0) -> Graph:
-    """Spikes -> three int8 layers (one 80% pruned: sparse storage) -> spike counts; each
-    weight tensor is over 64 KiB."""
+    """Spikes -> three int8 layers (the last 75% pruned, stored CSC: uint16 row indices
+    and int8 values) -> spike counts; each weight tensor is over 64 KiB."""
     r = np.random.default_rng(seed)
 
     def w(n_out: int, n_in: int, sparsity: float = 0.0) -> np.ndarray:
