@@ -512,7 +512,7 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
         f"of flash, 3 instructions per SynOp as code). {base}_in<j> adds input j's non-zero "
         "weights to the accumulators: SNNC_CODE_ADD(row, w) is acc[row] += w, "
         "SNNC_CODE_SUB(row, w) acc[row] -= w (snnc/kernels.h: C, or assembly on Thumb-2, "
-        f"A64 and x86-64); {base}_columns[j] points to it.", 86)
+        f"A64 and x86-64); {base}_columns[j] points to it.", 86, break_on_hyphens=False)
     out = ["/*", *(f" * {t}" for t in note), " */"]
     if c < n_in:  # the inputs beyond the flash budget: CSC tables and one function
         rest = w[:, c:]
