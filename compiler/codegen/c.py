@@ -456,6 +456,11 @@ def _lower_flatten(ctx: _Ctx, name: str, node: Flatten, lines: list[str]) -> Non
 def _lower_output(ctx: _Ctx, name: str, node: Output, lines: list[str]) -> None:
     n = _size(tuple(node.shape))
     x = ctx.one_input(name, n, lines)
+    ps = ctx.preds[name]
+    if ctx.quantized and len(ps) == 1 and ctx.btype.get(ps[0]) == "int32_t":
+        # int32_t to int32_t (snnc_output_t of integer graphs): a block copy (LDM/STM).
+        lines.append(f"    memcpy(out + {ctx.out_off[name]}, {x}, {n} * sizeof *out);")
+        return
     ctx.need_i = True
     lines.append(f"    for (i = 0; i < {n}; ++i) out[{ctx.out_off[name]} + i] = "
                  f"(snnc_output_t){x}[i];")

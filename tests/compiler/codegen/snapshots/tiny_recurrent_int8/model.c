@@ -145,7 +145,7 @@ int snnc_tiny_recurrent_step(snnc_tiny_recurrent_state_t *s, const snnc_input_t 
     /* readout: SpikeCountArgmax [3] -> [3]; counted by lif2 */
 
     /* output: Output [3] -> [3] */
-    for (i = 0; i < 3; ++i) out[0 + i] = (snnc_output_t)s->y_readout[i];
+    memcpy(out + 0, s->y_readout, 3 * sizeof *out);
 
     /* rec1: QLinear [8] -> [8]; fused into lif1 */
     return rc;
