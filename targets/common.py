@@ -252,13 +252,41 @@ _CC_LOCK = threading.Lock()
 
 def _cc_id(cc: str) -> str:
     """The compiler's resolved path and ``--version`` text (part of every disk-cache key:
-    an upgraded toolchain never reuses old objects)."""
+    an upgraded toolchain never reuses old objects).
+
+    Asked once per process, and remembered on disk under the driver binary's identity
+    (path, size, mtime, inode, as ccache's ``compiler_check = mtime``): an installed or
+    upgraded compiler is a different file, so it is asked again; an unchanged one costs no
+    process start per compile."""
+    import hashlib
+    import os
     import subprocess
 
+    from snnc.compiler.ir.serialize import atomic_write
+
     with _CC_LOCK:  # one `--version` per compiler even when build threads ask at once
-        if cc not in _CC_ID:
-            r = subprocess.run([cc, "--version"], capture_output=True, text=True)
-            _CC_ID[cc] = f"{shutil.which(cc) or cc}\n{r.stdout}"
+        if cc in _CC_ID:
+            return _CC_ID[cc]
+        path = shutil.which(cc) or cc
+        memo = None
+        try:
+            st = os.stat(path)
+            ident = f"{os.path.realpath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+            base = Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"))
+            memo = (base / "snnc" / "cc"
+                    / f"{hashlib.sha256(ident.encode()).hexdigest()[:24]}.txt")
+            _CC_ID[cc] = memo.read_text()
+            return _CC_ID[cc]
+        except OSError:
+            pass  # not remembered yet (or no cache folder): ask the compiler
+        r = subprocess.run([cc, "--version"], capture_output=True, text=True)
+        _CC_ID[cc] = f"{path}\n{r.stdout}"
+        if memo is not None and r.returncode == 0:
+            try:
+                memo.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(memo, lambda f: f.write(_CC_ID[cc]), mode="w")
+            except OSError:
+                pass  # a read-only cache only costs the `--version` next time
     return _CC_ID[cc]
 
 

@@ -144,3 +144,23 @@ def test_needed_runtime_objects_are_the_referenced_sources(
     empty.write_text("int main(void) { return 0; }\n")
     assert common.needed_runtime_objects(CC, READELF, flags,
                                          [common.cached_object(CC, flags, empty)]) == []
+
+
+def test_compiler_id_is_remembered_until_the_binary_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stand-in compiler that counts how often it is asked for its version.
+    calls = tmp_path / "calls"
+    cc = tmp_path / "fakecc"
+    cc.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'fakecc 1.0'\n")
+    cc.chmod(0o755)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def ident() -> str:
+        monkeypatch.setattr(common, "_CC_ID", {})  # a new process
+        return common._cc_id(str(cc))
+
+    first = ident()
+    assert "fakecc 1.0" in first and calls.read_text().count("x") == 1
+    assert ident() == first and calls.read_text().count("x") == 1  # remembered on disk
+    cc.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'fakecc 2.0 (upgraded)'\n")
+    assert "fakecc 2.0" in ident() and calls.read_text().count("x") == 2  # asked again
