@@ -222,3 +222,38 @@ def test_idle_skip_bit_exact_under_qemu_aarch64(which: str, tmp_path: Path) -> N
     out = run_qemu_user(build_binary(bd, "pi4", tmp_path / "bin"), x, count=False)
     want = want_of(g, x)
     assert np.array_equal(out.harness.outputs.reshape(want.shape), want)
+
+
+# ------------------------------------------------------------------ planning
+
+
+def _float_layer() -> Graph:
+    """Spikes -> Linear -> 16 LIF neurons (the quantize pass sees its activity)."""
+    from snnc.compiler.ir import LIF, Input, Linear
+
+    r = np.random.default_rng(2)
+    w = r.normal(0, 0.5, (16, 40)) * (r.random((16, 40)) < 0.3)
+    return verify(Graph(
+        nodes={"x": Input((40,), dtype="spike"), "fc": Linear(w),
+               "lif": LIF((16,), tau=np.array(5e-3), v_threshold=np.array(0.5)),
+               "cnt": SpikeCountArgmax((16,)), "y": Output((16,))},
+        edges=[("x", "fc"), ("fc", "lif"), ("lif", "cnt"), ("cnt", "y")],
+        dt=1e-3, name="planned"))
+
+
+@pytest.mark.parametrize("activity,skips", [(0.02, True), (0.6, False)])
+def test_skip_planned_from_calibration_spike_rates(activity: float, skips: bool) -> None:
+    """The quantize pass records each spiking node's calibration spike rate (checked
+    against the input itself); the idle skip is planned only where few rows get events:
+    ~12 weights per row at 2% activity leave ~78% of rows without one, at 60% none."""
+    from snnc.compiler.codegen.c import emit_c
+    from snnc.compiler.passes.quantize import quantize
+
+    g = _float_layer()
+    x = (np.random.default_rng(4).random((16, 50, 40)) < activity).astype(np.float32)
+    gq = quantize(g, x)
+    rate = gq.metadata["quantization"]["nodes"]["x"]["spike_rate"]
+    assert rate == pytest.approx(float(np.mean(x != 0)))
+    assert 0 <= gq.metadata["quantization"]["nodes"]["lif"]["spike_rate"] <= 1
+    src = emit_c(gq).source
+    assert ("snnc_ctz32(todo)" in src) is skips
