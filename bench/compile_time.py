@@ -270,7 +270,9 @@ def to_markdown(res: dict[str, Any]) -> str:
              "reused; an unchanged model links nothing); new model (smartwatch): the warm "
              "cache without the model's object and footprint, i.e. a model this machine "
              "has not compiled before (model.c compiled and the size probe linked; the "
-             "runtime, startup and empty-probe parts reused).", "",
+             "runtime, startup and empty-probe parts reused): also what the first compile "
+             "costs after `scripts/setup.sh`'s warm-up (`python -m "
+             "snnc.targets.smartwatch.build --warm-cache`).", "",
              "| target | cold median s (min-max) | cold CPU s | warm median s (min-max) | "
              "warm CPU s | new model median s (min-max) | new model CPU s | runs | "
              "load before/after |",

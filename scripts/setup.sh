@@ -65,3 +65,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+
+# Fill the smartwatch build caches (runtime objects, startup, empty size probe, compiled
+# templates) so the first `snnc compile --target smartwatch` builds only the model.
+if command -v arm-none-eabi-gcc >/dev/null 2>&1 && [ -x .venv/bin/python ]; then
+  .venv/bin/python -m snnc.targets.smartwatch.build --warm-cache \
+    || echo "setup: smartwatch cache warm-up failed; the first compile builds the caches" >&2
+fi

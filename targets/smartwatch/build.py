@@ -395,3 +395,52 @@ def build_firmware(build_dir: str | Path, inputs: np.ndarray,
     tmp_elf.replace(elf)  # never leave a half-linked fw.elf behind
     return Firmware(elf=elf, profile=prof, iface=iface, n_samples=int(x.shape[0]),
                     n_steps=int(x.shape[1]), memory=mem, model_memory=model_mem)
+
+
+def warm_cache(profile: McuProfile | str | None = None) -> dict[str, int]:
+    """Fill the disk caches a first ``snnc compile --target smartwatch`` would fill: every
+    runtime object, startup.o and the empty size probe for ``profile``'s flags, the
+    compiler id and the C emitter's compiled templates (all under ``$XDG_CACHE_HOME/snnc``).
+
+    For setup time (scripts/setup.sh): afterwards a compile builds only what depends on
+    the model (model.c, the size probe's link). Returns how many runtime objects it has."""
+    import tempfile
+
+    from snnc.compiler.codegen.c import _template_env
+
+    prof = profile if isinstance(profile, McuProfile) else get_profile(profile)
+    env = _template_env()
+    for t in ("model.c.j2", "model.h.j2"):
+        env.get_template(t)  # compiled once, kept in the bytecode cache
+    with tempfile.TemporaryDirectory(prefix="snnc-warm-") as td:
+        b = _Builder(Path(td), Path(td) / "out", prof)
+        objs = cached_objects(b.cc, b.base_flags, runtime_sources())
+        b.startup()
+        if _EMPTY_PROBE.get((b.cc, prof)) is None and _empty_probe_cached(b) is None:
+            _EMPTY_PROBE[(b.cc, prof)] = _empty_probe_linked(b)
+    return {"runtime_objects": len(objs)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m snnc.targets.smartwatch.build --warm-cache [--profile P]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="smartwatch build helpers")
+    ap.add_argument("--warm-cache", action="store_true", help=warm_cache.__doc__.split("\n")[0])
+    ap.add_argument("--profile", default=None)
+    a = ap.parse_args(argv)
+    if not a.warm_cache:
+        ap.print_help()
+        return 2
+    try:
+        n = warm_cache(a.profile)
+    except SnncError as e:
+        print(f"snnc: {e}", file=sys.stderr)
+        return 1
+    print(f"snnc: smartwatch caches warm ({n['runtime_objects']} runtime objects)",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

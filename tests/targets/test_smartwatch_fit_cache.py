@@ -88,3 +88,31 @@ def test_table_file_edited_in_place_is_not_served_from_the_cache(
     (d / name).write_bytes(bytes([data[0] ^ 1]) + data[1:])
     second = _Builder(d, tmp_path / "o2", get_profile("nrf52840")).model_objs()[0]
     assert first != second and first.read_bytes() != second.read_bytes()
+
+
+def test_warm_cache_leaves_only_the_model_to_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # After the setup-time warm-up, a first size check compiles model.c and the probe
+    # that includes model.h, links once, and builds no runtime, startup or empty probe.
+    require("arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-readelf")
+    from snnc.targets import common
+    from snnc.targets.smartwatch import build
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("_OBJ_CACHE", "_CC_ID"):
+        monkeypatch.setattr(common, name, {})
+    monkeypatch.setattr(build, "_EMPTY_PROBE", {})
+    assert build.warm_cache("nrf52840")["runtime_objects"] == len(common.runtime_sources())
+    monkeypatch.setattr(common, "_OBJ_CACHE", {})  # a new process: disk cache only
+    monkeypatch.setattr(build, "_EMPTY_PROBE", {})
+    compiled: list[str] = []
+    orig = subprocess.run
+
+    def spy(cmd, *args, **kw):  # type: ignore[no-untyped-def]
+        if "-c" in cmd:
+            compiled.append(Path(str(cmd[cmd.index("-c") + 1])).name)
+        return orig(cmd, *args, **kw)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    check_fit(write_standin(tmp_path / "m"), "nrf52840", out_dir=tmp_path / "o")
+    assert sorted(compiled) == ["model.c", "probe.c"]
