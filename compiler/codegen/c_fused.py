@@ -318,8 +318,8 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
     const = None  # dot path: table of rq(bias) for rows without weights
     if dot_path(ctx, f):
         # A row without weights gets the same input every step: rq(bias), computed here.
-        # Its table entry is that value, INT32_MIN (never an rq result: |rq| < 2^31 - 1)
-        # for the rows computed at run time.
+        # Its table entry is that value, INT32_MIN for the rows computed at run time
+        # (unless some rq(bias) is INT32_MIN itself: then every row is computed).
         empty = ~np.any(w != 0, axis=1)
         if np.any(empty):
             b0 = np.asarray(node.bias, np.int64)
@@ -333,6 +333,9 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
                 if vecs is not None:
                     vecs.append(None)
                 return _const_or_table(ctx, f.node, "rq_bias", rq0), ""
+            if np.any(rq0[empty] == -(1 << 31)):
+                empty[:] = False
+        if np.any(empty):
             const = ctx.table("int32_t", f"{nid}_rq_bias", np.where(empty, rq0, -(1 << 31)),
                               f"{f.node}: rq(bias) of the {int(empty.sum())} rows without "
                               "weights (a constant input); INT32_MIN: computed at run time")
