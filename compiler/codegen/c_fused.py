@@ -826,7 +826,9 @@ def _todo_mask(ctx: _Ctx, p: Plan, name: str, nid: str, n: int) -> list[str]:
         if np.all(bits == full):  # every input reaches every row
             out.append(f"    if (s->nact_{sid}) todo = 0x{full:X}u;")
             continue
-        tab = ctx.table("int32_t", f"{ctx.ids[src]}_reach",
+        # The narrowest table (int32_t holds bit 31 as the sign).
+        ctype = "uint8_t" if n <= 8 else "uint16_t" if n <= 16 else "int32_t"
+        tab = ctx.table(ctype, f"{ctx.ids[src]}_reach",
                         np.where(bits >= 1 << 31, bits - (1 << 32), bits),
                         f"{src}: the rows each input reaches (bit i: row i has a weight)")
         out.append(f"    for (i = 0; i < s->nact_{sid}; ++i) "
