@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-import click
-import numpy as np
+# OpenBLAS (numpy's BLAS) starts a thread per CPU when numpy is imported, and its threads
+# busy-wait for work (~2^28 cycles) after starting and after every call: ~0.1 s of CPU in
+# a compile that goes to spinning beside the compilers it runs. A short wait (2^4 cycles,
+# then sleep) keeps the threads for large products; set before numpy is first imported,
+# and a user's own setting wins.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import click  # noqa: E402
+import numpy as np  # noqa: E402
 
 from snnc.compiler import __version__
 from snnc.compiler.errors import SnncError

@@ -247,6 +247,7 @@ _OBJ_CACHE: dict[tuple[str, ...], Path] = {}
 _OBJ_DIR: list[Path] = []
 _CC_ID: dict[str, str] = {}
 _LOCK = threading.Lock()
+_KEY_LOCKS: dict[tuple[str, ...], threading.Lock] = {}  # one compile per object at once
 _CC_LOCK = threading.Lock()
 
 
@@ -335,14 +336,24 @@ def cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...] =
     in its include folders; later builds, in this process or another, reuse the object
     (:func:`_disk_object`; a per-process temp folder when the disk cache is not
     writable). Thread-safe, see :func:`cached_objects`."""
+    import hashlib
+
+    key = (cc, *flags, str(src),
+           *(hashlib.sha256(f.read_bytes()).hexdigest() for f in (src, *deps)))
+    with _LOCK:
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:  # a second thread asking for the same object waits for the first's
+        return _cached_object(cc, flags, src, deps, key)
+
+
+def _cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...],
+                   key: tuple[str, ...]) -> Path:
     import atexit
     import hashlib
     import os
     import subprocess
     import tempfile
 
-    key = (cc, *flags, str(src),
-           *(hashlib.sha256(f.read_bytes()).hexdigest() for f in (src, *deps)))
     o = _OBJ_CACHE.get(key)
     if o is not None and o.exists():
         return o
@@ -412,6 +423,24 @@ def _identifiers(src: Path) -> frozenset[str]:
     made through a macro, e.g. ``SNNC_QCONV2D(snnc_qconv2d_i8, int8_t)``, still spells
     the name; tests/targets/test_common.py checks this against ``nm`` for every source)."""
     return frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", src.read_text()))
+
+
+# A function definition at the start of a line: a type, then the snnc_ name and "(".
+# Macro-made definitions (``SNNC_QCONV2D(snnc_qconv2d_i8, int8_t)``) are not matched: a
+# guess (below) may miss them, the exact choice (``needed_runtime_objects``) does not.
+_DEFINITION = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(snnc_\w+)\s*\(", re.M)
+
+
+def likely_runtime_sources(c_files: list[Path]) -> list[Path]:
+    """The runtime sources that define a function ``c_files`` (e.g. a build's model.c)
+    spell: a guess, made from the text before anything is compiled, of what
+    :func:`needed_runtime_objects` will choose from the compiled objects, so that a cold
+    build can compile them beside model.c instead of after it. Only a head start: the
+    objects linked are still those ``needed_runtime_objects`` chooses (a guess too large
+    compiles an object nothing links; one too small is compiled after all)."""
+    used = frozenset().union(*(_identifiers(f) for f in c_files)) if c_files else frozenset()
+    return [s for s in runtime_sources()
+            if used & frozenset(_DEFINITION.findall(s.read_text()))]
 
 
 def needed_runtime_objects(cc: str, readelf: str, flags: list[str],
