@@ -280,6 +280,8 @@ class TargetRegistry(Protocol):
     def write_build(self, target: str, graph: Any, out_dir: str | Path,
                     memory: dict[str, int] | None = None) -> Path: ...
 
+    def prepare(self, target: str, profile: str | None = None) -> None: ...
+
 
 def _reusing_emits(fn: Callable[..., None]) -> Callable[..., None]:
     """Run ``fn`` inside :func:`snnc.compiler.codegen.c.reuse_emits`: the memory plan,
@@ -382,6 +384,8 @@ def make_compile_command(registry: TargetRegistry) -> click.Command:
             from snnc.compiler.codegen import tvm_kernels
 
             tvm_kernels.require_tvm()
+        # Model-independent build work (the smartwatch's empty size probe) beside the passes.
+        registry.prepare(target, profile)
         checks: list[Callable[[], None]] = []  # e.g. the size check, beside the scoring
         g, plan, report = compile_model(model, opt, calib, dump_ir, background=checks)
         if opt.quantize != "float" or opt.prune:

@@ -131,6 +131,9 @@ class Target:
     devices: tuple[Device, ...] = ()
     flash: Callable[..., str] | None = None      # own `snnc flash` (else: generic run)
     bench: Callable[..., str] | None = None      # own `snnc bench` (else: generic bench)
+    # prepare(profile): start model-independent build work in the background before a
+    # compile (e.g. the smartwatch's empty size probe), to overlap it with the passes.
+    prepare: Callable[[str | None], None] | None = None
 
     def load(self) -> ModuleType:
         """Import the target's module."""
@@ -269,6 +272,14 @@ def resolve(build: str | Path, target: str | None = None,
     return t, dev, detail
 
 
+def prepare(target: str, profile: str | None = None) -> None:
+    """Let ``target`` start what a compile for it will need whatever the model (see
+    :attr:`Target.prepare`); nothing for targets without such work or unknown names."""
+    t = TARGETS.get(target)
+    if t is not None and t.prepare is not None:
+        t.prepare(profile)
+
+
 def write_build(target: str, graph: Graph, out_dir: str | Path,
                 memory: dict[str, int] | None = None, source: str | Path | None = None) -> Path:
     """Emit ``graph`` for ``target`` into the build directory ``out_dir``.
@@ -335,6 +346,7 @@ register_target(Target(
     profile=_lazy("snnc.targets.smartwatch.profile", "get_profile"),
     profiles=_smartwatch_profiles, pipeline=_smartwatch_pipeline(),
     build=_lazy("snnc.targets.smartwatch.build", "build_firmware"),
+    prepare=_lazy("snnc.targets.smartwatch.build", "start_early"),
     options=(_KERNELS,),
     devices=(Device("qemu", "qemu", "qemu-system-arm MPS2 AN386, exact instruction counts",
                     exact("qemu"), _lazy(_FLASH, "run_smartwatch")),

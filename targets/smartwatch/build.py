@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -102,14 +102,6 @@ def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
     return r
 
 
-def _low_priority(cmd: list[str]) -> list[str]:
-    """``cmd`` at the lowest CPU priority (``nice -n 19``; unchanged without ``nice``):
-    for work a compile needs only at its end (the empty size probe), so that on 2 CPUs
-    model.c, the slowest compile and the one the result waits for, gets them first."""
-    nice = shutil.which("nice")
-    return [nice, "-n", "19", *cmd] if nice else cmd
-
-
 def section_sizes(elf: Path) -> dict[str, int]:
     """Section name -> bytes, from ``arm-none-eabi-size -A``."""
     r = _run([require_tool(SIZE, TOOL_HINT), "-A", "-d", str(elf)], "arm-none-eabi-size")
@@ -158,15 +150,13 @@ class _Builder:
         self._obj_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def obj(self, src: Path, key: str, extra: tuple[str, ...] = (),
-            nice: bool = False) -> Path:
+    def obj(self, src: Path, key: str, extra: tuple[str, ...] = ()) -> Path:
         with self._lock:  # one compile per key even when two links run at once
             lock = self._obj_locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._objs:
                 o = self.obj_dir / f"{key}.o"
-                cmd = [self.cc, *self.cflags, *extra, "-c", str(src), "-o", str(o)]
-                _run(_low_priority(cmd) if nice else cmd,
+                _run([self.cc, *self.cflags, *extra, "-c", str(src), "-o", str(o)],
                      f"compiling {src.name} for {self.profile.cpu}")
                 self._objs[key] = o
         return self._objs[key]
@@ -202,8 +192,7 @@ class _Builder:
                                     [*objs, *tvm_obj])
         return objs + rt + tvm_obj
 
-    def link(self, objs: list[Path], elf: Path, measure: bool = False,
-             nice: bool = False) -> subprocess.CompletedProcess:
+    def link(self, objs: list[Path], elf: Path, measure: bool = False) -> subprocess.CompletedProcess:
         ld = self.out_dir / ("link_measure.ld" if measure else "link.ld")
         with self._lock:  # written once: concurrent links (empty probe) read it
             if ld not in self._scripts:
@@ -212,9 +201,7 @@ class _Builder:
         cmd = [self.cc, *self.profile.cflags(), "--specs=rdimon.specs", "-nostartfiles",
                "-Wl,--gc-sections", f"-T{ld}", *map(str, objs),
                self.startup(), "-lm", "-o", str(elf)]
-        cmd = [str(c) for c in cmd]
-        return subprocess.run(_low_priority(cmd) if nice else cmd, capture_output=True,
-                              text=True)
+        return subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
 
 
 _SHRINK_HINT = ("Passes that shrink it: quantize (int8 weights are 4x smaller than float32, "
@@ -243,8 +230,8 @@ def _overflow_error(b: _Builder, objs: list[Path], what: str, stderr: str,
 
 
 def _link_checked(b: _Builder, objs: list[Path], elf: Path, what: str,
-                  hint: str = _SHRINK_HINT, nice: bool = False) -> MemoryUse:
-    r = b.link(objs, elf, nice=nice)
+                  hint: str = _SHRINK_HINT) -> MemoryUse:
+    r = b.link(objs, elf)
     if r.returncode != 0:
         if "overflow" in r.stderr:
             raise _overflow_error(b, objs, what, r.stderr, hint)
@@ -339,29 +326,79 @@ def _model_memory(b: _Builder, iface: ModelInterface, cache: bool = True) -> Mem
     return mu
 
 
-def _empty_probe_linked(b: _Builder, nice: bool = False) -> MemoryUse:
-    empty = _link_checked(b, [b.obj(HERE / "probe.c", "probe_empty", nice=nice)],
-                          b.out_dir / "probe_empty.elf", "the empty firmware", nice=nice)
+def _empty_probe_linked(b: _Builder) -> MemoryUse:
+    empty = _link_checked(b, [b.obj(HERE / "probe.c", "probe_empty")],
+                          b.out_dir / "probe_empty.elf", "the empty firmware")
     _empty_probe_store(b, empty)
     return empty
 
 
+# Empty probes started by start_early(), by (compiler, profile): a compile waits for its
+# own instead of linking the probe again.
+_EARLY: dict[tuple[str, McuProfile], Future[MemoryUse | None]] = {}
+_EARLY_POOL: list[ThreadPoolExecutor] = []
+
+
+def _early_empty_probe(prof: McuProfile) -> MemoryUse | None:
+    import tempfile
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="snnc-early-") as td:
+            b = _Builder(Path(td), Path(td) / "out", prof)
+            b.startup()  # the model's link needs it too
+            if _empty_probe_cached(b) is not None:
+                return None
+            return _empty_probe_linked(b)
+    except (SnncError, OSError):
+        return None  # the size check links it again and reports what fails
+
+
+def start_early(profile: McuProfile | str | None = None) -> None:
+    """Start the model-independent part of a cold size check in a background thread:
+    startup.o and the empty probe's sections (both disk-cached), so that ``snnc compile``
+    overlaps them with loading and optimizing the model (one CPU is idle meanwhile)
+    instead of with model.c. A no-op without the toolchain or when already started."""
+    if shutil.which(CC) is None:
+        return
+    try:
+        prof = profile if isinstance(profile, McuProfile) else get_profile(profile)
+    except SnncError:
+        return  # the size check names the unknown profile, in its usual place
+    key = (require_tool(CC, TOOL_HINT), prof)
+    if key in _EARLY or key in _EMPTY_PROBE:
+        return
+    if not _EARLY_POOL:
+        _EARLY_POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="snnc-early"))
+    _EARLY[key] = _EARLY_POOL[0].submit(_early_empty_probe, prof)
+
+
 def _model_memory_linked(b: _Builder, iface: ModelInterface) -> MemoryUse:
     key = (b.cc, b.profile)
-    empty = _EMPTY_PROBE.get(key) or _empty_probe_cached(b)
+    early = _EARLY.pop(key, None)
+    empty = _EMPTY_PROBE.get(key)
+    if empty is None and early is not None and early.done():
+        empty = early.result()
+    if empty is None:
+        empty = _empty_probe_cached(b)
     with ThreadPoolExecutor(max_workers=3) as ex:
         # Both links need startup.o (from the disk cache once compiled).
         ex.submit(b.startup)
         probe = ex.submit(b.obj, HERE / "probe.c", "probe_model", ("-DSNNC_PROBE_MODEL",))
         # The empty probe is the same for every model: linked once per profile and
-        # toolchain (disk cache), on a cold cache beside the model's compile and link,
-        # at low priority: its sections are only needed for the final subtraction.
-        pending = ex.submit(_empty_probe_linked, b, True) if empty is None else None
+        # toolchain (disk cache), on a cold cache beside the model's compile and link
+        # (usually already started by start_early, beside the passes).
+        pending = None
+        if empty is None and early is not None:
+            pending = early  # still linking: waited for after the model's link
+        elif empty is None:
+            pending = ex.submit(_empty_probe_linked, b)
         objs = b.model_objs()
         with_model = _link_checked(b, [probe.result(), *objs],
                                    b.out_dir / "probe_model.elf", f"model '{iface.name}'")
         if pending is not None:
             empty = pending.result()
+    if empty is None:  # the early probe failed (or found it cached): from the cache or linked
+        empty = _empty_probe_cached(b) or _empty_probe_linked(b)
     assert empty is not None
     _EMPTY_PROBE[key] = empty
     secs = {k: with_model.sections.get(k, 0) - empty.sections.get(k, 0)
