@@ -182,12 +182,16 @@ class _Builder:
         # L2MU builds one small runtime file, not the whole runtime).
         srcs = [bd / "model.c", *tvm_src]
         with ThreadPoolExecutor(max_workers=1) as ex:
+            model = ex.submit(cached_objects, self.cc, flags, srcs, deps)
             # On a cold cache the runtime objects would wait for model.o (the slowest
-            # compile): start those model.c's text names beside it. The guess's result
-            # is not used (a compile error in it is not raised here): the link takes
-            # what needed_runtime_objects chooses, from the cache the guess filled.
-            ex.submit(cached_objects, self.cc, self.base_flags, likely_runtime_sources(srcs))
-            objs = cached_objects(self.cc, flags, srcs, deps)
+            # compile): start those model.c's text names beside it. Only a head start:
+            # the link takes what needed_runtime_objects chooses (from the cache this
+            # fills), and it reports a runtime source that does not compile.
+            try:
+                cached_objects(self.cc, self.base_flags, likely_runtime_sources(srcs))
+            except SnncError:
+                pass
+            objs = model.result()
         rt = needed_runtime_objects(self.cc, require_tool(READELF, TOOL_HINT), self.base_flags,
                                     [*objs, *tvm_obj])
         return objs + rt + tvm_obj
@@ -380,7 +384,8 @@ def _model_memory_linked(b: _Builder, iface: ModelInterface) -> MemoryUse:
         empty = early.result()
     if empty is None:
         empty = _empty_probe_cached(b)
-    with ThreadPoolExecutor(max_workers=3) as ex:
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        model = ex.submit(b.model_objs)  # first: model.c is the slowest compile
         # Both links need startup.o (from the disk cache once compiled).
         ex.submit(b.startup)
         probe = ex.submit(b.obj, HERE / "probe.c", "probe_model", ("-DSNNC_PROBE_MODEL",))
@@ -392,7 +397,7 @@ def _model_memory_linked(b: _Builder, iface: ModelInterface) -> MemoryUse:
             pending = early  # still linking: waited for after the model's link
         elif empty is None:
             pending = ex.submit(_empty_probe_linked, b)
-        objs = b.model_objs()
+        objs = model.result()
         with_model = _link_checked(b, [probe.result(), *objs],
                                    b.out_dir / "probe_model.elf", f"model '{iface.name}'")
         if pending is not None:

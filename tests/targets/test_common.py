@@ -146,6 +146,35 @@ def test_needed_runtime_objects_are_the_referenced_sources(
                                          [common.cached_object(CC, flags, empty)]) == []
 
 
+@pytest.mark.skipif(READELF is None, reason="no readelf")
+def test_likely_runtime_sources_guess_only_real_definitions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The guess compiled beside model.c: every name it takes for a definition is a global
+    # symbol the compiled object defines (readelf, the independent reference), and a file
+    # calling one encoder and one readout function guesses exactly their two sources.
+    import subprocess
+
+    _fresh_process(monkeypatch, tmp_path / "cache")
+    flags = ["-O2", "-std=c99", f"-I{common.RUNTIME_DIR / 'include'}"]
+    srcs = common.runtime_sources()
+    for src, obj in zip(srcs, common.cached_objects(CC, flags, srcs)):
+        out = subprocess.run([READELF, "-sW", str(obj)], capture_output=True, text=True,
+                             check=True).stdout
+        defined = {p[7] for p in (ln.split() for ln in out.splitlines())
+                   if len(p) == 8 and p[6] != "UND" and p[4] == "GLOBAL"}
+        assert set(common._DEFINITION.findall(src.read_text())) <= defined, src.name
+    m = tmp_path / "model.c"
+    m.write_text('#include "snnc/encoder.h"\n#include "snnc/readout.h"\n'
+                 "int f(float *x, int16_t *q, int32_t *y) {\n"
+                 "  static const float s = 0.5f; static const int32_t z = 0;\n"
+                 "  snnc_encode_f32(1, &s, 0, &z, 0, -128, 127, x, q);\n"
+                 "  return (int)snnc_argmax_i32(y, 2); }\n")
+    assert [s.name for s in common.likely_runtime_sources([m])] == ["encoder.c", "readout.c"]
+    empty = tmp_path / "e.c"
+    empty.write_text("int main(void) { return 0; }\n")
+    assert common.likely_runtime_sources([empty]) == []
+
+
 def test_compiler_id_is_remembered_until_the_binary_changes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A stand-in compiler that counts how often it is asked for its version.

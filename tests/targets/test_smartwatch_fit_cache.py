@@ -37,6 +37,28 @@ def test_fit_cache_reuses_footprint_and_misses_on_model_change(
     assert bigger.flash_bytes >= first.flash_bytes + 4000
 
 
+def test_empty_probe_started_early_gives_the_same_footprint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `snnc compile` starts the empty size probe before the passes (start_early); the
+    # size check then waits for it instead of linking its own: same footprint as a
+    # check that links everything itself on a cold cache.
+    require("arm-none-eabi-gcc", "arm-none-eabi-size")
+    from snnc.targets.smartwatch import build
+
+    monkeypatch.setattr(build, "_EMPTY_PROBE", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cold"))
+    ref = check_fit(write_standin(tmp_path / "a"), "nrf52840", cache=False)
+
+    monkeypatch.setattr(build, "_EMPTY_PROBE", {})
+    monkeypatch.setattr(build, "_EARLY", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cold2"))
+    build.start_early("nrf52840")
+    assert len(build._EARLY) == 1
+    assert check_fit(write_standin(tmp_path / "b"), "nrf52840", cache=False) == ref
+    assert build._EARLY == {}  # taken by the size check
+    assert list((tmp_path / "cold2" / "snnc").glob("probe-empty-*.json"))
+
+
 def test_cli_compile_of_a_model_too_big_fails_and_writes_nothing(tmp_path: Path) -> None:
     # The size check finishes in the background while the CLI simulates the float/int
     # agreement (compiler/cli_compile.py waits for it): a model that does not fit must
