@@ -163,6 +163,9 @@ class _Ctx:
     btype: dict[str, str] = field(default_factory=dict)   # C type of each node's output
     late: dict[str, list[str]] = field(default_factory=dict)  # extra readers (c_fused)
     late_direct: set[str] = field(default_factory=set)  # inputs read from `in` (c_fused)
+    # int16 copies of small inputs packed this step (c_fused; dropped when the source
+    # is lowered again, so no reader sees a copy older than the value it must read).
+    x16: dict[str, str] = field(default_factory=dict)
     # The memory plan: every state member is reserved through it (compiler/passes/plan.py).
     planner: Planner = field(default_factory=lambda: Planner("c"))
     cur: str | None = None                                # node being lowered (owner)
@@ -902,6 +905,7 @@ def _emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
     for name in order:
         node = graph.nodes[name]
         ctx.cur = name  # owner of the members and tables reserved while lowering it
+        ctx.x16.pop(name, None)
         lines = ["    /* " + cnames.c_comment(
             f"{name}: {node.kind} {list(node.shape_in())} -> {list(node.shape_out())}"
             + "".join(f"; reads {a} from t-1" for a in preds[name] if (a, name) in back))

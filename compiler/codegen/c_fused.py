@@ -392,6 +392,23 @@ def _fused_layer(ctx: _Ctx, f: Fused, lines: list[str], mults: list[np.ndarray],
         if n2 > n_x:
             lines.append(f"    {xs}.v[{n_x}] = 0;")
         dot = f"snnc_dot_i16x2({t} + {n2} * i, {xs}.v, {n2})"
+    elif not f.spikes and ctx.bound[f.src] < 1 << 15 and n_in % 4 == 0:
+        # Large layer over small inputs: int8 weights as stored (no int16 copy of a big
+        # table), the inputs as int16 packed once per step for every layer reading them
+        # (the packing is the kernel's own layout: see kernels.h).
+        acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
+        t = ctx.table("int8_t", f"{nid}_w", w,
+                      f"{f.node}: {n_out}x{n_in} int8 over int16 inputs, row-major")
+        ctx.tables[-1] = ctx.tables[-1].replace(f"{t}[{w.size}] =",
+                                                f"{t}[{w.size}] SNNC_ALIGN4 =")
+        x16 = ctx.x16.get(f.src)
+        if x16 is None:
+            x16 = ctx.member("int16_t", f"x16_{ctx.ids[f.src]}", n_in,
+                             f"{f.src}: int16 copy in snnc_pack_x16's layout, rewritten "
+                             "each step before its first reader", align=4)
+            ctx.x16[f.src] = x16
+            lines.append(f"    snnc_pack_x16({x16}, {ctx.y(f.src)}, {n_in});")
+        lines.append(f"    snnc_mac_i8x16({acc}, {t}, {n_out}, {n_in}, {x16});")
     elif not f.spikes:
         acc = _acc_member(ctx, nid, "int32_t", n_out, f"{f.node}: accumulators")
         t = ctx.table("int8_t", f"{nid}_w", w,

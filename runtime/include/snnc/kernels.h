@@ -243,6 +243,70 @@ SNNC_INLINE void snnc_mac_i8(int32_t *restrict acc, const int8_t *restrict w,
 }
 
 /*
+ * Dense int8 layer over small inputs, int8 weights kept (CMSIS-NN's vec-mat multiply):
+ * acc[i] += sum_j w[i][j] * x[j], w row-major int8 with rows 4-byte aligned (n_in a
+ * multiple of 4: the generator checks), x the int16 copy snnc_pack_x16 wrote this step
+ * (the generator proves |x| < 2^15 and that every row's exact sum, hence every partial
+ * sum in any order, fits int32: all paths give the same bits).
+ * Armv7E-M: per word of 4 weights, SXTB16 gives (w0, w2) and SXTB16 ROR 8 (w1, w3)
+ * against x packed as (x0, x2, x1, x3): two SMLAD per 4 MACs, no weight reordering.
+ * aarch64: 8 weights widened by SXTL, SMLAL/SMLAL2 into two int32x4 sums.
+ */
+SNNC_INLINE void snnc_pack_x16(int16_t *restrict x16, const int32_t *restrict x,
+                               const int32_t n)
+{
+    int32_t j = 0;
+#if defined(SNNC_ARM_DSP)
+    for (; j + 4 <= n; j += 4) { /* the pairs SXTB16 yields: (x0, x2), (x1, x3) */
+        x16[j] = (int16_t)x[j];
+        x16[j + 1] = (int16_t)x[j + 2];
+        x16[j + 2] = (int16_t)x[j + 1];
+        x16[j + 3] = (int16_t)x[j + 3];
+    }
+#endif
+    for (; j < n; ++j) x16[j] = (int16_t)x[j];
+}
+
+SNNC_INLINE void snnc_mac_i8x16(int32_t *restrict acc, const int8_t *restrict w,
+                                const int32_t n_out, const int32_t n_in,
+                                const int16_t *restrict x16)
+{
+    int32_t i, j;
+    for (i = 0; i < n_out; ++i) {
+        const int8_t *restrict row = w + i * n_in;
+        int32_t a = acc[i];
+        j = 0;
+#if defined(SNNC_ARM_DSP)
+        SNNC_UNROLL(4)
+        for (; j + 4 <= n_in; j += 4) {
+            int32_t q, hi;
+            int16x2_t x02, x13;
+            __builtin_memcpy(&q, row + j, 4);
+            __builtin_memcpy(&x02, x16 + j, 4);
+            __builtin_memcpy(&x13, x16 + j + 2, 4);
+            __asm__("sxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(q)); /* (w1, w3) */
+            a = __smlad(__sxtb16(q), x02, a);
+            a = __smlad((int16x2_t)hi, x13, a);
+        }
+#elif defined(SNNC_NEON)
+        {
+            int32x4_t a0 = vdupq_n_s32(0), a1 = vdupq_n_s32(0);
+            SNNC_UNROLL(2)
+            for (; j + 8 <= n_in; j += 8) {
+                const int16x8_t wv = vmovl_s8(vld1_s8(row + j));
+                const int16x8_t xv = vld1q_s16(x16 + j);
+                a0 = vmlal_s16(a0, vget_low_s16(wv), vget_low_s16(xv));
+                a1 = vmlal_high_s16(a1, wv, xv);
+            }
+            a += vaddvq_s32(vaddq_s32(a0, a1));
+        }
+#endif
+        for (; j < n_in; ++j) a += row[j] * x16[j];
+        acc[i] = a;
+    }
+}
+
+/*
  * Dense layer over small inputs: acc[i] += sum_j w[i][j] * x[j] with x and w as int16
  * (row-major, n_in even; the generator pads a zero column and proves |x| < 2^15 and
  * that the exact sum fits int32). On Armv7E-M one SMLAD does two multiply-adds.
