@@ -38,7 +38,7 @@ import jinja2
 import numpy as np
 
 from snnc.compiler import __version__, ops
-from snnc.compiler.codegen import c_fused, cgen, cnames
+from snnc.compiler.codegen import c_delay, c_fused, cgen, cnames
 from snnc.compiler.errors import GraphError, SnncError, UnsupportedError
 from snnc.compiler.ir.graph import Graph
 from snnc.compiler.ir.nodes import (
@@ -166,6 +166,8 @@ class _Ctx:
     # int16 copies of small inputs packed this step (c_fused; dropped when the source
     # is lowered again, so no reader sees a copy older than the value it must read).
     x16: dict[str, str] = field(default_factory=dict)
+    external: set[str] = field(default_factory=set)  # nodes with external kernels
+    lists: set[str] = field(default_factory=set)  # spike sources keeping an active list
     # The memory plan: every state member is reserved through it (compiler/passes/plan.py).
     planner: Planner = field(default_factory=lambda: Planner("c"))
     cur: str | None = None                                # node being lowered (owner)
@@ -396,6 +398,9 @@ def _lower_qdelayed(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]
     if dmax > 65535 or n_out > 65535:
         raise UnsupportedError(f"node '{name}': delays > 65535 steps or > 65535 outputs "
                                "exceed the runtime's uint16 tables")
+    if c_delay.applies(ctx, name, node, _acc_bound(ctx, name, node)):
+        c_delay.lower(ctx, name, node, lines)
+        return
     p = _qsyn_struct(ctx, name, node)
     x = ctx.one_input(name, n_in, lines)
     col_ptr, row, vals, d = _csc(w, node.delay)
@@ -897,10 +902,11 @@ def _emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         off += _size(tuple(graph.nodes[n].shape_out()))
     n_outputs = off
     # Specialized event-driven path (compiler/codegen/c_fused.py) for spiking layers.
+    ctx.external = set(kernels or ())
     fplan = (c_fused.plan(ctx, order, back, exclude=set(kernels or ()),
                           code_budget=code_budget) if quantized else None)
     if fplan is not None:
-        ctx.late, ctx.late_direct = fplan.late, fplan.direct
+        ctx.late, ctx.late_direct, ctx.lists = fplan.late, fplan.direct, fplan.lists
     spike_in = all(graph.nodes[n].dtype == SPIKE for n in graph.inputs)
     for name in order:
         node = graph.nodes[name]
@@ -939,7 +945,8 @@ def _emit_c(graph: Graph, *, memory: dict[str, int] | None = None,
         if kernels and name in kernels:
             _external_kernel(lines, name, kernels[name])
         # Locals (xs arrays) need their own scope so declarations stay at block start.
-        if any(line.lstrip().startswith("const ") for line in lines[1:]):
+        if (any(line.lstrip().startswith("const ") for line in lines[1:])
+                and lines[1].strip() != "{"):  # not already a block of its own
             body = "\n".join("    " + line for line in lines[1:])
             ctx.steps.append(f"{lines[0]}\n    {{\n{body}\n    }}")
         else:

@@ -52,7 +52,7 @@ from snnc.compiler.codegen import cnames
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir.interpret_int import decay, requant, sat
 from snnc.compiler.ir.nodes import REAL, SpikeCountArgmax
-from snnc.compiler.ir.qnodes import QIF, QLIF, QInput, QLinear
+from snnc.compiler.ir.qnodes import QIF, QLIF, QDelayedLinear, QInput, QLinear
 
 if TYPE_CHECKING:  # c.py imports this module; the context type is only for annotations
     from snnc.compiler.codegen.c import _Ctx
@@ -155,7 +155,12 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
     counts = {n: ctx.preds[n][0] for n, v in g.items()
               if type(v) is SpikeCountArgmax and len(ctx.preds[n]) == 1
               and ctx.preds[n][0] in pops}
-    return Plan(fused=fused, pops=pops, lists={f.src for f in fused.values() if f.spikes},
+    lists = {f.src for f in fused.values() if f.spikes}
+    # Spike sources of delay rings lowered by compiler/codegen/c_delay.py read the list too.
+    lists |= {ctx.preds[n][0] for n, v in g.items()
+              if type(v) is QDelayedLinear and n not in exclude and len(ctx.preds[n]) == 1
+              and ctx.btype[ctx.preds[n][0]] == "snnc_spike_t"}
+    return Plan(fused=fused, pops=pops, lists=lists,
                 late=late, direct=direct, counts=counts)
 
 
