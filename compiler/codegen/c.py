@@ -365,6 +365,10 @@ def _lower_qlinear(ctx: _Ctx, name: str, node: QLinear, lines: list[str]) -> Non
     w = np.asarray(node.weight)
     n_out, n_in = w.shape
     wt, suf = _wtype(node)
+    if (ctx.in_type(name) == "snnc_spike_t" and n_out <= 65535
+            and c_delay.applies(ctx, name, node, _acc_bound(ctx, name, node))):
+        c_delay.lower(ctx, name, node, lines)  # event-driven, as a ring of one slot
+        return
     p = _qsyn_struct(ctx, name, node)
     x = ctx.one_input(name, n_in, lines)
     y = ctx.buffer(name, n_out, f"{name}: {node.kind} out")

@@ -60,11 +60,11 @@ def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
     n_out, n_in = w.shape
     wt = "int8_t" if int(node.weight_bits) <= 8 else "int16_t"
     nz = w != 0
-    d = np.broadcast_to(np.asarray(node.delay, dtype=np.int64), w.shape)
+    d = np.broadcast_to(np.asarray(getattr(node, "delay", 0), dtype=np.int64), w.shape)
     used = np.unique(d[nz])
     uniform = used.size <= 1
     dd = int(used[0]) if used.size else 0
-    slots = dd + 1 if uniform else int(node.max_delay) + 1
+    slots = dd + 1 if uniform else int(getattr(node, "max_delay", 0)) + 1
     ring_n = slots * n_out
     src = ctx.preds[name][0]
     spikes = ctx.in_type(name) == "snnc_spike_t"
@@ -74,8 +74,9 @@ def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
     rb = c_fused._row_bound(node, xb)
     nnz = int(nz.sum())
     what = f"{name}: {n_out}x{n_in}, {nnz} synapses"
-    ring = ctx.member("int32_t", f"ring_{nid}", ring_n,
-                      f"{name}: {slots} slots x {n_out} partial sums, slot-major")
+    ring = ctx.member("int32_t", f"ring_{nid}" if slots > 1 else f"acc_{nid}", ring_n,
+                      f"{name}: {slots} slots x {n_out} partial sums, slot-major"
+                      if slots > 1 else f"{name}: accumulators (zero between steps)")
     head = (ctx.member("int32_t", f"head_{nid}", None,
                        f"{name}: offset of the slot due now (slot x {n_out})")
             if slots > 1 else "")
@@ -84,7 +85,7 @@ def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
     body: list[str] = []
     if uniform:
         if slots == 1:
-            body.append(f"int32_t *restrict acc = {ring}; /* no delay: due this step */")
+            body.append(f"int32_t *restrict acc = {ring}; /* read and cleared below */")
         else:
             off = dd * n_out
             body += [f"int32_t *restrict due = {ring} + {head};",
@@ -109,26 +110,42 @@ def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
         pt = "uint16_t" if nnz < 1 << 16 else "int32_t"
         cp = ctx.table(pt, f"{nid}_col_ptr", col_ptr,
                        f"{what}: CSC by input" + (f", delay {dd}" if uniform else ""))
-        v = ctx.table(wt, f"{nid}_w", w[nz_rows, nz_cols])
         if uniform:
+            v = ctx.table(wt, f"{nid}_w", w[nz_rows, nz_cols])
             rt = "uint8_t" if n_out <= 256 else "uint16_t"
             r = ctx.table(rt, f"{nid}_row", nz_rows)
             inner = [f"        acc[{r}[k]] += {v}[k]{mul};"]
         else:
-            at = nz_rows + d[nz_rows, nz_cols] * n_out
+            # Synapses of a column sorted by (delay, row): with the slot due now at
+            # `now`, those of delay >= slots - now/n_out wrap around the ring, a suffix
+            # of the column that starts at wrap[j][slots - now/n_out]. Two loops then
+            # add without a per-synapse test.
+            dz = d[nz_rows, nz_cols]
+            order = np.lexsort((nz_rows, dz, nz_cols))
+            nz_rows, nz_cols, dz = nz_rows[order], nz_cols[order], dz[order]
+            v = ctx.table(wt, f"{nid}_w", w[nz_rows, nz_cols])
+            at = nz_rows + dz * n_out
             rt = "uint16_t" if ring_n <= 1 << 16 else "int32_t"
             r = ctx.table(rt, f"{nid}_at", at,
-                          f"{name}: delay x {n_out} + row of each synapse (offset from the "
-                          "slot due now)")
-            inner = [f"        int32_t o = now + {r}[k];",
-                     f"        if (o >= {ring_n}) o -= {ring_n}; /* wrap around the ring */",
-                     f"        ring[o] += {v}[k]{mul};"]
-        body += _columns(ctx, src, n_in, x, spikes,
-                         [f"    for (k = {cp}[j]; k < {cp}[j + 1]; ++k) {{", *inner,
-                          "    }"], need_k=True)
+                          f"{name}: delay x {n_out} + row of each synapse (its offset from "
+                          "the slot due now), by input, delays ascending")
+            # wrap[j][q]: the first synapse of column j with delay >= q (q in 0..slots).
+            wrap = np.array([[col_ptr[j] + int(np.searchsorted(
+                dz[col_ptr[j]:col_ptr[j + 1]], q)) for q in range(slots + 1)]
+                for j in range(n_in)], dtype=np.int64)
+            wp = ctx.table(pt, f"{nid}_wrap", wrap,
+                           f"{name}: per input, its first synapse of delay >= q, "
+                           f"q = 0..{slots}")
+            body += [f"const {pt} *restrict split = {wp} + ({slots} - now / {n_out});",
+                     "int32_t *restrict due = ring + now;"]
+            # The wrapped ones land at due[at - ring_n]: before `due`, inside the ring.
+            inner = [f"    const int32_t mid = split[j * {slots + 1}];",
+                     f"    for (k = {cp}[j]; k < mid; ++k) due[{r}[k]] += {v}[k]{mul};",
+                     f"    for (; k < {cp}[j + 1]; ++k) due[{r}[k] - {ring_n}] += {v}[k]{mul};"]
+        if uniform:
+            inner = [f"    for (k = {cp}[j]; k < {cp}[j + 1]; ++k) {{", *inner, "    }"]
+        body += _columns(ctx, src, n_in, x, spikes, inner, need_k=True)
     due = "acc" if uniform and slots == 1 else "due"
-    if not uniform:
-        body.append("int32_t *restrict due = ring + now;")
     acc_i = f"{due}[i]"
     bias = np.asarray(node.bias, dtype=np.int64)
     if bias.size and np.any(bias):

@@ -156,9 +156,11 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
               if type(v) is SpikeCountArgmax and len(ctx.preds[n]) == 1
               and ctx.preds[n][0] in pops}
     lists = {f.src for f in fused.values() if f.spikes}
-    # Spike sources of delay rings lowered by compiler/codegen/c_delay.py read the list too.
+    # Spike sources of delay rings and unfused layers lowered by compiler/codegen/c_delay.py
+    # read the list too.
     lists |= {ctx.preds[n][0] for n, v in g.items()
-              if type(v) is QDelayedLinear and n not in exclude and len(ctx.preds[n]) == 1
+              if (type(v) is QDelayedLinear or (type(v) is QLinear and n not in fused))
+              and n not in exclude and len(ctx.preds[n]) == 1
               and ctx.btype[ctx.preds[n][0]] == "snnc_spike_t"}
     return Plan(fused=fused, pops=pops, lists=lists,
                 late=late, direct=direct, counts=counts)

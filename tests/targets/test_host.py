@@ -330,7 +330,10 @@ def test_kitchen_sink_int_and_float(spike_input: bool, builds: Builds) -> None:
     for n in gq.outputs:
         assert np.any(res.outputs[n] != 0), f"output {n} is all zeros"
     src = (cm.lib_path.parent / "model.c").read_text()
-    for kernel in ("snnc_qdense_i8", "snnc_cubalif_q16", "snnc_qdelay_i8_r32", "snnc_ev_dense_i8x4",
+    # "ring_": the delay ring lowered as specialized C (compiler/codegen/c_delay.py), as
+    # are unfused layers over spikes (event-driven over the source's active list)
+    for kernel in ("snnc_ev_dense_i8(" if spike_input else "snnc_qdense_i8",
+                   "snnc_cubalif_q16", "ring_", "snnc_ev_dense_i8x4",
                    "snnc_li_q", "snnc_threshold_q", "snnc_membrane_q",
                    "!= INT32_MAX"):  # spike counts: specialized increments (c_fused, c.py)
         assert kernel in src, kernel
@@ -411,7 +414,8 @@ def test_fused_event_paths_bit_exact(tmp_path: Path, monkeypatch: pytest.MonkeyP
     xq = (r.random((4, 30, 600)) < 0.6).astype(np.int32)
     host.compile_model(g, tmp_path)
     src = (tmp_path / "model.c").read_text()
-    for k in ("snnc_ev_dense_i8x4_wide", "snnc_ev_csc_p16_r8", "snnc_qdense_i8_s",
+    # rec (biased, t-1: not fused) is event-driven dense (compiler/codegen/c_delay.py)
+    for k in ("snnc_ev_dense_i8x4_wide", "snnc_ev_csc_p16_r8", "snnc_ev_dense_i8(acc, rec_w",
               "!= INT32_MAX"):
         assert k in src, k
     got = host.build(tmp_path).run(xq)
