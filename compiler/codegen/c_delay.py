@@ -64,7 +64,7 @@ def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
     used = np.unique(d[nz])
     uniform = used.size <= 1
     dd = int(used[0]) if used.size else 0
-    slots = dd + 1 if uniform else int(getattr(node, "max_delay", 0)) + 1
+    slots = dd + 1 if uniform else int(used.max()) + 1  # no slot past the longest delay
     ring_n = slots * n_out
     src = ctx.preds[name][0]
     spikes = ctx.in_type(name) == "snnc_spike_t"
