@@ -26,6 +26,7 @@ import struct
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -330,12 +331,14 @@ def _disk_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...]) -
     return d / f"{src.stem}-{h.hexdigest()[:24]}.o"
 
 
-def cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...] = ()) -> Path:
+def cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...] = (),
+                  on_start: Callable[[], None] | None = None) -> Path:
     """Compile ``src`` once for each compiler + flags + content of ``src`` and of ``deps``
     (the headers it includes that may change, e.g. a build's model.h) and of the headers
     in its include folders; later builds, in this process or another, reuse the object
     (:func:`_disk_object`; a per-process temp folder when the disk cache is not
-    writable). Thread-safe, see :func:`cached_objects`."""
+    writable). Thread-safe, see :func:`cached_objects`. ``on_start`` is called when the
+    compiler starts, or when the object is found cached."""
     import hashlib
 
     key = (cc, *flags, str(src),
@@ -343,11 +346,11 @@ def cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...] =
     with _LOCK:
         key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
     with key_lock:  # a second thread asking for the same object waits for the first's
-        return _cached_object(cc, flags, src, deps, key)
+        return _cached_object(cc, flags, src, deps, key, on_start or (lambda: None))
 
 
 def _cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...],
-                   key: tuple[str, ...]) -> Path:
+                   key: tuple[str, ...], on_start: Callable[[], None]) -> Path:
     import atexit
     import hashlib
     import os
@@ -356,10 +359,12 @@ def _cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...],
 
     o = _OBJ_CACHE.get(key)
     if o is not None and o.exists():
+        on_start()
         return o
     disk = _disk_object(cc, flags, src, deps)
     if disk is not None and disk.exists():
         _OBJ_CACHE[key] = disk
+        on_start()
         return disk
     with _LOCK:
         if not _OBJ_DIR:
@@ -367,6 +372,7 @@ def _cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...],
             atexit.register(shutil.rmtree, d, True)  # removed when the process exits
             _OBJ_DIR.append(d)
     o = _OBJ_DIR[0] / f"{hashlib.sha256(repr(key).encode()).hexdigest()[:24]}.o"
+    on_start()
     r = subprocess.run([cc, *flags, "-c", str(src), "-o", str(o)], capture_output=True,
                        text=True)
     if r.returncode != 0:
@@ -385,16 +391,17 @@ def _cached_object(cc: str, flags: list[str], src: Path, deps: tuple[Path, ...],
 
 
 def cached_objects(cc: str, flags: list[str], srcs: list[Path],
-                   deps: tuple[Path, ...] = ()) -> list[Path]:
+                   deps: tuple[Path, ...] = (),
+                   on_start: Callable[[], None] | None = None) -> list[Path]:
     """:func:`cached_object` for several sources, the misses compiled in parallel (one
     compiler per CPU), in the order given."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
     if len(srcs) <= 1:
-        return [cached_object(cc, flags, s, deps) for s in srcs]
+        return [cached_object(cc, flags, s, deps, on_start) for s in srcs]
     with ThreadPoolExecutor(max_workers=min(len(srcs), os.cpu_count() or 1)) as ex:
-        return list(ex.map(lambda s: cached_object(cc, flags, s, deps), srcs))
+        return list(ex.map(lambda s: cached_object(cc, flags, s, deps, on_start), srcs))
 
 
 # ------------------------------------------------------------------ runtime objects a link needs

@@ -13,6 +13,7 @@ sections) and the passes that would shrink it.
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 
 from snnc.compiler.passes.pipeline import PIPELINES, PassContext, register_pass
@@ -44,10 +45,12 @@ def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
         td.cleanup()
         raise
 
+    started = threading.Event()
+
     def check() -> tuple[object, float]:
         t0 = time.perf_counter()
         try:
-            return check_fit(td.name, prof), time.perf_counter() - t0
+            return check_fit(td.name, prof, started=started), time.perf_counter() - t0
         finally:
             td.cleanup()
 
@@ -84,6 +87,9 @@ def fit_pass(graph, ctx: PassContext):  # type: ignore[no-untyped-def]
     ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snnc-fit")
     fut = ex.submit(check_beside)
     ex.shutdown(wait=False)
+    # Let the check reach model.c's compile (the slowest step) before this thread's
+    # Python competes with its Python for the GIL; bounded, the check never depends on it.
+    started.wait(timeout=0.1)
     ctx.background.append(lambda: report(*fut.result()))
     return None
 

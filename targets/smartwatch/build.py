@@ -149,6 +149,8 @@ class _Builder:
         self._scripts: set[Path] = set()
         self._obj_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        # Set once model.c's compiler has started (or its object was cached).
+        self.model_started = threading.Event()
 
     def obj(self, src: Path, key: str, extra: tuple[str, ...] = ()) -> Path:
         with self._lock:  # one compile per key even when two links run at once
@@ -182,7 +184,8 @@ class _Builder:
         # L2MU builds one small runtime file, not the whole runtime).
         srcs = [bd / "model.c", *tvm_src]
         with ThreadPoolExecutor(max_workers=1) as ex:
-            model = ex.submit(cached_objects, self.cc, flags, srcs, deps)
+            model = ex.submit(cached_objects, self.cc, flags, srcs, deps,
+                              self.model_started.set)
             # On a cold cache the runtime objects would wait for model.o (the slowest
             # compile): start those model.c's text names beside it. Only a head start:
             # the link takes what needed_runtime_objects chooses (from the cache this
@@ -417,19 +420,30 @@ def _model_memory_linked(b: _Builder, iface: ModelInterface) -> MemoryUse:
 
 
 def check_fit(build_dir: str | Path, profile: McuProfile | str | None = None,
-              out_dir: str | Path | None = None, cache: bool = True) -> MemoryUse:
+              out_dir: str | Path | None = None, cache: bool = True,
+              started: threading.Event | None = None) -> MemoryUse:
     """Size check at compile time: link the model into the profile's memory map.
 
     Returns the model + runtime footprint; raises SnncError with the bytes needed vs
     available (from ELF sections) and the passes that would shrink it if it does not fit.
     ``cache=False`` always links (``OUT/probe_model.elf`` is then left for inspection);
     otherwise an unchanged model's footprint comes from the disk cache.
+
+    ``started`` (for a caller running the check in a thread) is set once model.c's
+    compiler has started, or when nothing needs compiling, or on failure.
     """
-    prof = profile if isinstance(profile, McuProfile) else get_profile(profile)
-    build_dir = Path(build_dir)
-    iface = read_interface(build_dir)
-    out = Path(out_dir) if out_dir else build_dir / "smartwatch"
-    return _model_memory(_Builder(build_dir, out, prof), iface, cache)
+    try:
+        prof = profile if isinstance(profile, McuProfile) else get_profile(profile)
+        build_dir = Path(build_dir)
+        iface = read_interface(build_dir)
+        out = Path(out_dir) if out_dir else build_dir / "smartwatch"
+        b = _Builder(build_dir, out, prof)
+        if started is not None:
+            b.model_started = started
+        return _model_memory(b, iface, cache)
+    finally:
+        if started is not None:
+            started.set()
 
 
 def build_firmware(build_dir: str | Path, inputs: np.ndarray,

@@ -4,6 +4,7 @@ time and reports the same footprint; a changed model is linked again."""
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,10 @@ def test_empty_probe_started_early_gives_the_same_footprint(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cold2"))
     build.start_early("nrf52840")
     assert len(build._EARLY) == 1
-    assert check_fit(write_standin(tmp_path / "b"), "nrf52840", cache=False) == ref
+    started = threading.Event()  # what the fit pass waits for before it goes on
+    assert check_fit(write_standin(tmp_path / "b"), "nrf52840", cache=False,
+                     started=started) == ref
+    assert started.is_set()
     assert build._EARLY == {}  # taken by the size check
     assert list((tmp_path / "cold2" / "snnc").glob("probe-empty-*.json"))
 
