@@ -115,11 +115,14 @@ def to_markdown(res: dict[str, Any]) -> str:
     """The side-by-side table and the analysis."""
     lines = ["# snnc kernels vs TVM kernels (`--kernels snnc|tvm`)", "",
              f"Default pipeline (int8 weights, 16-bit state), {res['samples']} test samples per "
-             "model. Both builds share `model.c` except the synapse calls: `snnc` runs the C "
-             "runtime's kernels, `tvm` runs TIR kernels compiled by TVM "
+             "model. `snnc`: the C generator's own code, synapse layers specialized per layer "
+             "(fused into their populations by `compiler/codegen/c_fused.py`, delay rings and "
+             "unfused layers over spikes by `compiler/codegen/c_delay.py`, the rest through "
+             "the runtime's kernels); `tvm`: every synapse layer a TIR kernel compiled by TVM "
              f"{res['tvm_version']}'s LLVM backend (objects linked beside the runtime, called "
              "through the FFI shim `runtime/tvm/snnc_tvm.c`; TVM's argument checks off, "
-             "`SNNC_TVM_CHECKS=1` keeps them). Host: ns/step, best of "
+             "`SNNC_TVM_CHECKS=1` keeps them), the rest of `model.c` the same. Host: ns/step, "
+             "best of "
              f"{res['repeats']} runs, {res['machine']['host']}, gcc -O2 and LLVM both "
              "generic x86-64. M4F (QEMU MPS2 AN386) and A72 (qemu-aarch64): exact guest "
              "instructions per step (median), not cycles. Flash/RAM: what the model and its "
@@ -183,9 +186,16 @@ def analysis(rows: list[dict[str, Any]]) -> list[str]:
         "(`compiler/codegen/c_fused.py`), which wins on sparse spiking layers (LSM). TVM's "
         "kernels have every shape, the delay ring's slot count and layer-wide "
         "requantization constants baked in (constant modulo, unrolled and, on x86/NEON, "
-        "vectorized reductions, a 32-bit requantization tail on the M4), which wins on "
-        "delay rings and large layers (DelayNet, HD-SNN, VPR). Host times share 2 cores "
-        "with other jobs (best of the repeats, still noisy); emulator counts are exact."]
+        "vectorized reductions, a 32-bit requantization tail on the M4); snnc's generated "
+        "C has the same constants and goes past what one TIR schedule per kind does: a ring "
+        "whose synapses share one delay (HD-SNN's taps, DelayNet without learned delays) "
+        "updates one slot per step instead of finding a slot per synapse, a ring with "
+        "learned delays wraps once per input column (synapses sorted by delay) instead of a "
+        "modulo per synapse, spike inputs come from active-index lists and their weights "
+        "are added without a multiply, and large int8 layers over small inputs (VPR) run "
+        "two MACs per SMLAD on SXTB16-extended weights (M4) or eight per SMLAL pair (NEON) "
+        "on inputs packed to int16 once per step. Host times share 2 cores with other jobs "
+        "(best of the repeats, still noisy); emulator counts are exact."]
     return out
 
 
