@@ -174,7 +174,8 @@ def analysis(rows: list[dict[str, Any]]) -> list[str]:
                    f"{max(rs):.2f}.")
     fl = [_ratio(r, "m4_model_flash_bytes") for r in ok]
     out.append(f"- M4F flash: tvm/snnc from {min(fl):.2f} to {max(fl):.2f} (one TVM "
-               "function per layer, shapes baked in, vs one shared runtime kernel per kind).")
+               "function per layer plus its DLTensor wrapper; snnc's layers are specialized "
+               "too, with narrower index tables).")
     out += [
         "",
         "Why (read from the generated code, not profiled kernel by kernel): every TVM layer "
