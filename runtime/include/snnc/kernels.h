@@ -271,8 +271,38 @@ SNNC_INLINE void snnc_mac_i8x16(int32_t *restrict acc, const int8_t *restrict w,
                                 const int32_t n_out, const int32_t n_in,
                                 const int16_t *restrict x16)
 {
-    int32_t i, j;
-    for (i = 0; i < n_out; ++i) {
+    int32_t i = 0, j;
+#if defined(SNNC_ARM_DSP)
+    /* Two rows at a time (as CMSIS-NN): each input word pair is loaded once for both,
+     * 12 instructions per 8 MACs instead of 14. */
+    for (; i + 2 <= n_out; i += 2) {
+        const int8_t *restrict r0 = w + i * n_in;
+        const int8_t *restrict r1 = r0 + n_in;
+        int32_t a0 = acc[i], a1 = acc[i + 1];
+        SNNC_UNROLL(8)
+        for (j = 0; j + 4 <= n_in; j += 4) {
+            int32_t q0, q1, h0, h1;
+            int16x2_t x02, x13;
+            __builtin_memcpy(&q0, r0 + j, 4);
+            __builtin_memcpy(&q1, r1 + j, 4);
+            __builtin_memcpy(&x02, x16 + j, 4);
+            __builtin_memcpy(&x13, x16 + j + 2, 4);
+            __asm__("sxtb16 %0, %1, ror #8" : "=r"(h0) : "r"(q0));
+            __asm__("sxtb16 %0, %1, ror #8" : "=r"(h1) : "r"(q1));
+            a0 = __smlad(__sxtb16(q0), x02, a0);
+            a1 = __smlad(__sxtb16(q1), x02, a1);
+            a0 = __smlad((int16x2_t)h0, x13, a0);
+            a1 = __smlad((int16x2_t)h1, x13, a1);
+        }
+        for (; j < n_in; ++j) {
+            a0 += r0[j] * x16[j];
+            a1 += r1[j] * x16[j];
+        }
+        acc[i] = a0;
+        acc[i + 1] = a1;
+    }
+#endif
+    for (; i < n_out; ++i) {
         const int8_t *restrict row = w + i * n_in;
         int32_t a = acc[i];
         j = 0;
