@@ -45,14 +45,6 @@ def applies(ctx: _Ctx, name: str, node: QDelayedLinear, acc_bound: int) -> bool:
     return name not in ctx.external and acc_bound < 1 << 31 and len(ctx.preds[name]) == 1
 
 
-def spike_source(ctx: _Ctx, name: str) -> str | None:
-    """The spike source whose active list the layer reads (it must keep one), or None."""
-    ps = ctx.preds[name]
-    if len(ps) == 1 and ctx.in_type(name) == "snnc_spike_t":
-        return ps[0]
-    return None
-
-
 def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
     """Emit ``name``'s delay ring as specialized C into ``lines`` (see the module doc)."""
     nid = ctx.ids[name]
@@ -80,7 +72,7 @@ def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
     head = (ctx.member("int32_t", f"head_{nid}", None,
                        f"{name}: offset of the slot due now (slot x {n_out})")
             if slots > 1 else "")
-    dense = uniform and nnz * 1.0 >= DENSE_MIN_DENSITY * w.size
+    dense = uniform and nnz >= DENSE_MIN_DENSITY * w.size
     out = ["    {"]
     body: list[str] = []
     if uniform:
@@ -130,9 +122,9 @@ def lower(ctx: _Ctx, name: str, node: QDelayedLinear, lines: list[str]) -> None:
                           f"{name}: delay x {n_out} + row of each synapse (its offset from "
                           "the slot due now), by input, delays ascending")
             # wrap[j][q]: the first synapse of column j with delay >= q (q in 0..slots).
-            wrap = np.array([[col_ptr[j] + int(np.searchsorted(
-                dz[col_ptr[j]:col_ptr[j + 1]], q)) for q in range(slots + 1)]
-                for j in range(n_in)], dtype=np.int64)
+            hist = np.zeros((n_in, slots + 1), dtype=np.int64)
+            np.add.at(hist, (nz_cols, dz + 1), 1)
+            wrap = col_ptr[:-1, None] + np.cumsum(hist, axis=1)
             wp = ctx.table(pt, f"{nid}_wrap", wrap,
                            f"{name}: per input, its first synapse of delay >= q, "
                            f"q = 0..{slots}")
