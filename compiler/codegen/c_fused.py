@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -52,7 +52,8 @@ from snnc.compiler.codegen import cnames
 from snnc.compiler.errors import SnncError
 from snnc.compiler.ir.interpret_int import decay, requant, sat
 from snnc.compiler.ir.nodes import REAL, SpikeCountArgmax
-from snnc.compiler.ir.qnodes import QIF, QLIF, QDelayedLinear, QInput, QLinear
+from snnc.compiler.ir.qnodes import QDelayedLinear, QInput, QLinear
+from snnc.compiler.ops import fused_neuron
 
 if TYPE_CHECKING:  # c.py imports this module; the context type is only for annotations
     from snnc.compiler.codegen.c import _Ctx
@@ -110,7 +111,8 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
     for a, b in g.edges:
         succ[a].append(b)
     pops = {n for n, v in g.items()
-            if type(v) in (QLIF, QIF) and int(v.state_bits) <= 16 and n not in exclude}
+            if fused_neuron(v) is not None and int(v.state_bits) <= 16
+            and n not in exclude}
     fused: dict[str, Fused] = {}
     late: dict[str, list[str]] = {}
     for n, v in g.items():
@@ -689,7 +691,7 @@ def rest_range(lif: bool, beta: int, c: int, thr: int, bits: int) -> tuple[int, 
     return int(v[best[0]]), int(v[best[-1]])
 
 
-def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
+def lower_population(ctx: _Ctx, p: Plan, name: str, node: Any,
                      lines: list[str]) -> None:
     """One specialized block for a 16-bit LIF/IF population and its fused layers.
 
@@ -729,7 +731,8 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
         return np.ravel(np.broadcast_to(np.asarray(getattr(node, field_), np.int64), shape))
 
     thr, reset_q = par("thr_q"), par("reset_q")
-    leak = par("leak_q") if isinstance(node, QLIF) else np.zeros(n, np.int64)
+    fz = fused_neuron(node)  # the op's form in this kernel: its decay and leak fields
+    leak = par(fz.leak) if fz.leak else np.zeros(n, np.int64)
     bound += (1 << (bits - 1)) + int(np.abs(leak).max(initial=0))
     wide = bound >= 1 << 31  # the exact sum needs 64 bits: keep it (rare: int32 inputs)
     vt = "int64_t" if wide else "int32_t"
@@ -754,9 +757,9 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
                         "layers (in the order of the sum below), interleaved per neuron")
         for j, k in enumerate(per):
             x = x.replace(f"@M{k}@", f"{tab}[{len(per)} * i + {j}]")
-    if isinstance(node, QLIF):
-        beta = _const_or_table(ctx, name, "beta_q", par("beta_q"))
-        lk = _const_or_table(ctx, name, "leak_q", leak)
+    if fz.decay:
+        beta = _const_or_table(ctx, name, fz.decay, par(fz.decay))
+        lk = _const_or_table(ctx, name, fz.leak, leak) if fz.leak else "0"
         pre = f"snnc_decay16({v}[i], {beta}) + {x}" + ("" if lk == "0" else f" + {lk}")
     else:
         pre = f"{v}[i] + {x}"
@@ -802,7 +805,7 @@ def lower_population(ctx: _Ctx, p: Plan, name: str, node: QLIF | QIF,
         # decay step of their own, without requantization.
         c = _const_or_table(ctx, name, "idle_in", idle_input(ctx, name, node, par))
         c = "" if c == "0" else f" + {c}"
-        drift = (f"snnc_decay16({v}[i], {beta}){c}" if isinstance(node, QLIF)
+        drift = (f"snnc_decay16({v}[i], {beta}){c}" if fz.decay
                  else f"{v}[i]{c}")
         at_rest = f"        rest |= (uint32_t)({rest.replace('@V@', 'vi')}) << i;"
         lines += _todo_mask(ctx, p, name, nid, n)
@@ -864,7 +867,7 @@ def _todo_mask(ctx: _Ctx, p: Plan, name: str, nid: str, n: int) -> list[str]:
     return out
 
 
-def idle_input(ctx: _Ctx, name: str, node: QLIF | QIF,
+def idle_input(ctx: _Ctx, name: str, node: Any,
                par: Callable[[str], np.ndarray]) -> np.ndarray:
     """Per neuron, what the update adds to the (decayed) membrane in a step without input
     events: the sum of its fused layers' rq(bias) (accumulators 0; rq(0) = 0) and the leak."""
@@ -875,17 +878,19 @@ def idle_input(ctx: _Ctx, name: str, node: QLIF | QIF,
         b = np.asarray(q.bias, np.int64)
         if b.size and np.any(b):
             c += requant(np.broadcast_to(b, (n,)), q.mult, q.shift, int(q.out_bits))
-    return c + (par("leak_q") if isinstance(node, QLIF) else 0)
+    fz = fused_neuron(node)
+    return c + (par(fz.leak) if fz.leak else 0)
 
 
-def _rest_test(ctx: _Ctx, name: str, node: QLIF | QIF, par: Callable[[str], np.ndarray],
+def _rest_test(ctx: _Ctx, name: str, node: Any, par: Callable[[str], np.ndarray],
                bits: int, v: str) -> str | None:
     """The C test "v[i] is at rest" of :func:`lower_population`'s idle skip (literals when
     every neuron shares its range, else tables), or None when no neuron has a rest value."""
     n = node.size
     c = idle_input(ctx, name, node, par)
-    lif = isinstance(node, QLIF)
-    beta = par("beta_q") if lif else np.zeros(n, np.int64)
+    fz = fused_neuron(node)
+    lif = fz.decay is not None  # rest_range's decaying form
+    beta = par(fz.decay) if lif else np.zeros(n, np.int64)
     thr = par("thr_q")
     keys = np.stack([beta, c, thr], axis=1)
     uniq, inv = np.unique(keys, axis=0, return_inverse=True)
@@ -902,29 +907,30 @@ def _rest_test(ctx: _Ctx, name: str, node: QLIF | QIF, par: Callable[[str], np.n
     return f"{v} >= {tab}[2 * i] && {v} <= {tab}[2 * i + 1]"
 
 
-def _neon_loop(node: QLIF | QIF, n: int, v: str, vecs: list[dict], mults: list[np.ndarray],
+def _neon_loop(node: Any, n: int, v: str, vecs: list[dict], mults: list[np.ndarray],
                per: list[int], tab: str, par: Callable[[str], np.ndarray], act: str,
                counters: list[str], y: str | None) -> list[str] | None:
     """The neuron loop four neurons at a time with NEON (aarch64), or None when a
     parameter differs per neuron. Same arithmetic as the scalar loop: SQRDMULH of
     ``acc << (l - 1)`` is ``(acc * 2^l * m + 2^31) >> 32`` exactly (no operand is
     INT32_MIN), SQXTN is the 16-bit saturation, SRSHR by 15 the Q0.15 rounding."""
+    fz = fused_neuron(node)
     consts = {}
-    for f_ in (("beta_q", "leak_q") if isinstance(node, QLIF) else ()) + ("thr_q", "reset_q"):
+    for f_ in tuple(f for f in (fz.decay, fz.leak) if f) + ("thr_q", "reset_q"):
         a = par(f_)
         if not np.all(a == a[0]):
             return None
         consts[f_] = int(a[0])
-    if isinstance(node, QLIF) and consts["beta_q"] > 32768:
+    if fz.decay and consts[fz.decay] > 32768:
         return None
     out = ["    for (i = 0; i < %d; i += 4) {" % n]
-    if isinstance(node, QLIF):
+    if fz.decay:
         out.append(f"        int32x4_t x = vrshrq_n_s32(vmulq_n_s32(vmovl_s16(vld1_s16({v} + i)),"
-                   f" {consts['beta_q']}), 15);")
-        if consts["leak_q"]:
-            out.append(f"        x = vaddq_s32(x, vdupq_n_s32({consts['leak_q']}));")
+                   f" {consts[fz.decay]}), 15);")
     else:
         out.append(f"        int32x4_t x = vmovl_s16(vld1_s16({v} + i));")
+    if fz.leak and consts[fz.leak]:
+        out.append(f"        x = vaddq_s32(x, vdupq_n_s32({consts[fz.leak]}));")
     if per:
         ld = {1: "vld1q_s32", 2: "vld2q_s32", 3: "vld3q_s32", 4: "vld4q_s32"}[len(per)]
         ty = "int32x4_t" if len(per) == 1 else f"int32x4x{len(per)}_t"

@@ -41,6 +41,21 @@ class StateVar:
         return int(getattr(qnode, self.bits_field))
 
 
+@dataclass(frozen=True)
+class FusedNeuron:
+    """An op's form in the fused 16-bit population kernel (compiler/codegen/c_fused.py)::
+
+        v = sat(decay(v, <decay>) + x + <leak>);  s = v > thr_q
+        reset 'subtract': v -= thr_q;  'zero': v = reset_q
+
+    ``decay`` and ``leak`` name the quantized node's fields, or None for an op without
+    them (IF: ``v = sat(v + x)``). An op whose integer step has this form declares it, and
+    the kernel handles it without knowing the kind."""
+
+    decay: str | None = None
+    leak: str | None = None
+
+
 @dataclass
 class OpDef:
     """Everything the compiler knows about one node kind.
@@ -78,6 +93,7 @@ class OpDef:
     # the estimator rejects the op.
     hls_cost: dict[str, Any] = field(default_factory=dict)
     lowerings: dict[str, Any] = field(default_factory=dict)
+    fused_c: FusedNeuron | None = None  # its form in the fused C population kernel, if any
 
     def state_bytes(self, qnode: Any) -> int:
         """RAM of this op's state for ``qnode`` (what the planners and statics reserve)."""
@@ -128,6 +144,15 @@ def unsupported(backend: str, kind: str, why: str) -> None:
 def op_for(node: Any) -> OpDef | None:
     """The registered op of ``node`` (exact class), or None for a built-in kind."""
     return _BY_CLASS.get(type(node))
+
+
+def fused_neuron(node: Any) -> FusedNeuron | None:
+    """The fused-kernel form of the quantized ``node`` (:class:`FusedNeuron`), or None when
+    its op declares none or ``node`` is not the op's quantized class."""
+    op = op_for(node)
+    if op is None or type(node) is not op.quant_cls:
+        return None
+    return op.fused_c
 
 
 def ops() -> list[OpDef]:

@@ -26,7 +26,7 @@ from snnc.compiler.ir.interpret import _spike_and_reset
 from snnc.compiler.ir.interpret_int import _spike_reset, sat
 from snnc.compiler.ir.nodes import SPIKE, _Population
 from snnc.compiler.ir.qnodes import _QPopulation
-from snnc.compiler.ops import OpDef, StateVar, lower, register
+from snnc.compiler.ops import FusedNeuron, OpDef, StateVar, lower, register
 from snnc.compiler.ops.lif import c_spiking_leaky, check_positive, hls_leaky, quantize_scale
 
 
@@ -112,7 +112,8 @@ OP = register(OpDef(
     state=(StateVar("v", "state_bits", "membrane"),),
     float_step=float_step, int_step=int_step, quantize=quantize, check=_check,
     nir_type="IF", nir_import=nir_import, nir_export=nir_export,
-    hls_cost={"ops": 4, "params": 2}))
+    hls_cost={"ops": 4, "params": 2},
+    fused_c=FusedNeuron()))
 
 
 @lower("c", "IF")

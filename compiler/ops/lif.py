@@ -37,7 +37,7 @@ from snnc.compiler.ir.interpret import _spike_and_reset
 from snnc.compiler.ir.interpret_int import I64, _spike_reset, decay, sat
 from snnc.compiler.ir.nodes import SPIKE, _Population
 from snnc.compiler.ir.qnodes import Q15_ONE, _QPopulation
-from snnc.compiler.ops import OpDef, StateVar, lower, register
+from snnc.compiler.ops import FusedNeuron, OpDef, StateVar, lower, register
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +173,8 @@ OP = register(OpDef(
     state=(StateVar("v", "state_bits", "membrane"),),
     float_step=float_step, int_step=int_step, quantize=quantize, check=_check,
     nir_type="LIF", nir_import=nir_import, nir_export=nir_export,
-    hls_cost={"ops": 6, "params": 4, "decayed": ("v",)}))
+    hls_cost={"ops": 6, "params": 4, "decayed": ("v",)},
+    fused_c=FusedNeuron(decay="beta_q", leak="leak_q")))
 
 
 # ------------------------------------------------------------------ lowerings

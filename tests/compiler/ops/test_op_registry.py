@@ -87,9 +87,9 @@ DISPATCHERS = sorted(
                                             "summary.py", "metrics.py", "graph.py",
                                             "serialize.py")]
     + list((ROOT / "compiler" / "passes").glob("*.py"))
-    # c_fused.py is exempt: it is the specialised fused LIF/IF population kernel that the
-    # C emitter runs for 16-bit spike-fed populations, not a dispatcher.
-    + [p for p in (ROOT / "compiler" / "codegen").glob("*.py") if p.name != "c_fused.py"])
+    # Every emitter, the fused population kernel (c_fused.py) included: it takes an op's
+    # form from its FusedNeuron declaration, not from its kind.
+    + list((ROOT / "compiler" / "codegen").glob("*.py")))
 
 
 def _kind_names() -> set[str]:
@@ -177,3 +177,17 @@ def test_state_spec_bytes_of_the_builtin_neurons() -> None:
     assert ops.op_for(QLI((3,))).state_bytes(QLI((3,), state_bits=32)) == 12
     q = QCubaLIF((5,), state_bits=32, cur_bits=16)
     assert ops.op_for(q).state_bytes(q) == 5 * (2 + 4)
+
+
+def test_fused_kernel_form_is_declared_by_the_op() -> None:
+    """LIF and IF declare their form in the fused C kernel (decay/leak fields of their
+    quantized node); an op that declares none is not fused, and a float node never is."""
+    from snnc.compiler.ir.nodes import LIF
+    from snnc.compiler.ir.qnodes import QIF, QLI, QLIF
+
+    assert ops.fused_neuron(QLIF((3,))) == ops.FusedNeuron(decay="beta_q", leak="leak_q")
+    assert ops.fused_neuron(QIF((3,))) == ops.FusedNeuron()
+    assert ops.fused_neuron(QLI((3,))) is None
+    assert ops.fused_neuron(LIF((3,))) is None
+    for f in ("beta_q", "leak_q"):  # the fields it names exist on the node
+        assert hasattr(QLIF((3,)), f)
