@@ -32,7 +32,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import jinja2
 import numpy as np
@@ -192,6 +192,17 @@ class _Ctx:
             self.flash_by[self.cur] = (self.flash_by.get(self.cur, 0)
                                        + max(vals.size, 1) * _CTYPE_BYTES[ctype])
         return name
+
+    def spec_state(self, name: str, node: Any, state: tuple) -> tuple[list[str], str]:
+        """The state-struct members of an integer population, one array per variable of
+        its op's state spec (``state``: StateVar tuple), named ``<var>_<id>``: int16_t when
+        every variable is at most 16 bits wide (half the RAM; the ``_q16`` kernels), else
+        int32_t. Returns the members and the kernel suffix (``"16"`` or ``""``)."""
+        nid, n = self.ids[name], node.size
+        w16 = all(sv.bits(node) <= 16 for sv in state)
+        ctype = "int16_t" if w16 else "int32_t"
+        return ([self.member(ctype, f"{sv.name}_{nid}", n, f"{name}: {sv.doc}")
+                 for sv in state], "16" if w16 else "")
 
     def member(self, ctype: str, name: str, n: int | None = None, comment: str = "", *,
                role: str = "state", node: str | None = None, align: int = 0) -> str:

@@ -197,13 +197,9 @@ def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
     ctx.struct(f"static const snnc_alif_q_t {nid}_p = {{{n}, {int(node.state_bits)}, "
                f"{RESET[node.reset]}, {', '.join(views)}}};\n")
     xs, k = ctx.xs_list(name, lines)
-    # The state struct follows the state spec: int16_t arrays for states of <= 16 bits.
-    w16 = all(sv.bits(node) <= 16 for sv in OP.state)
-    v, b = (ctx.member("int16_t" if w16 else "int32_t", f"{sv.name}_{nid}", n,
-                       f"{name}: {sv.doc}") for sv in OP.state)
+    (v, b), w = ctx.spec_state(name, node, OP.state)
     y = ctx.buffer(name, n, f"{name}: spikes")
-    kern = "snnc_alif_q16" if w16 else "snnc_alif_q"
-    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {v}, {b}, {xs}, {k}, {y}));")
+    lines.append(f"    SNNC_TRY(snnc_alif_q{w}(&{nid}_p, {v}, {b}, {xs}, {k}, {y}));")
 
 
 @lower("hls", "ALIF")

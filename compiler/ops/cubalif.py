@@ -214,13 +214,9 @@ def lower_c(ctx: Any, name: str, node: Any, lines: list[str]) -> None:
     ctx.struct(f"static const snnc_cubalif_q_t {nid}_p = {{{n}, {int(node.cur_bits)}, "
                f"{int(node.state_bits)}, {RESET[node.reset]}, {', '.join(views)}}};\n")
     xs, k = ctx.xs_list(name, lines)
-    # The q16 kernel keeps both states in int16_t: only when every state is <= 16 bits.
-    w16 = all(sv.bits(node) <= 16 for sv in OP.state)
-    i, v = (ctx.member("int16_t" if w16 else "int32_t", f"{sv.name}_{nid}", n,
-                       f"{name}: {sv.doc}") for sv in OP.state)
+    (i, v), w = ctx.spec_state(name, node, OP.state)
     y = ctx.buffer(name, n, f"{name}: spikes")
-    kern = "snnc_cubalif_q16" if w16 else "snnc_cubalif_q"
-    lines.append(f"    SNNC_TRY({kern}(&{nid}_p, {i}, {v}, {xs}, {k}, {y}));")
+    lines.append(f"    SNNC_TRY(snnc_cubalif_q{w}(&{nid}_p, {i}, {v}, {xs}, {k}, {y}));")
 
 
 @lower("hls", "CubaLIF")

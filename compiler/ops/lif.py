@@ -229,12 +229,9 @@ def c_spiking_leaky(ctx: Any, name: str, node: Any, lines: list[str], op: OpDef,
     if isinstance(node, _QPopulation):
         c_leaky_params(ctx, name, node)
         xs, k = ctx.xs_list(name, lines)
-        w16 = sv.bits(node) <= 16  # 16-bit states live in int16_t arrays (half the RAM)
-        v = ctx.member("int16_t" if w16 else "int32_t", f"{sv.name}_{nid}", n,
-                       f"{name}: {sv.doc}")
+        (v,), w = ctx.spec_state(name, node, op.state)
         y = ctx.buffer(name, n, f"{name}: spikes")
-        lines.append(f"    SNNC_TRY({kern}_q{'16' if w16 else ''}(&{nid}_p, {v}, {xs}, {k}, "
-                     f"{y}));")
+        lines.append(f"    SNNC_TRY({kern}_q{w}(&{nid}_p, {v}, {xs}, {k}, {y}));")
         return
     reset = RESET[getattr(node, "reset", "subtract")]
     xs_f = (ctx.inputs(name) if all(ctx.btype[p] == "snnc_real_t" for p in ctx.preds[name])
