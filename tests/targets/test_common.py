@@ -96,22 +96,30 @@ def test_unhashed_include_folder_bypasses_disk_cache(
 READELF = shutil.which("readelf")
 
 
+def _runtime_definitions() -> list[tuple[Path, set[str]]]:
+    """Each runtime source and the global symbols its compiled object defines, read with
+    readelf (the independent reference for what a source provides)."""
+    import subprocess
+
+    flags = ["-O2", "-std=c99", f"-I{common.RUNTIME_DIR / 'include'}"]
+    srcs = common.runtime_sources()
+    out = []
+    for src, obj in zip(srcs, common.cached_objects(CC, flags, srcs)):
+        sym = subprocess.run([READELF, "-sW", str(obj)], capture_output=True, text=True,
+                             check=True).stdout
+        out.append((src, {p[7] for p in (ln.split() for ln in sym.splitlines())
+                          if len(p) == 8 and p[6] != "UND" and p[4] == "GLOBAL"}))
+    return out
+
+
 @pytest.mark.skipif(READELF is None, reason="no readelf")
 def test_every_runtime_definition_is_spelled_in_its_source(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # needed_runtime_objects picks a source when it spells an undefined symbol; that is
     # only safe if every global symbol a runtime object defines (read from the compiled
     # object, the independent reference) appears by name in its source.
-    import subprocess
-
     _fresh_process(monkeypatch, tmp_path / "cache")
-    flags = ["-O2", "-std=c99", f"-I{common.RUNTIME_DIR / 'include'}"]
-    srcs = common.runtime_sources()
-    for src, obj in zip(srcs, common.cached_objects(CC, flags, srcs)):
-        out = subprocess.run([READELF, "-sW", str(obj)], capture_output=True, text=True,
-                             check=True).stdout
-        defined = {p[7] for p in (ln.split() for ln in out.splitlines())
-                   if len(p) == 8 and p[6] != "UND" and p[4] == "GLOBAL"}
+    for src, defined in _runtime_definitions():
         assert defined, f"{src.name} defines nothing?"
         assert defined <= common._identifiers(src), src.name
 
@@ -152,16 +160,8 @@ def test_likely_runtime_sources_guess_only_real_definitions(
     # The guess compiled beside model.c: every name it takes for a definition is a global
     # symbol the compiled object defines (readelf, the independent reference), and a file
     # calling one encoder and one readout function guesses exactly their two sources.
-    import subprocess
-
     _fresh_process(monkeypatch, tmp_path / "cache")
-    flags = ["-O2", "-std=c99", f"-I{common.RUNTIME_DIR / 'include'}"]
-    srcs = common.runtime_sources()
-    for src, obj in zip(srcs, common.cached_objects(CC, flags, srcs)):
-        out = subprocess.run([READELF, "-sW", str(obj)], capture_output=True, text=True,
-                             check=True).stdout
-        defined = {p[7] for p in (ln.split() for ln in out.splitlines())
-                   if len(p) == 8 and p[6] != "UND" and p[4] == "GLOBAL"}
+    for src, defined in _runtime_definitions():
         assert set(common._DEFINITION.findall(src.read_text())) <= defined, src.name
     m = tmp_path / "model.c"
     m.write_text('#include "snnc/encoder.h"\n#include "snnc/readout.h"\n'
