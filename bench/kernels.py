@@ -186,8 +186,8 @@ def layer_rows(steps: int, work: Path, n: int = 1000) -> list[dict[str, Any]]:
     x = np.concatenate([(rng.random((1, steps, n)) < a).astype(np.uint8)
                         for a in ACTIVITY], axis=1)
     # The default flash budget for weights as code (c_fused.CODE_BUDGET, sized for a
-    # 1 MiB part) holds about half of the 90%-sparse layer's 100k weights (the rest stay
-    # CSC); extra runs: budget 0 (all CSC) and 2 MiB (a part like the STM32L4R9: all code).
+    # 1 MiB part) holds nearly all of the 90%-sparse layer's 100k weights (the last
+    # inputs stay CSC); extra runs: budget 0 (all CSC) and 2 MiB (all code).
     # A third run with no budget shows the CSC tables alone.
     for sp, budget in [(sp, None) for sp in SPARSITY] + [(0.9, 0), (0.9, 2 * MIB)]:
         _log(f"{n}x{n} layer at {int(sp * 100)}% weight sparsity"
@@ -320,15 +320,15 @@ def to_markdown(res: dict[str, Any]) -> str:
               "pair, ~2.4 instructions per row), *csc* (uint8 row index when the layer has <= "
               "256 outputs, else uint16, + int8 weight: 2-3 bytes per weight, ~6 instructions "
               "per SynOp) or *code*: each input's non-zero weights compiled into a function "
-              "of immediate adds (`SNNC_CODE_SUB(17, 5)`, i.e. `acc[17] -= 5`: one load, "
-              "subtract and store on the M4: "
-              "3 instructions and ~10 bytes of flash per weight, plus a pointer per input). "
+              "of immediate adds (`SNNC_CODE_SUB(17, 68, 5)`, i.e. `acc[17] -= 5`, row 17 at "
+              "byte 68 from a base that moves up the accumulators: one load, subtract and "
+              "store on the M4, 3 instructions and 6-8 bytes of flash per weight, plus a "
+              "pointer per input). "
               "Code is chosen only where its estimate is at least 20% below the best table "
               "and, smallest layer first, while the model's weights stay within "
               f"`CODE_BUDGET` = {res.get('code_budget', 0) // 1024} KiB (the generated C is "
               "the same for every target; the budget leaves room on the 1 MiB parts for the "
-              "runtime and harness), and only for layers of <= 1024 outputs (one Thumb-2 "
-              "load offset reaches every accumulator); a CSC layer too big for what is left "
+              "runtime and harness); a CSC layer too big for what is left "
               "gets its leading inputs as code and the rest as CSC behind the same dispatch "
               "(*code+csc*). The flash cost is the *model flash* "
               f"column{_flash_ratio(res['layer'])}. The column functions are macros of "

@@ -35,7 +35,8 @@ int8 (no index; int16-accumulator layout with groups of 4 permuted for SXTB16), 
 with uint8 row indices when the layer has <= 256 outputs (uint16 otherwise) and uint16
 column pointers when it has < 65536 weights, or "code": each input's non-zero weights
 compiled into a function of immediate adds (``acc[17] += -5;``, 3 instructions per
-SynOp on the M4 against ~7 for CSC, ~10 bytes of flash per weight against 2), chosen
+SynOp on the M4 against ~6 for CSC, 6-8 bytes of flash per weight against 2-3, the rows
+addressed from a base that moves up the accumulators: :func:`code_steps`), chosen
 while the model's weights stay within a flash budget (:func:`storage_plan`). Layers over
 small int32 inputs are dense row-major int16 pairs for SMLAD.
 """
@@ -172,11 +173,17 @@ def plan(ctx: _Ctx, order: list[str], back: set[tuple[str, str]],
 # a dense column costs ~2.75 per padded row (SXTB16/SADD16, 4 rows per 9 instructions plus
 # the loop: 2.46 measured on 1000 rows, more on small layers), a compressed one ~6 per non-zero (5 in the unrolled loop) plus ~20 to enter
 # the unrolled loop; both plus the column lookup and loop set-up. Weights compiled into
-# code cost a load, an add of the weight as an immediate and a store per non-zero (~10
-# bytes of Thumb-2 each: CODE_BYTES_PER_NZ) plus the column's dispatch (a return per
+# code cost a load, an add of the weight as an immediate and a store per non-zero (6-8
+# bytes of Thumb-2 each: :func:`code_steps`) plus the column's dispatch (a return per
 # function, a pointer per input).
 DENSE_PER_ROW, DENSE_PER_COL, CSC_PER_NZ, CSC_PER_COL = 2.75, 6.0, 6.0, 20.0
-CODE_PER_NZ, CODE_PER_COL, CODE_BYTES_PER_NZ, CODE_BYTES_PER_COL = 3.0, 8.0, 10, 4
+CODE_PER_NZ, CODE_PER_COL, CODE_BYTES_PER_COL = 3.0, 8.0, 4
+# A column's SynOps address its rows from a base pointer that moves up the accumulators
+# (snnc/kernels.h SNNC_CODE_*): a row within NEAR bytes of the base is one 16-bit load,
+# add and store (6 bytes of Thumb-2); one within WRITEBACK bytes moves the base there with
+# the load (8 bytes); farther rows first move it by up to MOVE bytes per ADDW (4 bytes).
+CODE_NEAR, CODE_WRITEBACK, CODE_MOVE = 124, 252, 4092
+CODE_STEP_BYTES = {"near": 6, "writeback": 8, "move": 4}
 CODE_GAIN = 0.8
 # Flash the weights compiled into code may take in total: the generated C is the same for
 # every target, so the budget is sized for the smallest C target preset (1 MiB of flash on
@@ -202,9 +209,40 @@ def storage_for(w: np.ndarray, code: bool = False) -> str:
     return best
 
 
+def code_steps(rows: Any) -> list[tuple[str, int, int]]:
+    """The steps adding one input's weights at ``rows`` (ascending) from a base that
+    starts at row 0: ``(kind, row, offset)`` with kind ``near`` (row at byte ``offset``
+    from the base), ``writeback`` (the base moves ``offset`` bytes to the row first) or
+    ``move`` (the base moves ``offset`` bytes; row unused)."""
+    out: list[tuple[str, int, int]] = []
+    base = 0
+    for r in (int(r) for r in rows):
+        off = 4 * r - base
+        while off > CODE_WRITEBACK:  # far: move the base (to the row, or as far as one ADDW goes)
+            m = min(off, CODE_MOVE)
+            out.append(("move", r, m))
+            base += m
+            off -= m
+        if off <= CODE_NEAR:
+            out.append(("near", r, off))
+        else:
+            out.append(("writeback", r, off))
+            base += off
+    return out
+
+
+def code_col_bytes(w: np.ndarray) -> np.ndarray:
+    """Thumb-2 bytes of each input's SynOps compiled into code (0 without weights; the
+    return and pointer are counted apart). A64 spends 12 per SynOp, x86-64 ~7."""
+    out = np.zeros(w.shape[1], np.int64)
+    for j in np.flatnonzero(np.any(w != 0, axis=0)):
+        out[j] = sum(CODE_STEP_BYTES[k] for k, _, _ in code_steps(np.flatnonzero(w[:, j])))
+    return out
+
+
 def code_bytes(w: np.ndarray) -> int:
-    """Estimated flash of a layer compiled into code (Thumb-2; A64 and x86 are similar)."""
-    return (CODE_BYTES_PER_NZ * int(np.count_nonzero(w))
+    """Estimated flash of a layer compiled into code (Thumb-2)."""
+    return (int(code_col_bytes(w).sum())
             + CODE_BYTES_PER_COL * int(np.count_nonzero(np.any(w != 0, axis=0)))
             + 4 * w.shape[1])  # the table of function pointers
 
@@ -224,9 +262,7 @@ def storage_plan(g, fused: list[Fused], budget: int) -> None:
     ws = {f.node: np.asarray(g.nodes[f.node].weight) for f in fused}
     for f in fused:
         f.storage = storage_for(ws[f.node])
-    # Rows beyond 1023 would need address arithmetic (Thumb-2 LDR/STR reach 4095 bytes).
-    want = [f for f in fused if ws[f.node].shape[0] <= 1024
-            and storage_for(ws[f.node], code=True) == "code"]
+    want = [f for f in fused if storage_for(ws[f.node], code=True) == "code"]
     used = sum(_table_bytes(ws[f.node], f.storage) for f in fused)
     # Every other weight tensor of the model takes flash too (at least a byte a weight).
     used += sum(int(np.asarray(v.weight).size) for n, v in g.items()
@@ -252,7 +288,8 @@ def _split_bytes(w: np.ndarray) -> np.ndarray:
     nz = np.count_nonzero(w, axis=0)
     cum = np.concatenate([[0], np.cumsum(nz)])
     cols = np.concatenate([[0], np.cumsum(nz > 0)])
-    code = CODE_BYTES_PER_NZ * cum + CODE_BYTES_PER_COL * cols + 4 * n_in
+    code = (np.concatenate([[0], np.cumsum(code_col_bytes(w))])
+            + CODE_BYTES_PER_COL * cols + 4 * n_in)
     c = np.arange(n_in + 1)
     csc = np.where(c < n_in, (cum[-1] - cum) * (2 if n_out <= 256 else 3) + 2 * (n_in - c + 1),
                    0)
@@ -519,8 +556,9 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
     name of the one called with the accumulators and the active list.
 
     Input j with non-zero weights gets a function adding them as immediates
-    (``SNNC_CODE_ADD(17, 5)``: ``acc[17] += 5``, a load, add and store on the M4), so a
-    SynOp needs no index or weight load and no loop test; a table of function pointers
+    (``SNNC_CODE_ADD(17, 68, 5)``: ``acc[17] += 5``, a load, add and store on the M4, row
+    17 at byte 68 from a base that moves up the rows: :func:`code_steps`), so a SynOp
+    needs no index or weight load and no loop test; a table of function pointers
     by input dispatches an active input in a few instructions. The macros of
     ``runtime/include/snnc/kernels.h`` make them C, or the same instructions as
     assembly on Thumb-2, A64 and x86-64 (fast to build).
@@ -539,8 +577,9 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
         f"{cnames.c_comment(what)}: weights compiled into code (storage 'code'"
         f"{': ' + part if part else ''}; {int(np.count_nonzero(w))} non-zeros, ~{size} B "
         f"of flash, 3 instructions per SynOp as code). {base}_in<j> adds input j's non-zero "
-        "weights to the accumulators: SNNC_CODE_ADD(row, w) is acc[row] += w, "
-        "SNNC_CODE_SUB(row, w) acc[row] -= w (snnc/kernels.h: C, or assembly on Thumb-2, "
+        "weights to the accumulators: SNNC_CODE_ADD(row, offset, w) is acc[row] += w, "
+        "SNNC_CODE_SUB(row, offset, w) acc[row] -= w, the row addressed from a base that "
+        "the W forms and SNNC_CODE_MOVE move up (snnc/kernels.h: C, or assembly on Thumb-2, "
         f"A64 and x86-64); {base}_columns[j] points to it.", 86, break_on_hyphens=False)
     out = ["/*", *(f" * {t}" for t in note), " */"]
     if c < n_in:  # the inputs beyond the flash budget: CSC tables and one function
@@ -579,9 +618,11 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
             continue
         fns.append(f"{base}_in{j}")
         line = f"SNNC_CODE_FN({base}_in{j},"
-        for r in rows.tolist():
+        for kind, r, off in code_steps(rows):
             v = int(w[r, j])
-            st = f"SNNC_CODE_ADD({r}, {v})" if v > 0 else f"SNNC_CODE_SUB({r}, {-v})"
+            op = "ADD" if v > 0 else "SUB"
+            st = (f"SNNC_CODE_MOVE({off})" if kind == "move" else
+                  f"SNNC_CODE_{op}{'W' if kind == 'writeback' else ''}({r}, {off}, {abs(v)})")
             if len(line) + 1 + len(st) > 98:
                 out.append(line)
                 line = "    " + st

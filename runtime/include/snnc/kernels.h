@@ -412,18 +412,29 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 /*
  * Weights compiled into code (the "code" storage of compiler/codegen/c_fused.py):
  * SNNC_CODE_FN(name, body) defines `void name(int32_t *acc, int32_t j)` (j, the input,
- * is unused: the signature is shared with table-driven columns) running body, a sequence of
- * SNNC_CODE_ADD(row, w) (acc[row] += w) and SNNC_CODE_SUB(row, w) (acc[row] -= w) with
- * w in 1..128: one load, one add or subtract of an immediate and one store each (one
- * add to memory on x86-64). On Thumb-2, A64 and x86-64 ELF with GCC-compatible compilers
- * these instructions are written as assembly: gcc needs seconds to optimize tens of
- * thousands of such statements, the assembler milliseconds. Rows are < 1024 (the generator checks), so every offset fits
- * one load/store immediate. Scratch: r1/w1 and the flags (caller-saved).
+ * is unused: the signature is shared with table-driven columns) running body, a sequence
+ * of one-SynOp steps with w in 1..128, rows ascending:
+ *   SNNC_CODE_ADD(r, o, w)   acc[r] += w, where o = 4 * r - base: the byte offset of row
+ *                            r from the moving base (0 at entry), o <= 124;
+ *   SNNC_CODE_ADDW(r, d, w)  the same after moving the base d bytes (4..252) to row r;
+ *   SNNC_CODE_MOVE(d)        move the base d bytes (<= 4092) forward;
+ * and the SUB forms (acc[r] -= w). On Thumb-2 the base is r0: ADD is a 16-bit load,
+ * add-immediate and store (6 bytes), ADDW a load with writeback and the same two 16-bit
+ * instructions (8 bytes), so a SynOp costs three instructions and 6-8 bytes however far
+ * its row is (a fixed offset would need 32-bit loads and stores past row 31: 10 bytes).
+ * A64 does the same with x0; x86-64 adds to memory at the absolute row (one instruction
+ * per SynOp, MOVE is nothing), and so does the C. On Thumb-2, A64 and x86-64 ELF with
+ * GCC-compatible compilers these instructions are written as assembly: gcc needs
+ * seconds to optimize tens of thousands of such statements, the assembler milliseconds.
+ * Scratch: r0/x0 (the argument), r1/w1 and the flags (caller-saved).
  */
 #if defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__thumb2__) && defined(__ARMEL__)
 #define SNNC_CODE_ASM 1
-#define SNNC_CODE_ADD(r, w) "ldr r1, [r0, #4*" #r "]\n\tadds r1, #" #w "\n\tstr r1, [r0, #4*" #r "]\n\t"
-#define SNNC_CODE_SUB(r, w) "ldr r1, [r0, #4*" #r "]\n\tsubs r1, #" #w "\n\tstr r1, [r0, #4*" #r "]\n\t"
+#define SNNC_CODE_ADD(r, o, w) "ldr r1, [r0, #" #o "]\n\tadds r1, #" #w "\n\tstr r1, [r0, #" #o "]\n\t"
+#define SNNC_CODE_SUB(r, o, w) "ldr r1, [r0, #" #o "]\n\tsubs r1, #" #w "\n\tstr r1, [r0, #" #o "]\n\t"
+#define SNNC_CODE_ADDW(r, d, w) "ldr r1, [r0, #" #d "]!\n\tadds r1, #" #w "\n\tstr r1, [r0]\n\t"
+#define SNNC_CODE_SUBW(r, d, w) "ldr r1, [r0, #" #d "]!\n\tsubs r1, #" #w "\n\tstr r1, [r0]\n\t"
+#define SNNC_CODE_MOVE(d) "addw r0, r0, #" #d "\n\t"
 #define SNNC_CODE_FN(name, body)                                                          \
     __attribute__((visibility("hidden"))) void name(int32_t *acc, int32_t j);            \
     __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 1\n\t.thumb\n\t"     \
@@ -436,31 +447,40 @@ SNNC_EV_CSC(snnc_ev_csc_p32_r16, int32_t, uint16_t)
 #else
 #define SNNC_CODE_ENTRY ""
 #endif
-#define SNNC_CODE_ADD(r, w) "ldr w1, [x0, #4*" #r "]\n\tadd w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
-#define SNNC_CODE_SUB(r, w) "ldr w1, [x0, #4*" #r "]\n\tsub w1, w1, #" #w "\n\tstr w1, [x0, #4*" #r "]\n\t"
+#define SNNC_CODE_ADD(r, o, w) "ldr w1, [x0, #" #o "]\n\tadd w1, w1, #" #w "\n\tstr w1, [x0, #" #o "]\n\t"
+#define SNNC_CODE_SUB(r, o, w) "ldr w1, [x0, #" #o "]\n\tsub w1, w1, #" #w "\n\tstr w1, [x0, #" #o "]\n\t"
+#define SNNC_CODE_ADDW(r, d, w) "ldr w1, [x0, #" #d "]!\n\tadd w1, w1, #" #w "\n\tstr w1, [x0]\n\t"
+#define SNNC_CODE_SUBW(r, d, w) "ldr w1, [x0, #" #d "]!\n\tsub w1, w1, #" #w "\n\tstr w1, [x0]\n\t"
+#define SNNC_CODE_MOVE(d) "add x0, x0, #" #d "\n\t"
 #define SNNC_CODE_FN(name, body)                                                          \
     __attribute__((visibility("hidden"))) void name(int32_t *acc, int32_t j);            \
     __asm__(".pushsection .text." #name ",\"ax\",%progbits\n\t.p2align 2\n\t"             \
             ".type " #name ", %function\n" #name ":\n\t" SNNC_CODE_ENTRY body "ret\n\t"     \
             ".size " #name ", .-" #name "\n\t.popsection");
 #elif defined(__GNUC__) && !defined(SNNC_PORTABLE) && defined(__x86_64__) && defined(__ELF__)
-/* x86-64 adds to memory directly: one instruction per SynOp. */
+/* x86-64 adds to memory directly: one instruction per SynOp, at the absolute row. */
 #define SNNC_CODE_ASM 1
 #if defined(__CET__) /* -fcf-protection: a landing pad for the indirect call */
 #define SNNC_CODE_ENTRY "endbr64\n\t"
 #else
 #define SNNC_CODE_ENTRY ""
 #endif
-#define SNNC_CODE_ADD(r, w) "addl $" #w ", 4*" #r "(%rdi)\n\t"
-#define SNNC_CODE_SUB(r, w) "subl $" #w ", 4*" #r "(%rdi)\n\t"
+#define SNNC_CODE_ADD(r, o, w) "addl $" #w ", 4*" #r "(%rdi)\n\t"
+#define SNNC_CODE_SUB(r, o, w) "subl $" #w ", 4*" #r "(%rdi)\n\t"
+#define SNNC_CODE_ADDW(r, d, w) SNNC_CODE_ADD(r, 0, w)
+#define SNNC_CODE_SUBW(r, d, w) SNNC_CODE_SUB(r, 0, w)
+#define SNNC_CODE_MOVE(d) ""
 #define SNNC_CODE_FN(name, body)                                                          \
     __attribute__((visibility("hidden"))) void name(int32_t *acc, int32_t j);            \
     __asm__(".pushsection .text." #name ",\"ax\",@progbits\n\t.p2align 4\n\t"             \
             ".type " #name ", @function\n" #name ":\n\t" SNNC_CODE_ENTRY body "ret\n\t"     \
             ".size " #name ", .-" #name "\n\t.popsection");
 #else
-#define SNNC_CODE_ADD(r, w) acc[r] += w;
-#define SNNC_CODE_SUB(r, w) acc[r] -= w;
+#define SNNC_CODE_ADD(r, o, w) acc[r] += w;
+#define SNNC_CODE_SUB(r, o, w) acc[r] -= w;
+#define SNNC_CODE_ADDW(r, d, w) acc[r] += w;
+#define SNNC_CODE_SUBW(r, d, w) acc[r] -= w;
+#define SNNC_CODE_MOVE(d)
 #define SNNC_CODE_FN(name, body)                                                          \
     static void name(int32_t *restrict acc, int32_t j) { (void)j; body }
 #endif

@@ -72,7 +72,11 @@ def _cases() -> dict[str, tuple[Graph, int | None]]:
     # A budget for the first 60 of 120 inputs as code: the rest stay CSC.
     wsplit = _sparse(r, (300, 120), 0.06)
     wsplit[299, 59:62] = [100, -100, 90]
+    # Rows far past one Thumb-2 load offset, with gaps longer than one base move (4092 B).
+    wfar = _sparse(r, (2200, 20), 0.01)
+    wfar[0, ::2], wfar[2199, ::2], wfar[1100, 1::2] = 5, -7, 127
     return {
+        "code_rows2200": (_graph(wfar, name="code_rows2200"), None),
         "code_split": (_graph(wsplit, name="code_split"),
                        int(c_fused._split_bytes(wsplit)[60])),
         "code": (_graph(w, _sparse(r, (40, 40), 0.1), "code"), None),
@@ -149,12 +153,27 @@ def test_storage_bit_exact_on_host(name: str, portable: bool, tmp_path: Path) ->
         assert want[:, -1].sum() > 0  # the layer made its population spike
 
 
-def test_wide_layer_keeps_table_storage() -> None:
-    """Rows past 1023 cannot be reached by one Thumb-2 load offset: no code there."""
+def test_code_steps_by_hand() -> None:
+    """Rows near the base are addressed from it, farther ones move it with the load (up to
+    252 bytes) or with ADDW first (up to 4092 bytes each)."""
+    steps = c_fused.code_steps([0, 31, 32, 95, 96, 2000])
+    assert steps == [("near", 0, 0), ("near", 31, 124), ("writeback", 32, 128),
+                     ("writeback", 95, 252), ("near", 96, 4),
+                     ("move", 2000, 4092), ("move", 2000, 3528), ("near", 2000, 0)]
+    # 5 near x 6 + 2 writebacks x 8 + 2 moves x 4 bytes of Thumb-2
+    w = np.zeros((2001, 2), np.int64)
+    w[[0, 31, 32, 95, 96, 2000], 1] = 1
+    assert c_fused.code_col_bytes(w).tolist() == [0, 48]
+    assert c_fused.code_bytes(w) == 48 + 4 + 2 * 4  # + return, + two pointers
+
+
+def test_wide_layer_becomes_code() -> None:
+    """Rows past 1023 are reached by moving the base: wide sparse layers can be code."""
     from snnc.compiler.codegen.c import emit_c
 
     w = _sparse(np.random.default_rng(4), (1100, 50), 0.02)
-    assert "_add_spikes" not in emit_c(_graph(w)).source
+    src = emit_c(_graph(w)).source
+    assert "fc_add_spikes" in src and "SNNC_CODE_MOVE(" in src
 
 
 def _require(*tools: str) -> None:
@@ -209,7 +228,8 @@ def test_code_storage_is_assembly(cc: str, flags: list[str], tmp_path: Path) -> 
         pytest.skip("the host has no assembly variant (C is used)")
     src = tmp_path / "probe.c"
     src.write_text('#include "snnc/kernels.h"\n#ifndef SNNC_CODE_ASM\n#error no asm\n#endif\n'
-                   "SNNC_CODE_FN(f_in0, SNNC_CODE_ADD(3, 5) SNNC_CODE_SUB(1023, 128))\n")
+                   "SNNC_CODE_FN(f_in0, SNNC_CODE_ADD(3, 12, 5) SNNC_CODE_SUBW(40, 160, 128) "
+                   "SNNC_CODE_MOVE(4092) SNNC_CODE_ADD(1063, 0, 1))\n")
     base = [cc, *flags, "-O2", "-std=c99", f"-I{RUNTIME_DIR / 'include'}", "-c", str(src),
             "-o", str(tmp_path / "p.o")]
     r = subprocess.run(base, capture_output=True, text=True)
