@@ -188,7 +188,6 @@ def layer_rows(steps: int, work: Path, n: int = 1000) -> list[dict[str, Any]]:
     # The default flash budget for weights as code (c_fused.CODE_BUDGET, sized for a
     # 1 MiB part) holds nearly all of the 90%-sparse layer's 100k weights (the last
     # inputs stay CSC); extra runs: budget 0 (all CSC) and 2 MiB (all code).
-    # A third run with no budget shows the CSC tables alone.
     for sp, budget in [(sp, None) for sp in SPARSITY] + [(0.9, 0), (0.9, 2 * MIB)]:
         _log(f"{n}x{n} layer at {int(sp * 100)}% weight sparsity"
              + (f", code budget {budget // 1024} KiB" if budget is not None else ""))

@@ -73,6 +73,7 @@ class Fused:
     spikes: bool = True  # spike source (event-driven), else int32 values (dense MAC)
     storage: str = ""    # over spikes: "dense", "csc" or "code" (see storage_plan)
     code_cols: int = 0   # "code": inputs [0, code_cols) as code, the rest CSC (see above)
+    code_size: int = 0   # "code": estimated flash of that split (storage_plan's figure)
 
 
 @dataclass
@@ -267,17 +268,19 @@ def storage_plan(g, fused: list[Fused], budget: int) -> None:
     # Every other weight tensor of the model takes flash too (at least a byte a weight).
     used += sum(int(np.asarray(v.weight).size) for n, v in g.items()
                 if n not in ws and hasattr(v, "weight") and v.weight is not None)
-    for f in sorted(want, key=lambda f: (code_bytes(ws[f.node]), f.node)):
+    # Each layer's code bytes per split point, computed once (a Python walk per weight).
+    splits = {f.node: _split_bytes(ws[f.node]) for f in want}
+    for f in sorted(want, key=lambda f: (int(splits[f.node][-1]), f.node)):
         w = ws[f.node]
         table = _table_bytes(w, f.storage)
-        split = _split_bytes(w)
+        split = splits[f.node]
         # The most leading inputs as code that fit (all of them, or, for a CSC layer, at
         # least an eighth: the rest stay CSC behind the same dispatch).
         fits = np.flatnonzero(used - table + split <= budget)
         c = int(fits.max()) if fits.size else 0
         if c < w.shape[1] and (f.storage != "csc" or c < max(w.shape[1] // 8, 1)):
             continue
-        f.storage, f.code_cols = "code", c
+        f.storage, f.code_cols, f.code_size = "code", c, int(split[c])
         used += int(split[c]) - table
 
 
@@ -570,7 +573,7 @@ def _code_layer(ctx: _Ctx, f: Fused, w: np.ndarray, what: str) -> str:
     ctx.names.add(name)
     n_out, n_in = w.shape
     c = f.code_cols or n_in
-    size = int(_split_bytes(w)[c])
+    size = f.code_size or int(_split_bytes(w)[c])
     part = (f"inputs 0..{c - 1} of {n_in} as code, the rest CSC ({base}_csc_column)"
             if c < n_in else "")
     note = textwrap.wrap(
